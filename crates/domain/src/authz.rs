@@ -1,0 +1,188 @@
+//! Who may do what. Plain functions over an [`Actor`]; the services call them before
+//! touching anything, so a page or an API client cannot skip them.
+
+use crate::role::{AgencyRole, ImplementationRole, Role};
+use serde::Serialize;
+
+/// The signed-in person on whose behalf a service runs.
+#[derive(Debug, Clone, Serialize)]
+pub struct Actor {
+    pub person_id: i64,
+    pub implementation_id: i64,
+    pub display_name: String,
+    pub implementation_roles: Vec<ImplementationRole>,
+    /// (agency id, role) pairs.
+    pub agency_roles: Vec<(i64, AgencyRole)>,
+    /// The agency the person works for, if any.
+    pub agency_id: Option<i64>,
+}
+
+/// What is being asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    /// Change implementation settings, catalogues, agencies and projects.
+    ManageImplementation,
+    /// See the agencies, projects and catalogues of the implementation.
+    ViewOrganisation,
+    /// See one agency and its projects.
+    ViewAgency(i64),
+    /// See the people of the whole implementation.
+    ViewAllPeople,
+    /// See one person (by their agency, or themselves).
+    ViewPerson { person_id: i64, agency_id: Option<i64> },
+    /// Add, edit, deactivate or invite people of an agency (None: people with no agency).
+    ManagePeopleOf(Option<i64>),
+    /// Grant or take away implementation roles.
+    ManageImplementationRoles,
+    /// Grant agency roles within an agency.
+    ManageAgencyRoles(i64),
+    /// Read the audit trail.
+    ViewAudit,
+    /// See the email outbox and edit email templates.
+    ManageOutbox,
+}
+
+impl Actor {
+    pub fn has(&self, role: ImplementationRole) -> bool {
+        self.implementation_roles.contains(&role)
+    }
+    pub fn has_agency_role(&self, agency_id: i64, role: AgencyRole) -> bool {
+        self.agency_roles.iter().any(|(a, r)| *a == agency_id && *r == role)
+    }
+    /// Agencies in which this person may manage staff.
+    pub fn administered_agencies(&self) -> Vec<i64> {
+        let mut v: Vec<i64> = self
+            .agency_roles
+            .iter()
+            .filter(|(_, r)| matches!(r, AgencyRole::AgencyAdministrator))
+            .map(|(a, _)| *a)
+            .collect();
+        v.dedup();
+        v
+    }
+    /// Agencies in which this person may see staff (administrators, executive directors, supervisors).
+    pub fn overseen_agencies(&self) -> Vec<i64> {
+        let mut v: Vec<i64> = self.agency_roles.iter().map(|(a, _)| *a).collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+    pub fn is_lead_staff(&self) -> bool {
+        self.has(ImplementationRole::LeadAdmin) || self.has(ImplementationRole::TrainingCoordinator)
+    }
+    /// Admin roles must use multi-factor authentication.
+    pub fn requires_mfa(&self) -> bool {
+        self.has(ImplementationRole::LeadAdmin)
+            || self.has(ImplementationRole::TrainingCoordinator)
+            || !self.administered_agencies().is_empty()
+    }
+
+    /// The product roles this actor holds; everyone is a trainee of their own records.
+    pub fn roles(&self) -> Vec<Role> {
+        let mut out = Vec::new();
+        for r in &self.implementation_roles {
+            out.push(match r {
+                ImplementationRole::LeadAdmin => Role::LeadAdmin,
+                ImplementationRole::TrainingCoordinator => Role::TrainingCoordinator,
+                ImplementationRole::Proctor => Role::Proctor,
+                ImplementationRole::Auditor => Role::Auditor,
+            });
+        }
+        for (_, r) in &self.agency_roles {
+            let role = match r {
+                AgencyRole::AgencyAdministrator => Role::AgencyAdministrator,
+                AgencyRole::ExecutiveDirector => Role::ExecutiveDirector,
+                _ => continue,
+            };
+            if !out.contains(&role) {
+                out.push(role);
+            }
+        }
+        out.push(Role::Trainee);
+        out
+    }
+
+    pub fn may(&self, p: Permission) -> bool {
+        use ImplementationRole as I;
+        let lead = self.has(I::LeadAdmin);
+        let coordinator = self.has(I::TrainingCoordinator);
+        let staff_reader = lead || coordinator || self.has(I::Proctor) || self.has(I::Auditor);
+        match p {
+            Permission::ManageImplementation => lead,
+            Permission::ViewOrganisation => staff_reader,
+            Permission::ViewAgency(a) => staff_reader || self.overseen_agencies().contains(&a),
+            Permission::ViewAllPeople => staff_reader,
+            Permission::ViewPerson { person_id, agency_id } => {
+                person_id == self.person_id
+                    || staff_reader
+                    || agency_id.is_some_and(|a| self.overseen_agencies().contains(&a))
+            }
+            Permission::ManagePeopleOf(agency) => {
+                lead || coordinator || agency.is_some_and(|a| self.administered_agencies().contains(&a))
+            }
+            Permission::ManageImplementationRoles => lead,
+            Permission::ManageAgencyRoles(a) => lead || coordinator || self.administered_agencies().contains(&a),
+            Permission::ViewAudit => lead || self.has(I::Auditor),
+            Permission::ManageOutbox => lead,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn actor(impl_roles: &[ImplementationRole], agency_roles: &[(i64, AgencyRole)]) -> Actor {
+        Actor {
+            person_id: 1,
+            implementation_id: 1,
+            display_name: "A".into(),
+            implementation_roles: impl_roles.to_vec(),
+            agency_roles: agency_roles.to_vec(),
+            agency_id: agency_roles.first().map(|(a, _)| *a),
+        }
+    }
+
+    #[test]
+    fn agency_administrator_is_confined_to_their_agency() {
+        let a = actor(&[], &[(7, AgencyRole::AgencyAdministrator)]);
+        assert!(a.may(Permission::ManagePeopleOf(Some(7))));
+        assert!(!a.may(Permission::ManagePeopleOf(Some(8))));
+        assert!(!a.may(Permission::ManagePeopleOf(None)));
+        assert!(a.may(Permission::ViewPerson { person_id: 9, agency_id: Some(7) }));
+        assert!(!a.may(Permission::ViewPerson { person_id: 9, agency_id: Some(8) }));
+        assert!(!a.may(Permission::ViewAllPeople));
+        assert!(!a.may(Permission::ManageImplementation));
+        assert!(a.requires_mfa());
+    }
+
+    #[test]
+    fn trainee_sees_only_themselves() {
+        let t = actor(&[], &[]);
+        assert!(t.may(Permission::ViewPerson { person_id: 1, agency_id: Some(3) }));
+        assert!(!t.may(Permission::ViewPerson { person_id: 2, agency_id: Some(3) }));
+        assert!(!t.may(Permission::ViewOrganisation));
+        assert!(!t.may(Permission::ViewAudit));
+        assert!(!t.requires_mfa());
+        assert_eq!(t.roles(), vec![Role::Trainee]);
+    }
+
+    #[test]
+    fn auditor_reads_but_never_changes() {
+        let a = actor(&[ImplementationRole::Auditor], &[]);
+        assert!(a.may(Permission::ViewAudit));
+        assert!(a.may(Permission::ViewAllPeople));
+        assert!(!a.may(Permission::ManagePeopleOf(Some(1))));
+        assert!(!a.may(Permission::ManageImplementation));
+        assert!(!a.may(Permission::ManageOutbox));
+    }
+
+    #[test]
+    fn executive_director_sees_but_does_not_manage_staff() {
+        let e = actor(&[], &[(4, AgencyRole::ExecutiveDirector)]);
+        assert!(e.may(Permission::ViewAgency(4)));
+        assert!(e.may(Permission::ViewPerson { person_id: 5, agency_id: Some(4) }));
+        assert!(!e.may(Permission::ManagePeopleOf(Some(4))));
+        assert!(e.roles().contains(&Role::ExecutiveDirector));
+    }
+}

@@ -1,0 +1,16 @@
+//! Onramp's domain: the words of the product as types, and the rules over them.
+//!
+//! Nothing here does IO or is async. Values are parsed at the edges ("parse, don't
+//! validate"): once a [`Email`] or a [`CocCode`] exists, it is valid.
+
+pub mod audit;
+pub mod authz;
+pub mod clock;
+pub mod organisation;
+pub mod password;
+pub mod role;
+pub mod values;
+
+pub use organisation::{HudProjectType, ParticipationStatus};
+pub use role::{AgencyRole, ImplementationRole, Role};
+pub use values::{CocCode, Email, FieldError, Slug};

@@ -1,0 +1,268 @@
+//! Onramp's persistence: one API over embedded SQLite (the default) and PostgreSQL.
+//!
+//! Every operation runs on a [`Tx`]: [`Store::begin`] opens a writing transaction and
+//! [`Store::read`] a reading one. SQL text is shared between the backends where it is
+//! portable (sqlx accepts `$1` placeholders on SQLite); the [`on_conn!`] macro expands the
+//! same query once per backend so that rows decode with each driver's own types.
+//!
+//! On SQLite, writes go through a pool of one connection, so writing transactions queue
+//! instead of failing with "database is locked"; reads use a separate pool in WAL mode.
+
+pub mod accounts;
+pub mod audit;
+pub mod organisation;
+pub mod outbox;
+pub mod people;
+pub mod records;
+pub mod sessions;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, Postgres, Sqlite, SqlitePool};
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use records::*;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    /// A uniqueness rule was broken; the text names the constraint.
+    #[error("already exists: {0}")]
+    Conflict(String),
+    #[error("database error: {0}")]
+    Database(#[source] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("stored data is not valid: {0}")]
+    Corrupt(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::RowNotFound => StoreError::NotFound,
+            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                StoreError::Conflict(db.constraint().unwrap_or(db.message()).to_string())
+            }
+            _ => StoreError::Database(e),
+        }
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Which database a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+enum Pools {
+    Sqlite { write: SqlitePool, read: SqlitePool },
+    Postgres(PgPool),
+}
+
+/// A handle on the database, cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    pools: Arc<Pools>,
+}
+
+pub(crate) enum TxInner {
+    Sqlite(sqlx::Transaction<'static, Sqlite>),
+    Postgres(sqlx::Transaction<'static, Postgres>),
+}
+
+/// One database transaction. Dropped without [`Tx::commit`], it rolls back.
+pub struct Tx {
+    pub(crate) inner: TxInner,
+}
+
+/// Runs `$body` with `$c` bound to the transaction's connection, once per backend.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! on_conn {
+    ($tx:expr, $c:ident => $body:expr) => {
+        match &mut $tx.inner {
+            $crate::TxInner::Sqlite(t) => {
+                let $c: &mut sqlx::SqliteConnection = &mut *t;
+                $body
+            }
+            $crate::TxInner::Postgres(t) => {
+                let $c: &mut sqlx::PgConnection = &mut *t;
+                $body
+            }
+        }
+    };
+}
+
+impl Store {
+    /// Opens (creating if needed) the SQLite database file at `path`.
+    pub async fn open_sqlite(path: &Path) -> Result<Self> {
+        let opts = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(opts.clone())
+            .await?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(opts.read_only(false))
+            .await?;
+        Ok(Self {
+            pools: Arc::new(Pools::Sqlite { write, read }),
+        })
+    }
+
+    /// Connects to PostgreSQL at `url` (`postgres://…`).
+    pub async fn open_postgres(url: &str, max_connections: u32) -> Result<Self> {
+        let opts = PgConnectOptions::from_str(url)?;
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(opts)
+            .await?;
+        Ok(Self {
+            pools: Arc::new(Pools::Postgres(pool)),
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        match &*self.pools {
+            Pools::Sqlite { .. } => Backend::Sqlite,
+            Pools::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Brings the schema up to date with the migrations embedded in the binary.
+    pub async fn migrate(&self) -> Result<()> {
+        match &*self.pools {
+            Pools::Sqlite { write, .. } => sqlx::migrate!("migrations/sqlite").run(write).await?,
+            Pools::Postgres(pool) => sqlx::migrate!("migrations/postgres").run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// A writing transaction.
+    pub async fn begin(&self) -> Result<Tx> {
+        let inner = match &*self.pools {
+            Pools::Sqlite { write, .. } => TxInner::Sqlite(write.begin().await?),
+            Pools::Postgres(pool) => TxInner::Postgres(pool.begin().await?),
+        };
+        Ok(Tx { inner })
+    }
+
+    /// A reading transaction: a consistent snapshot that must not write.
+    pub async fn read(&self) -> Result<Tx> {
+        let inner = match &*self.pools {
+            Pools::Sqlite { read, .. } => TxInner::Sqlite(read.begin().await?),
+            Pools::Postgres(pool) => TxInner::Postgres(pool.begin().await?),
+        };
+        Ok(Tx { inner })
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> Result<()> {
+        let mut tx = self.read().await?;
+        exec!(tx, c => sqlx::query("SELECT 1").execute(c).await)?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        match &*self.pools {
+            Pools::Sqlite { write, read } => {
+                write.close().await;
+                read.close().await;
+            }
+            Pools::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+impl Tx {
+    pub async fn commit(self) -> Result<()> {
+        match self.inner {
+            TxInner::Sqlite(t) => t.commit().await?,
+            TxInner::Postgres(t) => t.commit().await?,
+        }
+        Ok(())
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.inner {
+            TxInner::Sqlite(_) => Backend::Sqlite,
+            TxInner::Postgres(_) => Backend::Postgres,
+        }
+    }
+}
+
+/// A page of a list: which rows, and how many there are in all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageRequest {
+    /// 1-based.
+    pub page: i64,
+    pub per_page: i64,
+}
+
+impl PageRequest {
+    pub const ALL: PageRequest = PageRequest { page: 1, per_page: i64::MAX / 2 };
+    pub fn new(page: i64, per_page: i64) -> Self {
+        Self {
+            page: page.max(1),
+            per_page: per_page.clamp(1, 500),
+        }
+    }
+    pub fn offset(&self) -> i64 {
+        (self.page - 1).saturating_mul(self.per_page)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: i64,
+    pub page: i64,
+    pub per_page: i64,
+}
+
+impl<T> Page<T> {
+    pub fn pages(&self) -> i64 {
+        if self.total == 0 {
+            1
+        } else {
+            (self.total + self.per_page - 1) / self.per_page
+        }
+    }
+}
+
+/// `%text%` for a case-insensitive `LOWER(col) LIKE` search, with LIKE's wildcards escaped.
+pub fn like_pattern(search: &str) -> String {
+    let mut s = String::from("%");
+    for ch in search.trim().to_lowercase().chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            s.push('\\');
+        }
+        s.push(ch);
+    }
+    s.push('%');
+    s
+}
+
+/// Runs a statement with [`on_conn!`] and gives the number of rows it changed.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! exec {
+    ($tx:expr, $c:ident => $body:expr) => {
+        $crate::on_conn!($tx, $c => ($body).map(|r| r.rows_affected()))
+    };
+}

@@ -1,0 +1,162 @@
+//! Rows as the store returns them.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+
+#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+pub struct Implementation {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+    pub hmis_lead_name: String,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+pub struct Agency {
+    pub id: i64,
+    pub implementation_id: i64,
+    pub name: String,
+    pub participation_status: String,
+    pub participation_date: Option<NaiveDate>,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+pub struct Project {
+    pub id: i64,
+    pub implementation_id: i64,
+    pub agency_id: i64,
+    pub agency_name: String,
+    pub name: String,
+    pub hud_project_type: i32,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+pub struct Person {
+    pub id: i64,
+    pub implementation_id: i64,
+    pub given_name: String,
+    pub family_name: String,
+    pub email: String,
+    pub agency_id: Option<i64>,
+    pub agency_name: Option<String>,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Person {
+    pub fn display_name(&self) -> String {
+        format!("{} {}", self.given_name, self.family_name)
+    }
+}
+
+/// An entry of a per-implementation catalogue (access levels, responsibilities).
+#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+pub struct CatalogueEntry {
+    pub id: i64,
+    pub implementation_id: i64,
+    pub code: String,
+    pub name: String,
+    pub description: String,
+    pub active: bool,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Account {
+    pub person_id: i64,
+    pub email: String,
+    pub password_hash: Option<String>,
+    pub password_set_at: Option<DateTime<Utc>>,
+    pub must_change_password: bool,
+    pub failed_attempts: i32,
+    pub locked_until: Option<DateTime<Utc>>,
+    pub mfa_secret: Option<String>,
+    pub mfa_pending_secret: Option<String>,
+    pub mfa_enabled_at: Option<DateTime<Utc>>,
+    pub last_sign_in_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Session {
+    pub token_hash: String,
+    pub person_id: i64,
+    pub stage: String,
+    pub csrf_token: String,
+    pub created_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub source_addr: String,
+    pub user_agent: String,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OneTimeToken {
+    pub id: i64,
+    pub kind: String,
+    pub person_id: i64,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub used_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+pub struct ApiToken {
+    pub id: i64,
+    pub person_id: i64,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+pub struct AuditEvent {
+    pub id: i64,
+    pub seq: i64,
+    pub implementation_id: Option<i64>,
+    pub occurred_at: DateTime<Utc>,
+    pub actor_id: Option<i64>,
+    pub actor_label: String,
+    pub action: String,
+    pub subject_type: String,
+    pub subject_id: Option<i64>,
+    pub summary: String,
+    pub source_addr: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+pub struct OutboxMessage {
+    pub id: i64,
+    pub implementation_id: Option<i64>,
+    pub kind: String,
+    pub recipient: String,
+    pub subject: String,
+    pub payload: String,
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+pub struct EmailTemplate {
+    pub implementation_id: i64,
+    pub key: String,
+    pub subject: String,
+    pub text_body: String,
+    pub html_body: String,
+    pub updated_at: DateTime<Utc>,
+}
