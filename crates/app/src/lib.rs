@@ -1,1 +1,69 @@
+//! Onramp's use cases. Every service takes a [`Ctx`] (who is acting, from where), checks
+//! permissions with [`onramp_domain::authz`], and runs in one store transaction that also
+//! writes the audit event and any email the change causes.
 
+pub mod audit;
+pub mod auth;
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod mail;
+pub mod organisation;
+pub mod outbox;
+pub mod people;
+
+use onramp_domain::authz::{Actor, Permission};
+use onramp_domain::clock::Clock;
+use onramp_store::Store;
+use std::sync::Arc;
+
+pub use config::AppConfig;
+pub use error::{AppError, AppResult};
+
+/// The application: the store, the clock, the settings.
+#[derive(Clone)]
+pub struct App {
+    pub store: Store,
+    pub clock: Arc<dyn Clock>,
+    pub config: Arc<AppConfig>,
+}
+
+/// Who is acting, and from where (for the audit trail).
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    pub actor: Actor,
+    pub source_addr: String,
+}
+
+impl Ctx {
+    pub fn new(actor: Actor, source_addr: impl Into<String>) -> Self {
+        Self {
+            actor,
+            source_addr: source_addr.into(),
+        }
+    }
+    pub fn implementation_id(&self) -> i64 {
+        self.actor.implementation_id
+    }
+    /// Fails with `Forbidden` unless the actor holds the permission.
+    pub fn require(&self, p: Permission) -> AppResult<()> {
+        if self.actor.may(p) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
+}
+
+impl App {
+    pub fn new(store: Store, clock: Arc<dyn Clock>, config: AppConfig) -> Self {
+        Self {
+            store,
+            clock,
+            config: Arc::new(config),
+        }
+    }
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+}

@@ -1,1 +1,3 @@
+//! Pure readers and writers of the file formats Onramp exchanges.
 
+pub mod csv_export;
