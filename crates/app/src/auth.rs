@@ -306,7 +306,7 @@ pub struct MfaEnrolment {
     pub qr_svg: String,
 }
 
-/// Starts (or restarts) MFA enrolment: a new secret waits for a first code.
+/// Starts MFA enrolment: a new secret waits for a first code (or the waiting one is shown again).
 pub async fn mfa_begin(app: &App, ctx: &Ctx) -> AppResult<MfaEnrolment> {
     let mut raw = [0u8; 20];
     rand::rngs::OsRng.fill_bytes(&mut raw);
@@ -316,8 +316,15 @@ pub async fn mfa_begin(app: &App, ctx: &Ctx) -> AppResult<MfaEnrolment> {
     };
     let mut tx = app.store.begin().await?;
     let account = tx.account_get(ctx.actor.person_id).await?.ok_or(AppError::NotFound)?;
-    tx.account_set_pending_mfa(ctx.actor.person_id, Some(&secret)).await?;
-    record(&mut tx, app, ctx, "mfa.enrolment_started", "person", Some(ctx.actor.person_id), json!({})).await?;
+    // A reload of the set-up page keeps the secret the person may already have scanned.
+    let secret = match account.mfa_pending_secret.clone() {
+        Some(pending) => pending,
+        None => {
+            tx.account_set_pending_mfa(ctx.actor.person_id, Some(&secret)).await?;
+            record(&mut tx, app, ctx, "mfa.enrolment_started", "person", Some(ctx.actor.person_id), json!({})).await?;
+            secret
+        }
+    };
     tx.commit().await?;
     let issuer = &app.config.mfa_issuer;
     let uri = format!(
@@ -654,4 +661,10 @@ pub fn csrf_matches(expected: &str, submitted: &str) -> bool {
         return false;
     }
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The stage a session has reached now, if it still exists.
+pub async fn session_stage(app: &App, token_hash: &str) -> AppResult<Option<Stage>> {
+    let mut tx = app.store.read().await?;
+    Ok(tx.session_get(token_hash).await?.map(|s| Stage::parse(&s.stage)))
 }

@@ -1,1 +1,269 @@
-fn main() {}
+//! The `onramp` command: serve, migrate, load the demo, manage users, verify the audit trail.
+
+mod config;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use config::{Resolved, Settings};
+use onramp_app::App;
+use onramp_domain::clock::SystemClock;
+use onramp_domain::ImplementationRole;
+use onramp_jobs::{Mailer, OutboxWorker, WorkerConfig};
+use onramp_store::Store;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// Onramp takes a person from "my agency needs me in HMIS" to trained, signed, certified
+/// and holding live HMIS credentials.
+///
+/// It runs on an embedded SQLite database in the data directory unless DATABASE_URL names
+/// a PostgreSQL database. Every setting can also come from the environment (ONRAMP_*) or a
+/// TOML file (--config).
+#[derive(Parser)]
+#[command(name = "onramp", version, about, long_about)]
+struct Cli {
+    #[command(flatten)]
+    settings: Settings,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the web server and the email worker.
+    Serve,
+    /// Bring the database schema up to date, then exit.
+    Migrate,
+    /// Create the demo implementation (if missing), print how to sign in, and serve it.
+    Demo {
+        /// Create the demo data and exit without serving.
+        #[arg(long)]
+        no_serve: bool,
+    },
+    /// Manage people from the command line.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Check the audit trail.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create an implementation (an HMIS Lead's tenant) with its CoC codes.
+    CreateImplementation {
+        /// Short name used in URLs, e.g. lakeside.
+        #[arg(long)]
+        slug: String,
+        #[arg(long)]
+        name: String,
+        /// The HMIS Lead organisation's name.
+        #[arg(long)]
+        lead: String,
+        /// CoC codes, comma-separated, e.g. IL-510,IL-511.
+        #[arg(long)]
+        cocs: String,
+    },
+    /// Create a person who can sign in, with an issued password they must change.
+    CreateUser {
+        /// The implementation's slug.
+        #[arg(long)]
+        implementation: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        given_name: String,
+        #[arg(long)]
+        family_name: String,
+        /// Implementation roles: lead_admin, training_coordinator, proctor, auditor (comma-separated).
+        #[arg(long, default_value = "")]
+        roles: String,
+        /// The issued password; read from ONRAMP_NEW_PASSWORD when not given.
+        #[arg(long, env = "ONRAMP_NEW_PASSWORD", hide_env_values = true)]
+        password: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Recompute the hash chain and name every edited, deleted or out-of-place event.
+    Verify,
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let resolved = match cli.settings.resolve() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("onramp: {e:#}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    init_logging(resolved.log_json);
+    match run(cli.command, resolved).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("onramp: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ONRAMP_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn open_store(r: &Resolved) -> Result<Store> {
+    let store = match &r.database_url {
+        Some(url) => Store::open_postgres(url, 16).await.context("cannot connect to the PostgreSQL database in DATABASE_URL")?,
+        None => {
+            std::fs::create_dir_all(&r.data_dir).with_context(|| format!("cannot create the data directory {} (setting: --data-dir / ONRAMP_DATA_DIR)", r.data_dir.display()))?;
+            let path = r.data_dir.join("onramp.db");
+            Store::open_sqlite(&path).await.with_context(|| format!("cannot open the SQLite database {}", path.display()))?
+        }
+    };
+    store.migrate().await.context("database migration failed")?;
+    Ok(store)
+}
+
+async fn run(command: Command, r: Resolved) -> Result<std::process::ExitCode> {
+    let store = open_store(&r).await?;
+    let app = App::new(store.clone(), Arc::new(SystemClock), r.app.clone());
+    match command {
+        Command::Migrate => {
+            println!("The database schema is up to date.");
+        }
+        Command::Serve => serve(app, &r).await?,
+        Command::Demo { no_serve } => {
+            let (_, created) = onramp_app::demo::load(&app).await?;
+            print_demo(&r, created);
+            if !no_serve {
+                serve(app, &r).await?;
+            }
+        }
+        Command::Admin { command } => admin(&app, command).await?,
+        Command::Audit { command: AuditCommand::Verify } => {
+            let report = onramp_app::audit::verify(&app).await?;
+            if report.problems.is_empty() {
+                println!("Audit trail intact: {} events verified.", report.checked);
+            } else {
+                println!("Audit trail BROKEN: {} problem(s) in {} events.", report.problems.len(), report.checked);
+                for p in &report.problems {
+                    println!("  - {p}");
+                }
+                return Ok(std::process::ExitCode::FAILURE);
+            }
+        }
+    }
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+fn print_demo(r: &Resolved, created: bool) {
+    println!();
+    println!("  Onramp demo {} — {}", if created { "created" } else { "already loaded" }, r.base_url);
+    println!();
+    println!("  Sign in at {}/signin with any of these (password: {}):", r.base_url, onramp_app::demo::DEMO_PASSWORD);
+    for l in onramp_app::demo::DEMO_LOGINS {
+        println!("    {:<40} {}", l.role, l.email);
+    }
+    println!();
+    println!("  Lead admins and agency administrators set up two-step sign-in at first sign-in.");
+    println!("  Email is written to {} (see also Outbox in the admin menu).", r.data_dir.join("maildir").display());
+    println!();
+}
+
+async fn serve(app: App, r: &Resolved) -> Result<()> {
+    let mailer = Mailer::from_config(r.smtp.as_ref(), &r.data_dir.join("maildir"), &r.mail_from).context("cannot set up email delivery")?;
+    tracing::info!(mail = %mailer.describe(), "email delivery");
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let worker = OutboxWorker::new(app.store.clone(), app.clock.clone(), mailer, WorkerConfig::default());
+    let worker_task = tokio::spawn(worker.run(stop_rx));
+    let sweeper = tokio::spawn(sweep_sessions(app.clone(), stop_tx.subscribe()));
+    let state = onramp_web::AppState::new(app.clone(), r.secure_cookies);
+    let router = onramp_web::router(state);
+    let addr: SocketAddr = r.listen.parse().context("--listen")?;
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr} (setting: --listen / ONRAMP_LISTEN)"))?;
+    tracing::info!(%addr, base_url = %r.base_url, backend = ?app.store.backend(), "Onramp is serving");
+    println!("Onramp is serving at {} (listening on {addr}). Press Ctrl-C to stop.", r.base_url);
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .context("server error")?;
+    let _ = stop_tx.send(true);
+    let _ = worker_task.await;
+    let _ = sweeper.await;
+    app.store.close().await;
+    Ok(())
+}
+
+/// Removes ended sessions and old sign-in attempts every minute.
+async fn sweep_sessions(app: App, mut stop: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        let now = app.now();
+        let idle_before = now - chrono::Duration::minutes(app.config.session_idle_minutes);
+        let result = async {
+            let mut tx = app.store.begin().await?;
+            tx.sessions_prune(idle_before, now).await?;
+            tx.sign_in_attempts_prune(now - chrono::Duration::days(1)).await?;
+            tx.commit().await
+        }
+        .await;
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "session sweep failed");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(60)) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+async fn admin(app: &App, command: AdminCommand) -> Result<()> {
+    match command {
+        AdminCommand::CreateImplementation { slug, name, lead, cocs } => {
+            let cocs = onramp_app::organisation::parse_cocs(&cocs).map_err(|m| anyhow::anyhow!("--cocs: {m}"))?;
+            let mut tx = app.store.begin().await?;
+            let id = onramp_app::organisation::create_implementation(&mut tx, app, &slug, &name, &lead, &cocs).await.map_err(app_error)?;
+            tx.commit().await?;
+            println!("Created implementation {slug} (id {id}).");
+        }
+        AdminCommand::CreateUser { implementation, email, given_name, family_name, roles, password } => {
+            let imp = {
+                let mut tx = app.store.read().await?;
+                tx.implementation_by_slug(&implementation).await?
+            };
+            let Some(imp) = imp else {
+                bail!("--implementation: there is no implementation with the slug {implementation:?}");
+            };
+            let mut parsed = Vec::new();
+            for r in roles.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                parsed.push(ImplementationRole::parse(r).map_err(|m| anyhow::anyhow!("--roles: {m}"))?);
+            }
+            let id = onramp_app::people::create_with_password(app, imp.id, &given_name, &family_name, &email, None, &parsed, &password, true)
+                .await
+                .map_err(app_error)?;
+            println!("Created {email} (person id {id}). They must change the issued password at first sign-in.");
+        }
+    }
+    Ok(())
+}
+
+fn app_error(e: onramp_app::AppError) -> anyhow::Error {
+    match e {
+        onramp_app::AppError::Invalid(v) => anyhow::anyhow!(v.into_iter().map(|f| format!("--{}: {}", f.field.replace('_', "-"), f.message)).collect::<Vec<_>>().join("; ")),
+        other => anyhow::anyhow!(other.to_string()),
+    }
+}

@@ -1,1 +1,95 @@
+//! Onramp's HTTP adapter: server-rendered pages, the JSON API and operations endpoints.
+//!
+//! Handlers are thin: extract, call a service in `onramp_app`, render. Every route is
+//! declared once in [`route_table`], which builds the router and lets the authorization
+//! matrix test check that no route goes untested.
 
+pub mod api;
+pub mod chrome;
+pub mod error;
+pub mod forms;
+pub mod metrics;
+pub mod ops;
+pub mod pages;
+pub mod security;
+pub mod session;
+
+use axum::http::Method;
+use axum::routing::{on, MethodFilter, MethodRouter};
+use axum::Router;
+use onramp_app::App;
+use std::sync::Arc;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub app: App,
+    pub metrics: Arc<metrics::Metrics>,
+    /// Mark cookies `Secure` (when served over HTTPS).
+    pub secure_cookies: bool,
+}
+
+impl AppState {
+    pub fn new(app: App, secure_cookies: bool) -> Self {
+        Self {
+            app,
+            metrics: Arc::new(metrics::Metrics::default()),
+            secure_cookies,
+        }
+    }
+}
+
+/// One route: method, path pattern and handler.
+pub struct Route {
+    pub method: Method,
+    pub path: &'static str,
+    pub handler: MethodRouter<AppState>,
+}
+
+impl Route {
+    pub fn new(method: Method, path: &'static str, handler: MethodRouter<AppState>) -> Self {
+        Self { method, path, handler }
+    }
+    pub fn get(path: &'static str, handler: MethodRouter<AppState>) -> Self {
+        Self::new(Method::GET, path, handler)
+    }
+    pub fn post(path: &'static str, handler: MethodRouter<AppState>) -> Self {
+        Self::new(Method::POST, path, handler)
+    }
+}
+
+/// Every route Onramp serves.
+pub fn route_table() -> Vec<Route> {
+    let mut r = Vec::new();
+    r.extend(ops::routes());
+    r.extend(pages::routes());
+    r.extend(api::routes());
+    r
+}
+
+/// (method, path) of every route, for tests.
+pub fn route_list() -> Vec<(Method, &'static str)> {
+    route_table().into_iter().map(|r| (r.method, r.path)).collect()
+}
+
+/// The whole application router.
+pub fn router(state: AppState) -> Router {
+    let mut router: Router<AppState> = Router::new();
+    for r in route_table() {
+        let filter = MethodFilter::try_from(r.method.clone()).unwrap_or(MethodFilter::GET);
+        router = router.route(r.path, on(filter, r.handler_fn()));
+    }
+    router
+        .nest_service("/static", pages::static_files())
+        .fallback(pages::not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
+        .layer(axum::middleware::from_fn(security::headers))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(2 * 1024 * 1024))
+        .with_state(state)
+}
+
+impl Route {
+    fn handler_fn(self) -> MethodRouter<AppState> {
+        self.handler
+    }
+}

@@ -1,0 +1,96 @@
+//! Server-rendered pages.
+
+pub mod account;
+pub mod agencies;
+pub mod list;
+pub mod projects;
+pub mod signin;
+
+use crate::chrome::Chrome;
+use crate::error::{WebError, WebResult};
+use crate::session::Viewer;
+use crate::{AppState, Route};
+use askama::Template;
+use axum::extract::State;
+use axum::http::{header, HeaderValue};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum_extra::extract::cookie::CookieJar;
+use onramp_app::AppError;
+use onramp_domain::authz::Permission;
+use tower::ServiceBuilder;
+use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+pub fn routes() -> Vec<Route> {
+    let mut r = vec![Route::get("/", get(home))];
+    r.extend(signin::routes());
+    r.extend(account::routes());
+    r.extend(agencies::routes());
+    r.extend(projects::routes());
+    r
+}
+
+/// The vendored assets, served from the binary's directory of static files.
+pub fn static_files() -> axum::routing::MethodRouter<()> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/static");
+    axum::routing::get_service(
+        ServiceBuilder::new()
+            .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600")))
+            .service(ServeDir::new(dir)),
+    )
+}
+
+pub async fn not_found() -> Response {
+    WebError::App(AppError::NotFound).into_response()
+}
+
+/// Renders a template into a response.
+pub fn render(t: &impl Template) -> WebResult<Html<String>> {
+    Ok(Html(t.render()?))
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct Home {
+    chrome: Chrome,
+    name: String,
+    implementation: String,
+    roles: String,
+    cards: Vec<(&'static str, &'static str, &'static str)>,
+}
+
+async fn home(State(state): State<AppState>, v: Viewer, jar: CookieJar) -> WebResult<impl IntoResponse> {
+    let a = &v.ctx.actor;
+    let implementation = {
+        let mut tx = state.app.store.read().await.map_err(AppError::from)?;
+        tx.implementation_get(a.implementation_id).await.map_err(AppError::from)?.name
+    };
+    let roles: Vec<String> = a
+        .roles()
+        .iter()
+        .map(|r| match r {
+            onramp_domain::Role::LeadAdmin => "Lead admin",
+            onramp_domain::Role::TrainingCoordinator => "training coordinator",
+            onramp_domain::Role::Proctor => "proctor",
+            onramp_domain::Role::AgencyAdministrator => "agency administrator",
+            onramp_domain::Role::ExecutiveDirector => "executive director",
+            onramp_domain::Role::Trainee => "trainee",
+            onramp_domain::Role::Auditor => "auditor",
+        }.to_string())
+        .collect();
+    let mut cards = Vec::new();
+    if a.may(Permission::ViewOrganisation) || !a.overseen_agencies().is_empty() {
+        cards.push(("/admin/agencies", "Agencies", "Participating agencies and their HMIS projects."));
+        cards.push(("/admin/people", "People", "Staff, their roles and their Onramp accounts."));
+    }
+    if a.may(Permission::ViewAudit) {
+        cards.push(("/admin/audit", "Audit trail", "Every change, who made it and when, in a verifiable chain."));
+    }
+    if a.may(Permission::ManageOutbox) {
+        cards.push(("/admin/outbox", "Outbox", "Email sent by Onramp, and what is still waiting."));
+    }
+    cards.push(("/account", "My account", "Password, two-step sign-in and API tokens."));
+    let (chrome, jar) = Chrome::for_viewer(&v, "Home", "/").with_flash(&jar);
+    Ok((jar, render(&Home { chrome, name: a.display_name.clone(), implementation, roles: roles.join(", "), cards })?))
+}
