@@ -45,18 +45,21 @@ impl Tx {
             .fetch_one(c).await)?;
         let at = to_micros(e.occurred_at);
         let at_text = audit_time(at);
-        let hash = event_hash(&prev, &AuditFields {
-            seq,
-            implementation_id: e.implementation_id,
-            occurred_at: &at_text,
-            actor_id: e.actor_id,
-            actor_label: e.actor_label,
-            action: e.action,
-            subject_type: e.subject_type,
-            subject_id: e.subject_id,
-            summary: e.summary,
-            source_addr: e.source_addr,
-        });
+        let hash = event_hash(
+            &prev,
+            &AuditFields {
+                seq,
+                implementation_id: e.implementation_id,
+                occurred_at: &at_text,
+                actor_id: e.actor_id,
+                actor_label: e.actor_label,
+                action: e.action,
+                subject_type: e.subject_type,
+                subject_id: e.subject_id,
+                summary: e.summary,
+                source_addr: e.source_addr,
+            },
+        );
         let id: i64 = on_conn!(self, c => sqlx::query_scalar(
             "INSERT INTO audit_events (seq, implementation_id, occurred_at, actor_id, actor_label, action, subject_type, subject_id, summary, source_addr, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id")
             .bind(seq).bind(e.implementation_id).bind(at).bind(e.actor_id).bind(e.actor_label).bind(e.action)
@@ -67,7 +70,9 @@ impl Tx {
     }
 
     pub async fn audit_head_seq(&mut self) -> Result<i64> {
-        Ok(on_conn!(self, c => sqlx::query_scalar("SELECT seq FROM audit_head WHERE id = 1").fetch_one(c).await)?)
+        Ok(
+            on_conn!(self, c => sqlx::query_scalar("SELECT seq FROM audit_head WHERE id = 1").fetch_one(c).await)?,
+        )
     }
 
     /// Events in chain order, `after` a sequence number, at most `limit` of them.
@@ -94,37 +99,64 @@ impl Tx {
             .collect())
     }
 
-    pub async fn audit_list(&mut self, implementation_id: i64, f: &AuditFilter, page: PageRequest) -> Result<Page<AuditEvent>> {
+    pub async fn audit_list(
+        &mut self,
+        implementation_id: i64,
+        f: &AuditFilter,
+        page: PageRequest,
+    ) -> Result<Page<AuditEvent>> {
         let mut sql = String::from(" FROM audit_events WHERE implementation_id = $1");
         let mut next = 2;
+        // `{p}` stands for the clause's parameter. The action filter is a prefix compared
+        // exactly: `LIKE` would ignore case on SQLite only and take `_` and `%` as wildcards.
         for (present, clause) in [
-            (f.action.is_some(), "action LIKE"),
-            (f.subject_type.is_some(), "subject_type ="),
-            (f.actor_id.is_some(), "actor_id ="),
-            (f.from.is_some(), "occurred_at >="),
-            (f.to.is_some(), "occurred_at <"),
+            (f.action.is_some(), "SUBSTR(action, 1, LENGTH({p})) = {p}"),
+            (f.subject_type.is_some(), "subject_type = {p}"),
+            (f.actor_id.is_some(), "actor_id = {p}"),
+            (f.from.is_some(), "occurred_at >= {p}"),
+            (f.to.is_some(), "occurred_at < {p}"),
         ] {
             if present {
-                sql.push_str(&format!(" AND {clause} ${next}"));
+                sql.push_str(" AND ");
+                sql.push_str(&clause.replace("{p}", &format!("${next}")));
                 next += 1;
             }
         }
         let count_sql = format!("SELECT COUNT(*){sql}");
-        let list_sql = format!("SELECT *{sql} ORDER BY seq DESC LIMIT ${next} OFFSET ${}", next + 1);
+        let list_sql = format!(
+            "SELECT *{sql} ORDER BY seq DESC LIMIT ${next} OFFSET ${}",
+            next + 1
+        );
         macro_rules! bind_all {
             ($q:expr) => {{
                 let mut q = $q.bind(implementation_id);
-                if let Some(a) = &f.action { q = q.bind(format!("{a}%")); }
-                if let Some(s) = &f.subject_type { q = q.bind(s.clone()); }
-                if let Some(a) = f.actor_id { q = q.bind(a); }
-                if let Some(t) = f.from { q = q.bind(t); }
-                if let Some(t) = f.to { q = q.bind(t); }
+                if let Some(a) = &f.action {
+                    q = q.bind(a.clone());
+                }
+                if let Some(s) = &f.subject_type {
+                    q = q.bind(s.clone());
+                }
+                if let Some(a) = f.actor_id {
+                    q = q.bind(a);
+                }
+                if let Some(t) = f.from {
+                    q = q.bind(t);
+                }
+                if let Some(t) = f.to {
+                    q = q.bind(t);
+                }
                 q
             }};
         }
-        let total: i64 = on_conn!(self, c => bind_all!(sqlx::query_scalar(&count_sql)).fetch_one(c).await)?;
+        let total: i64 =
+            on_conn!(self, c => bind_all!(sqlx::query_scalar(&count_sql)).fetch_one(c).await)?;
         let items = on_conn!(self, c => bind_all!(sqlx::query_as::<_, AuditEvent>(&list_sql)).bind(page.per_page).bind(page.offset()).fetch_all(c).await)?;
-        Ok(Page { items, total, page: page.page, per_page: page.per_page })
+        Ok(Page {
+            items,
+            total,
+            page: page.page,
+            per_page: page.per_page,
+        })
     }
 
     /// For tests and `audit verify` demonstrations: an event by id.

@@ -204,6 +204,16 @@ impl Tx {
             TxInner::Postgres(_) => Backend::Postgres,
         }
     }
+
+    /// **Test hook.** Runs one SQL statement exactly as given (nothing bound, nothing escaped)
+    /// and gives the number of rows it changed.
+    ///
+    /// The store tests use it to tamper with rows behind the store's back, for example to
+    /// show that the audit chain verifier notices an edited or deleted event. Application
+    /// code must not call it: every real query belongs in a typed store method.
+    pub async fn execute_raw(&mut self, sql: &str) -> Result<u64> {
+        Ok(exec!(self, c => sqlx::query(sql).execute(c).await)?)
+    }
 }
 
 /// A page of a list: which rows, and how many there are in all.
@@ -215,7 +225,10 @@ pub struct PageRequest {
 }
 
 impl PageRequest {
-    pub const ALL: PageRequest = PageRequest { page: 1, per_page: i64::MAX / 2 };
+    pub const ALL: PageRequest = PageRequest {
+        page: 1,
+        per_page: i64::MAX / 2,
+    };
     pub fn new(page: i64, per_page: i64) -> Self {
         Self {
             page: page.max(1),

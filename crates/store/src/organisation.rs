@@ -1,6 +1,9 @@
 //! Implementations, their CoCs, agencies, projects and catalogues.
 
-use crate::{exec, like_pattern, on_conn, Agency, CatalogueEntry, Implementation, Page, PageRequest, Project, Result, Tx};
+use crate::{
+    exec, like_pattern, on_conn, Agency, CatalogueEntry, Implementation, Page, PageRequest,
+    Project, Result, Tx,
+};
 use chrono::{DateTime, NaiveDate, Utc};
 
 #[derive(Debug, Clone)]
@@ -67,37 +70,57 @@ fn in_list(col: &str, ids: &[i64], next: &mut usize) -> String {
 impl Tx {
     // ---- implementations ----
 
-    pub async fn implementation_create(&mut self, slug: &str, name: &str, lead: &str, now: DateTime<Utc>) -> Result<i64> {
+    pub async fn implementation_create(
+        &mut self,
+        slug: &str,
+        name: &str,
+        lead: &str,
+        now: DateTime<Utc>,
+    ) -> Result<i64> {
         let id: i64 = on_conn!(self, c => sqlx::query_scalar(
             "INSERT INTO implementations (slug, name, hmis_lead_name, active, created_at, updated_at) VALUES ($1, $2, $3, TRUE, $4, $4) RETURNING id")
             .bind(slug).bind(name).bind(lead).bind(now).fetch_one(c).await)?;
         Ok(id)
     }
 
-    pub async fn implementation_update(&mut self, id: i64, name: &str, lead: &str, now: DateTime<Utc>) -> Result<()> {
+    pub async fn implementation_update(
+        &mut self,
+        id: i64,
+        name: &str,
+        lead: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         exec!(self, c => sqlx::query("UPDATE implementations SET name = $1, hmis_lead_name = $2, updated_at = $3 WHERE id = $4")
             .bind(name).bind(lead).bind(now).bind(id).execute(c).await)?;
         Ok(())
     }
 
     pub async fn implementation_get(&mut self, id: i64) -> Result<Implementation> {
-        Ok(on_conn!(self, c => sqlx::query_as::<_, Implementation>("SELECT * FROM implementations WHERE id = $1")
-            .bind(id).fetch_one(c).await)?)
+        Ok(
+            on_conn!(self, c => sqlx::query_as::<_, Implementation>("SELECT * FROM implementations WHERE id = $1")
+            .bind(id).fetch_one(c).await)?,
+        )
     }
 
     pub async fn implementation_by_slug(&mut self, slug: &str) -> Result<Option<Implementation>> {
-        Ok(on_conn!(self, c => sqlx::query_as::<_, Implementation>("SELECT * FROM implementations WHERE slug = $1")
-            .bind(slug).fetch_optional(c).await)?)
+        Ok(
+            on_conn!(self, c => sqlx::query_as::<_, Implementation>("SELECT * FROM implementations WHERE slug = $1")
+            .bind(slug).fetch_optional(c).await)?,
+        )
     }
 
     pub async fn implementations_all(&mut self) -> Result<Vec<Implementation>> {
-        Ok(on_conn!(self, c => sqlx::query_as::<_, Implementation>("SELECT * FROM implementations ORDER BY name")
-            .fetch_all(c).await)?)
+        Ok(
+            on_conn!(self, c => sqlx::query_as::<_, Implementation>("SELECT * FROM implementations ORDER BY name")
+            .fetch_all(c).await)?,
+        )
     }
 
     pub async fn cocs_of(&mut self, implementation_id: i64) -> Result<Vec<String>> {
-        Ok(on_conn!(self, c => sqlx::query_scalar("SELECT coc_code FROM implementation_cocs WHERE implementation_id = $1 ORDER BY coc_code")
-            .bind(implementation_id).fetch_all(c).await)?)
+        Ok(
+            on_conn!(self, c => sqlx::query_scalar("SELECT coc_code FROM implementation_cocs WHERE implementation_id = $1 ORDER BY coc_code")
+            .bind(implementation_id).fetch_all(c).await)?,
+        )
     }
 
     pub async fn cocs_replace(&mut self, implementation_id: i64, codes: &[String]) -> Result<()> {
@@ -119,7 +142,13 @@ impl Tx {
             .fetch_one(c).await)?)
     }
 
-    pub async fn agency_update(&mut self, id: i64, a: &NewAgency<'_>, active: bool, now: DateTime<Utc>) -> Result<()> {
+    pub async fn agency_update(
+        &mut self,
+        id: i64,
+        a: &NewAgency<'_>,
+        active: bool,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         exec!(self, c => sqlx::query(
             "UPDATE agencies SET name = $1, participation_status = $2, participation_date = $3, active = $4, updated_at = $5 WHERE id = $6 AND implementation_id = $7")
             .bind(a.name).bind(a.participation_status).bind(a.participation_date).bind(active).bind(now).bind(id).bind(a.implementation_id)
@@ -128,11 +157,19 @@ impl Tx {
     }
 
     pub async fn agency_get(&mut self, implementation_id: i64, id: i64) -> Result<Agency> {
-        let sql = format!("SELECT {AGENCY_COLS} FROM agencies WHERE id = $1 AND implementation_id = $2");
-        Ok(on_conn!(self, c => sqlx::query_as::<_, Agency>(&sql).bind(id).bind(implementation_id).fetch_one(c).await)?)
+        let sql =
+            format!("SELECT {AGENCY_COLS} FROM agencies WHERE id = $1 AND implementation_id = $2");
+        Ok(
+            on_conn!(self, c => sqlx::query_as::<_, Agency>(&sql).bind(id).bind(implementation_id).fetch_one(c).await)?,
+        )
     }
 
-    pub async fn agencies_list(&mut self, implementation_id: i64, f: &AgencyFilter, page: PageRequest) -> Result<Page<Agency>> {
+    pub async fn agencies_list(
+        &mut self,
+        implementation_id: i64,
+        f: &AgencyFilter,
+        page: PageRequest,
+    ) -> Result<Page<Agency>> {
         let mut sql = String::from(" FROM agencies WHERE implementation_id = $1");
         let mut next = 2;
         if f.search.is_some() {
@@ -151,31 +188,67 @@ impl Tx {
             sql.push_str(&in_list("id", only, &mut next));
         }
         let count_sql = format!("SELECT COUNT(*){sql}");
-        let list_sql = format!("SELECT {AGENCY_COLS}{sql} ORDER BY name, id LIMIT ${next} OFFSET ${}", next + 1);
+        let list_sql = format!(
+            "SELECT {AGENCY_COLS}{sql} ORDER BY name, id LIMIT ${next} OFFSET ${}",
+            next + 1
+        );
         macro_rules! bind_all {
             ($q:expr) => {{
                 let mut q = $q.bind(implementation_id);
-                if let Some(s) = &f.search { q = q.bind(like_pattern(s)); }
-                if let Some(s) = &f.status { q = q.bind(s.clone()); }
-                if let Some(a) = f.active { q = q.bind(a); }
-                if let Some(only) = &f.only { for id in only { q = q.bind(*id); } }
+                if let Some(s) = &f.search {
+                    q = q.bind(like_pattern(s));
+                }
+                if let Some(s) = &f.status {
+                    q = q.bind(s.clone());
+                }
+                if let Some(a) = f.active {
+                    q = q.bind(a);
+                }
+                if let Some(only) = &f.only {
+                    for id in only {
+                        q = q.bind(*id);
+                    }
+                }
                 q
             }};
         }
-        let total: i64 = on_conn!(self, c => bind_all!(sqlx::query_scalar(&count_sql)).fetch_one(c).await)?;
+        let total: i64 =
+            on_conn!(self, c => bind_all!(sqlx::query_scalar(&count_sql)).fetch_one(c).await)?;
         let items = on_conn!(self, c => bind_all!(sqlx::query_as::<_, Agency>(&list_sql)).bind(page.per_page).bind(page.offset()).fetch_all(c).await)?;
-        Ok(Page { items, total, page: page.page, per_page: page.per_page })
+        Ok(Page {
+            items,
+            total,
+            page: page.page,
+            per_page: page.per_page,
+        })
     }
 
     // ---- projects ----
 
-    pub async fn project_create(&mut self, implementation_id: i64, agency_id: i64, name: &str, project_type: i32, now: DateTime<Utc>) -> Result<i64> {
+    pub async fn project_create(
+        &mut self,
+        implementation_id: i64,
+        agency_id: i64,
+        name: &str,
+        project_type: i32,
+        now: DateTime<Utc>,
+    ) -> Result<i64> {
         Ok(on_conn!(self, c => sqlx::query_scalar(
             "INSERT INTO projects (implementation_id, agency_id, name, hud_project_type, active, created_at, updated_at) VALUES ($1, $2, $3, $4, TRUE, $5, $5) RETURNING id")
             .bind(implementation_id).bind(agency_id).bind(name).bind(project_type).bind(now).fetch_one(c).await)?)
     }
 
-    pub async fn project_update(&mut self, implementation_id: i64, id: i64, agency_id: i64, name: &str, project_type: i32, active: bool, now: DateTime<Utc>) -> Result<()> {
+    #[allow(clippy::too_many_arguments)]
+    pub async fn project_update(
+        &mut self,
+        implementation_id: i64,
+        id: i64,
+        agency_id: i64,
+        name: &str,
+        project_type: i32,
+        active: bool,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         exec!(self, c => sqlx::query(
             "UPDATE projects SET agency_id = $1, name = $2, hud_project_type = $3, active = $4, updated_at = $5 WHERE id = $6 AND implementation_id = $7")
             .bind(agency_id).bind(name).bind(project_type).bind(active).bind(now).bind(id).bind(implementation_id).execute(c).await)?;
@@ -184,10 +257,17 @@ impl Tx {
 
     pub async fn project_get(&mut self, implementation_id: i64, id: i64) -> Result<Project> {
         let sql = format!("{PROJECT_SELECT} WHERE p.id = $1 AND p.implementation_id = $2");
-        Ok(on_conn!(self, c => sqlx::query_as::<_, Project>(&sql).bind(id).bind(implementation_id).fetch_one(c).await)?)
+        Ok(
+            on_conn!(self, c => sqlx::query_as::<_, Project>(&sql).bind(id).bind(implementation_id).fetch_one(c).await)?,
+        )
     }
 
-    pub async fn projects_list(&mut self, implementation_id: i64, f: &ProjectFilter, page: PageRequest) -> Result<Page<Project>> {
+    pub async fn projects_list(
+        &mut self,
+        implementation_id: i64,
+        f: &ProjectFilter,
+        page: PageRequest,
+    ) -> Result<Page<Project>> {
         let mut sql = String::from(" WHERE p.implementation_id = $1");
         let mut next = 2;
         if f.search.is_some() {
@@ -210,42 +290,97 @@ impl Tx {
             sql.push_str(&in_list("p.agency_id", only, &mut next));
         }
         let count_sql = format!("SELECT COUNT(*) FROM projects p{sql}");
-        let list_sql = format!("{PROJECT_SELECT}{sql} ORDER BY a.name, p.name, p.id LIMIT ${next} OFFSET ${}", next + 1);
+        let list_sql = format!(
+            "{PROJECT_SELECT}{sql} ORDER BY a.name, p.name, p.id LIMIT ${next} OFFSET ${}",
+            next + 1
+        );
         macro_rules! bind_all {
             ($q:expr) => {{
                 let mut q = $q.bind(implementation_id);
-                if let Some(s) = &f.search { q = q.bind(like_pattern(s)); }
-                if let Some(a) = f.agency_id { q = q.bind(a); }
-                if let Some(t) = f.project_type { q = q.bind(t); }
-                if let Some(a) = f.active { q = q.bind(a); }
-                if let Some(only) = &f.only_agencies { for id in only { q = q.bind(*id); } }
+                if let Some(s) = &f.search {
+                    q = q.bind(like_pattern(s));
+                }
+                if let Some(a) = f.agency_id {
+                    q = q.bind(a);
+                }
+                if let Some(t) = f.project_type {
+                    q = q.bind(t);
+                }
+                if let Some(a) = f.active {
+                    q = q.bind(a);
+                }
+                if let Some(only) = &f.only_agencies {
+                    for id in only {
+                        q = q.bind(*id);
+                    }
+                }
                 q
             }};
         }
-        let total: i64 = on_conn!(self, c => bind_all!(sqlx::query_scalar(&count_sql)).fetch_one(c).await)?;
+        let total: i64 =
+            on_conn!(self, c => bind_all!(sqlx::query_scalar(&count_sql)).fetch_one(c).await)?;
         let items = on_conn!(self, c => bind_all!(sqlx::query_as::<_, Project>(&list_sql)).bind(page.per_page).bind(page.offset()).fetch_all(c).await)?;
-        Ok(Page { items, total, page: page.page, per_page: page.per_page })
+        Ok(Page {
+            items,
+            total,
+            page: page.page,
+            per_page: page.per_page,
+        })
     }
 
     // ---- catalogues ----
 
-    pub async fn catalogue_create(&mut self, cat: Catalogue, implementation_id: i64, code: &str, name: &str, description: &str) -> Result<i64> {
+    pub async fn catalogue_create(
+        &mut self,
+        cat: Catalogue,
+        implementation_id: i64,
+        code: &str,
+        name: &str,
+        description: &str,
+    ) -> Result<i64> {
         let sql = format!("INSERT INTO {} (implementation_id, code, name, description, active) VALUES ($1, $2, $3, $4, TRUE) RETURNING id", cat.table());
-        Ok(on_conn!(self, c => sqlx::query_scalar(&sql).bind(implementation_id).bind(code).bind(name).bind(description).fetch_one(c).await)?)
+        Ok(
+            on_conn!(self, c => sqlx::query_scalar(&sql).bind(implementation_id).bind(code).bind(name).bind(description).fetch_one(c).await)?,
+        )
     }
 
-    pub async fn catalogue_update(&mut self, cat: Catalogue, implementation_id: i64, id: i64, name: &str, description: &str, active: bool) -> Result<()> {
+    pub async fn catalogue_update(
+        &mut self,
+        cat: Catalogue,
+        implementation_id: i64,
+        id: i64,
+        name: &str,
+        description: &str,
+        active: bool,
+    ) -> Result<()> {
         let sql = format!("UPDATE {} SET name = $1, description = $2, active = $3 WHERE id = $4 AND implementation_id = $5", cat.table());
         exec!(self, c => sqlx::query(&sql).bind(name).bind(description).bind(active).bind(id).bind(implementation_id).execute(c).await)?;
         Ok(())
     }
 
-    pub async fn catalogue_get(&mut self, cat: Catalogue, implementation_id: i64, id: i64) -> Result<CatalogueEntry> {
-        let sql = format!("SELECT * FROM {} WHERE id = $1 AND implementation_id = $2", cat.table());
-        Ok(on_conn!(self, c => sqlx::query_as::<_, CatalogueEntry>(&sql).bind(id).bind(implementation_id).fetch_one(c).await)?)
+    pub async fn catalogue_get(
+        &mut self,
+        cat: Catalogue,
+        implementation_id: i64,
+        id: i64,
+    ) -> Result<CatalogueEntry> {
+        let sql = format!(
+            "SELECT * FROM {} WHERE id = $1 AND implementation_id = $2",
+            cat.table()
+        );
+        Ok(
+            on_conn!(self, c => sqlx::query_as::<_, CatalogueEntry>(&sql).bind(id).bind(implementation_id).fetch_one(c).await)?,
+        )
     }
 
-    pub async fn catalogue_list(&mut self, cat: Catalogue, implementation_id: i64, search: Option<&str>, active: Option<bool>, page: PageRequest) -> Result<Page<CatalogueEntry>> {
+    pub async fn catalogue_list(
+        &mut self,
+        cat: Catalogue,
+        implementation_id: i64,
+        search: Option<&str>,
+        active: Option<bool>,
+        page: PageRequest,
+    ) -> Result<Page<CatalogueEntry>> {
         let mut sql = format!(" FROM {} WHERE implementation_id = $1", cat.table());
         let mut next = 2;
         if search.is_some() {
@@ -257,17 +392,30 @@ impl Tx {
             next += 1;
         }
         let count_sql = format!("SELECT COUNT(*){sql}");
-        let list_sql = format!("SELECT *{sql} ORDER BY name, id LIMIT ${next} OFFSET ${}", next + 1);
+        let list_sql = format!(
+            "SELECT *{sql} ORDER BY name, id LIMIT ${next} OFFSET ${}",
+            next + 1
+        );
         macro_rules! bind_all {
             ($q:expr) => {{
                 let mut q = $q.bind(implementation_id);
-                if let Some(s) = search { q = q.bind(like_pattern(s)); }
-                if let Some(a) = active { q = q.bind(a); }
+                if let Some(s) = search {
+                    q = q.bind(like_pattern(s));
+                }
+                if let Some(a) = active {
+                    q = q.bind(a);
+                }
                 q
             }};
         }
-        let total: i64 = on_conn!(self, c => bind_all!(sqlx::query_scalar(&count_sql)).fetch_one(c).await)?;
+        let total: i64 =
+            on_conn!(self, c => bind_all!(sqlx::query_scalar(&count_sql)).fetch_one(c).await)?;
         let items = on_conn!(self, c => bind_all!(sqlx::query_as::<_, CatalogueEntry>(&list_sql)).bind(page.per_page).bind(page.offset()).fetch_all(c).await)?;
-        Ok(Page { items, total, page: page.page, per_page: page.per_page })
+        Ok(Page {
+            items,
+            total,
+            page: page.page,
+            per_page: page.per_page,
+        })
     }
 }

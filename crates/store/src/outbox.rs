@@ -19,7 +19,11 @@ pub const STATUS_SENT: &str = "sent";
 pub const STATUS_FAILED: &str = "failed";
 
 impl Tx {
-    pub async fn outbox_enqueue(&mut self, m: &NewOutboxMessage<'_>, now: DateTime<Utc>) -> Result<i64> {
+    pub async fn outbox_enqueue(
+        &mut self,
+        m: &NewOutboxMessage<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<i64> {
         Ok(on_conn!(self, c => sqlx::query_scalar(
             "INSERT INTO outbox (implementation_id, kind, recipient, subject, payload, status, attempts, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6) RETURNING id")
             .bind(m.implementation_id).bind(m.kind).bind(m.recipient).bind(m.subject).bind(m.payload).bind(now)
@@ -30,7 +34,12 @@ impl Tx {
     /// skip each other's rows (`FOR UPDATE SKIP LOCKED`); on SQLite the single writer
     /// connection serialises claims. A claim pushes `next_attempt_at` to `lease_until`, so
     /// a worker that dies mid-delivery leaves the message to be retried after the lease.
-    pub async fn outbox_claim_due(&mut self, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: i64) -> Result<Vec<OutboxMessage>> {
+    pub async fn outbox_claim_due(
+        &mut self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<OutboxMessage>> {
         let rows: Vec<OutboxMessage> = match &mut self.inner {
             TxInner::Postgres(t) => sqlx::query_as::<_, OutboxMessage>(
                 "SELECT * FROM outbox WHERE status = 'pending' AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED")
@@ -52,29 +61,50 @@ impl Tx {
     }
 
     /// Records a failed attempt: retried at `retry_at`, or given up (`failed`) when None.
-    pub async fn outbox_mark_failed(&mut self, id: i64, error: &str, retry_at: Option<DateTime<Utc>>) -> Result<()> {
+    pub async fn outbox_mark_failed(
+        &mut self,
+        id: i64,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+    ) -> Result<()> {
         match retry_at {
-            Some(at) => exec!(self, c => sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2 WHERE id = $3")
-                .bind(error).bind(at).bind(id).execute(c).await)?,
-            None => exec!(self, c => sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = $1, status = 'failed' WHERE id = $2")
-                .bind(error).bind(id).execute(c).await)?,
+            Some(at) => {
+                exec!(self, c => sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2 WHERE id = $3")
+                .bind(error).bind(at).bind(id).execute(c).await)?
+            }
+            None => {
+                exec!(self, c => sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = $1, status = 'failed' WHERE id = $2")
+                .bind(error).bind(id).execute(c).await)?
+            }
         };
         Ok(())
     }
 
     /// Puts a failed message back in the queue.
-    pub async fn outbox_retry(&mut self, implementation_id: i64, id: i64, now: DateTime<Utc>) -> Result<bool> {
+    pub async fn outbox_retry(
+        &mut self,
+        implementation_id: i64,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
         let n = exec!(self, c => sqlx::query("UPDATE outbox SET status = 'pending', next_attempt_at = $1 WHERE id = $2 AND implementation_id = $3 AND status = 'failed'")
             .bind(now).bind(id).bind(implementation_id).execute(c).await)?;
         Ok(n == 1)
     }
 
     pub async fn outbox_get(&mut self, implementation_id: i64, id: i64) -> Result<OutboxMessage> {
-        Ok(on_conn!(self, c => sqlx::query_as::<_, OutboxMessage>("SELECT * FROM outbox WHERE id = $1 AND implementation_id = $2")
-            .bind(id).bind(implementation_id).fetch_one(c).await)?)
+        Ok(
+            on_conn!(self, c => sqlx::query_as::<_, OutboxMessage>("SELECT * FROM outbox WHERE id = $1 AND implementation_id = $2")
+            .bind(id).bind(implementation_id).fetch_one(c).await)?,
+        )
     }
 
-    pub async fn outbox_list(&mut self, implementation_id: i64, status: Option<&str>, page: PageRequest) -> Result<Page<OutboxMessage>> {
+    pub async fn outbox_list(
+        &mut self,
+        implementation_id: i64,
+        status: Option<&str>,
+        page: PageRequest,
+    ) -> Result<Page<OutboxMessage>> {
         let (count_sql, list_sql) = if status.is_some() {
             ("SELECT COUNT(*) FROM outbox WHERE implementation_id = $1 AND status = $2",
              "SELECT * FROM outbox WHERE implementation_id = $1 AND status = $2 ORDER BY id DESC LIMIT $3 OFFSET $4")
@@ -85,26 +115,42 @@ impl Tx {
         macro_rules! bind_all {
             ($q:expr) => {{
                 let mut q = $q.bind(implementation_id);
-                if let Some(s) = status { q = q.bind(s); }
+                if let Some(s) = status {
+                    q = q.bind(s);
+                }
                 q
             }};
         }
-        let total: i64 = on_conn!(self, c => bind_all!(sqlx::query_scalar(count_sql)).fetch_one(c).await)?;
+        let total: i64 =
+            on_conn!(self, c => bind_all!(sqlx::query_scalar(count_sql)).fetch_one(c).await)?;
         let items = on_conn!(self, c => bind_all!(sqlx::query_as::<_, OutboxMessage>(list_sql)).bind(page.per_page).bind(page.offset()).fetch_all(c).await)?;
-        Ok(Page { items, total, page: page.page, per_page: page.per_page })
+        Ok(Page {
+            items,
+            total,
+            page: page.page,
+            per_page: page.per_page,
+        })
     }
 
     /// Counts by status, for metrics and the outbox page.
     pub async fn outbox_counts(&mut self) -> Result<Vec<(String, i64)>> {
-        Ok(on_conn!(self, c => sqlx::query_as::<_, (String, i64)>("SELECT status, COUNT(*) FROM outbox GROUP BY status ORDER BY status")
-            .fetch_all(c).await)?)
+        Ok(
+            on_conn!(self, c => sqlx::query_as::<_, (String, i64)>("SELECT status, COUNT(*) FROM outbox GROUP BY status ORDER BY status")
+            .fetch_all(c).await)?,
+        )
     }
 
     // ---- email templates ----
 
-    pub async fn email_template_get(&mut self, implementation_id: i64, key: &str) -> Result<Option<EmailTemplate>> {
-        Ok(on_conn!(self, c => sqlx::query_as::<_, EmailTemplate>("SELECT * FROM email_templates WHERE implementation_id = $1 AND key = $2")
-            .bind(implementation_id).bind(key).fetch_optional(c).await)?)
+    pub async fn email_template_get(
+        &mut self,
+        implementation_id: i64,
+        key: &str,
+    ) -> Result<Option<EmailTemplate>> {
+        Ok(
+            on_conn!(self, c => sqlx::query_as::<_, EmailTemplate>("SELECT * FROM email_templates WHERE implementation_id = $1 AND key = $2")
+            .bind(implementation_id).bind(key).fetch_optional(c).await)?,
+        )
     }
 
     pub async fn email_template_put(&mut self, t: &EmailTemplate) -> Result<()> {

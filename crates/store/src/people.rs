@@ -25,14 +25,26 @@ pub struct PeopleFilter {
 }
 
 impl Tx {
-    pub async fn person_create(&mut self, implementation_id: i64, p: &PersonFields<'_>, now: DateTime<Utc>) -> Result<i64> {
+    pub async fn person_create(
+        &mut self,
+        implementation_id: i64,
+        p: &PersonFields<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<i64> {
         Ok(on_conn!(self, c => sqlx::query_scalar(
             "INSERT INTO people (implementation_id, given_name, family_name, email, agency_id, active, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, TRUE, $6, $6) RETURNING id")
             .bind(implementation_id).bind(p.given_name).bind(p.family_name).bind(p.email).bind(p.agency_id).bind(now)
             .fetch_one(c).await)?)
     }
 
-    pub async fn person_update(&mut self, implementation_id: i64, id: i64, p: &PersonFields<'_>, active: bool, now: DateTime<Utc>) -> Result<()> {
+    pub async fn person_update(
+        &mut self,
+        implementation_id: i64,
+        id: i64,
+        p: &PersonFields<'_>,
+        active: bool,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         exec!(self, c => sqlx::query(
             "UPDATE people SET given_name = $1, family_name = $2, email = $3, agency_id = $4, active = $5, updated_at = $6 WHERE id = $7 AND implementation_id = $8")
             .bind(p.given_name).bind(p.family_name).bind(p.email).bind(p.agency_id).bind(active).bind(now).bind(id).bind(implementation_id)
@@ -42,7 +54,9 @@ impl Tx {
 
     pub async fn person_get(&mut self, implementation_id: i64, id: i64) -> Result<Person> {
         let sql = format!("{PERSON_SELECT} WHERE p.id = $1 AND p.implementation_id = $2");
-        Ok(on_conn!(self, c => sqlx::query_as::<_, Person>(&sql).bind(id).bind(implementation_id).fetch_one(c).await)?)
+        Ok(
+            on_conn!(self, c => sqlx::query_as::<_, Person>(&sql).bind(id).bind(implementation_id).fetch_one(c).await)?,
+        )
     }
 
     /// A person in any implementation (for sign-in, which starts from an account).
@@ -51,12 +65,23 @@ impl Tx {
         Ok(on_conn!(self, c => sqlx::query_as::<_, Person>(&sql).bind(id).fetch_one(c).await)?)
     }
 
-    pub async fn person_by_email(&mut self, implementation_id: i64, email: &str) -> Result<Option<Person>> {
+    pub async fn person_by_email(
+        &mut self,
+        implementation_id: i64,
+        email: &str,
+    ) -> Result<Option<Person>> {
         let sql = format!("{PERSON_SELECT} WHERE p.implementation_id = $1 AND p.email = $2");
-        Ok(on_conn!(self, c => sqlx::query_as::<_, Person>(&sql).bind(implementation_id).bind(email).fetch_optional(c).await)?)
+        Ok(
+            on_conn!(self, c => sqlx::query_as::<_, Person>(&sql).bind(implementation_id).bind(email).fetch_optional(c).await)?,
+        )
     }
 
-    pub async fn people_list(&mut self, implementation_id: i64, f: &PeopleFilter, page: PageRequest) -> Result<Page<Person>> {
+    pub async fn people_list(
+        &mut self,
+        implementation_id: i64,
+        f: &PeopleFilter,
+        page: PageRequest,
+    ) -> Result<Page<Person>> {
         let mut sql = String::from(" WHERE p.implementation_id = $1");
         let mut next = 2;
         if f.search.is_some() {
@@ -83,7 +108,11 @@ impl Tx {
             if only.is_empty() {
                 sql.push_str(" AND 1 = 0");
             } else {
-                let marks: Vec<String> = only.iter().enumerate().map(|(i, _)| format!("${}", next + i)).collect();
+                let marks: Vec<String> = only
+                    .iter()
+                    .enumerate()
+                    .map(|(i, _)| format!("${}", next + i))
+                    .collect();
                 next += only.len();
                 sql.push_str(&format!(" AND p.agency_id IN ({})", marks.join(", ")));
             }
@@ -93,27 +122,52 @@ impl Tx {
         macro_rules! bind_all {
             ($q:expr) => {{
                 let mut q = $q.bind(implementation_id);
-                if let Some(s) = &f.search { q = q.bind(like_pattern(s)); }
-                if let Some(a) = f.agency_id { q = q.bind(a); }
-                if let Some(a) = f.active { q = q.bind(a); }
-                if let Some(r) = &f.role { q = q.bind(r.clone()); }
-                if let Some(only) = &f.only_agencies { for id in only { q = q.bind(*id); } }
+                if let Some(s) = &f.search {
+                    q = q.bind(like_pattern(s));
+                }
+                if let Some(a) = f.agency_id {
+                    q = q.bind(a);
+                }
+                if let Some(a) = f.active {
+                    q = q.bind(a);
+                }
+                if let Some(r) = &f.role {
+                    q = q.bind(r.clone());
+                }
+                if let Some(only) = &f.only_agencies {
+                    for id in only {
+                        q = q.bind(*id);
+                    }
+                }
                 q
             }};
         }
-        let total: i64 = on_conn!(self, c => bind_all!(sqlx::query_scalar(&count_sql)).fetch_one(c).await)?;
+        let total: i64 =
+            on_conn!(self, c => bind_all!(sqlx::query_scalar(&count_sql)).fetch_one(c).await)?;
         let items = on_conn!(self, c => bind_all!(sqlx::query_as::<_, Person>(&list_sql)).bind(page.per_page).bind(page.offset()).fetch_all(c).await)?;
-        Ok(Page { items, total, page: page.page, per_page: page.per_page })
+        Ok(Page {
+            items,
+            total,
+            page: page.page,
+            per_page: page.per_page,
+        })
     }
 
     // ---- roles ----
 
     pub async fn implementation_roles_of(&mut self, person_id: i64) -> Result<Vec<String>> {
-        Ok(on_conn!(self, c => sqlx::query_scalar("SELECT role FROM implementation_roles WHERE person_id = $1 ORDER BY role")
-            .bind(person_id).fetch_all(c).await)?)
+        Ok(
+            on_conn!(self, c => sqlx::query_scalar("SELECT role FROM implementation_roles WHERE person_id = $1 ORDER BY role")
+            .bind(person_id).fetch_all(c).await)?,
+        )
     }
 
-    pub async fn implementation_role_set(&mut self, person_id: i64, role: &str, granted: bool) -> Result<()> {
+    pub async fn implementation_role_set(
+        &mut self,
+        person_id: i64,
+        role: &str,
+        granted: bool,
+    ) -> Result<()> {
         if granted {
             exec!(self, c => sqlx::query("INSERT INTO implementation_roles (person_id, role) VALUES ($1, $2) ON CONFLICT DO NOTHING")
                 .bind(person_id).bind(role).execute(c).await)?;
@@ -126,11 +180,19 @@ impl Tx {
 
     /// (agency id, role) pairs.
     pub async fn agency_roles_of(&mut self, person_id: i64) -> Result<Vec<(i64, String)>> {
-        Ok(on_conn!(self, c => sqlx::query_as::<_, (i64, String)>("SELECT agency_id, role FROM agency_roles WHERE person_id = $1 ORDER BY agency_id, role")
-            .bind(person_id).fetch_all(c).await)?)
+        Ok(
+            on_conn!(self, c => sqlx::query_as::<_, (i64, String)>("SELECT agency_id, role FROM agency_roles WHERE person_id = $1 ORDER BY agency_id, role")
+            .bind(person_id).fetch_all(c).await)?,
+        )
     }
 
-    pub async fn agency_role_set(&mut self, person_id: i64, agency_id: i64, role: &str, granted: bool) -> Result<()> {
+    pub async fn agency_role_set(
+        &mut self,
+        person_id: i64,
+        agency_id: i64,
+        role: &str,
+        granted: bool,
+    ) -> Result<()> {
         if granted {
             exec!(self, c => sqlx::query("INSERT INTO agency_roles (person_id, agency_id, role) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
                 .bind(person_id).bind(agency_id).bind(role).execute(c).await)?;

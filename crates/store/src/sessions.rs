@@ -25,8 +25,10 @@ impl Tx {
     }
 
     pub async fn session_get(&mut self, token_hash: &str) -> Result<Option<Session>> {
-        Ok(on_conn!(self, c => sqlx::query_as::<_, Session>("SELECT * FROM sessions WHERE token_hash = $1")
-            .bind(token_hash).fetch_optional(c).await)?)
+        Ok(
+            on_conn!(self, c => sqlx::query_as::<_, Session>("SELECT * FROM sessions WHERE token_hash = $1")
+            .bind(token_hash).fetch_optional(c).await)?,
+        )
     }
 
     pub async fn session_touch(&mut self, token_hash: &str, now: DateTime<Utc>) -> Result<()> {
@@ -54,12 +56,18 @@ impl Tx {
     }
 
     pub async fn sessions_count_for(&mut self, person_id: i64) -> Result<i64> {
-        Ok(on_conn!(self, c => sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE person_id = $1")
-            .bind(person_id).fetch_one(c).await)?)
+        Ok(
+            on_conn!(self, c => sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE person_id = $1")
+            .bind(person_id).fetch_one(c).await)?,
+        )
     }
 
     /// Removes sessions idle since before `idle_before` or past their absolute expiry.
-    pub async fn sessions_prune(&mut self, idle_before: DateTime<Utc>, now: DateTime<Utc>) -> Result<u64> {
+    pub async fn sessions_prune(
+        &mut self,
+        idle_before: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<u64> {
         let n = exec!(self, c => sqlx::query("DELETE FROM sessions WHERE last_seen_at < $1 OR expires_at < $2")
             .bind(idle_before).bind(now).execute(c).await)?;
         Ok(n)
