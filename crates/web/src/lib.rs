@@ -5,6 +5,7 @@
 //! matrix test check that no route goes untested.
 
 pub mod api;
+pub mod assets;
 pub mod chrome;
 pub mod error;
 pub mod forms;
@@ -62,6 +63,7 @@ impl Route {
 pub fn route_table() -> Vec<Route> {
     let mut r = Vec::new();
     r.extend(ops::routes());
+    r.extend(assets::routes());
     r.extend(pages::routes());
     r.extend(api::routes());
     r
@@ -80,7 +82,6 @@ pub fn router(state: AppState) -> Router {
         router = router.route(r.path, on(filter, r.handler_fn()));
     }
     router
-        .nest_service("/static", pages::static_files())
         .fallback(pages::not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(axum::middleware::from_fn(security::headers))
