@@ -79,6 +79,10 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
         .map(|m| m.as_str().to_string())
         .unwrap_or_else(|| "unmatched".into());
     let res = next.run(req).await;
-    state.metrics.observe(&method, &route, res.status().as_u16(), start.elapsed().as_secs_f64());
+    let elapsed = start.elapsed().as_secs_f64();
+    let status = res.status().as_u16();
+    state.metrics.observe(&method, &route, status, elapsed);
+    // One structured line per request: the route pattern, never the path (it may hold a token).
+    tracing::info!(target: "onramp::http", %method, %route, status, ms = elapsed * 1000.0, "request");
     res
 }
