@@ -3,12 +3,17 @@
 //! Nothing here does IO or is async. Values are parsed at the edges ("parse, don't
 //! validate"): once a [`Email`] or a [`CocCode`] exists, it is valid.
 
+pub mod agreement;
 pub mod audit;
 pub mod authz;
 pub mod clock;
+pub mod hmis_account;
 pub mod organisation;
 pub mod password;
+pub mod process;
+pub mod request;
 pub mod role;
+pub mod username;
 pub mod values;
 
 pub use organisation::{HudProjectType, ParticipationStatus};

@@ -1,0 +1,246 @@
+//! The JSON API under `/api/v1`, and its OpenAPI 3.1 document at `/api/openapi.json`.
+//!
+//! Clients authenticate with `Authorization: Bearer <token>` (tokens are created on the
+//! account page); cookies are not accepted, so no CSRF token is needed. Errors are RFC 9457
+//! problem details ([`problem`]). Handlers call the same services as the pages, which check
+//! every permission. The OpenAPI document is generated from the handlers' annotations and
+//! the types below, so it cannot drift from the code.
+
+/// Declares a page of `$item`s, as list endpoints return it.
+macro_rules! page_type {
+    ($name:ident, $item:ident, $doc:literal) => {
+        #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+        #[schema(description = $doc)]
+        pub struct $name {
+            pub items: Vec<$item>,
+            /// How many items match, over all pages.
+            pub total: i64,
+            /// This page's number, from 1.
+            pub page: i64,
+            pub per_page: i64,
+        }
+
+        impl $name {
+            pub fn from_page<T: Into<$item>>(p: onramp_store::Page<T>) -> Self {
+                Self {
+                    items: p.items.into_iter().map(Into::into).collect(),
+                    total: p.total,
+                    page: p.page,
+                    per_page: p.per_page,
+                }
+            }
+        }
+    };
+}
+pub(crate) use page_type;
+
+pub mod agencies;
+pub mod audit;
+pub mod catalogues;
+pub mod extract;
+pub mod me;
+pub mod people;
+pub mod problem;
+pub mod projects;
+pub mod roles;
+
+pub use extract::{ApiActor, ApiJson, ApiPath, ApiQuery};
+pub use problem::{ApiError, ApiResult, FieldProblem, Problem};
+
+use crate::Route;
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use onramp_app::AppError;
+use onramp_store::PageRequest;
+use serde::Serialize;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+/// Items per page when the client does not say.
+pub const DEFAULT_PER_PAGE: i64 = 50;
+
+pub fn routes() -> Vec<Route> {
+    vec![
+        Route::get("/api/openapi.json", get(openapi_json)),
+        Route::get("/api/v1/me", get(me::me)),
+        Route::get("/api/v1/agencies", get(agencies::list)),
+        Route::post("/api/v1/agencies", post(agencies::create)),
+        Route::get("/api/v1/agencies/{id}", get(agencies::show)),
+        Route::new(Method::PUT, "/api/v1/agencies/{id}", put(agencies::update)),
+        Route::get("/api/v1/projects", get(projects::list)),
+        Route::post("/api/v1/projects", post(projects::create)),
+        Route::get("/api/v1/projects/{id}", get(projects::show)),
+        Route::new(Method::PUT, "/api/v1/projects/{id}", put(projects::update)),
+        Route::get("/api/v1/people", get(people::list)),
+        Route::post("/api/v1/people", post(people::create)),
+        Route::get("/api/v1/people/{id}", get(people::show)),
+        Route::new(Method::PUT, "/api/v1/people/{id}", put(people::update)),
+        Route::get("/api/v1/access-levels", get(catalogues::access_levels)),
+        Route::get(
+            "/api/v1/responsibilities",
+            get(catalogues::responsibilities),
+        ),
+        Route::get("/api/v1/audit", get(audit::list)),
+    ]
+}
+
+/// The OpenAPI document of the API.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Onramp API",
+        version = "1",
+        description = "Onramp's JSON API: the same services as the web pages, with the same permissions.\n\n\
+            Authenticate with `Authorization: Bearer <token>`; create a token on your account page. \
+            Errors are RFC 9457 problem details (`application/problem+json`); invalid input (422) \
+            lists each field with its message in `errors`.",
+        license(name = "AGPL-3.0-or-later", identifier = "AGPL-3.0-or-later")
+    ),
+    paths(
+        me::me,
+        agencies::list,
+        agencies::create,
+        agencies::show,
+        agencies::update,
+        projects::list,
+        projects::create,
+        projects::show,
+        projects::update,
+        people::list,
+        people::create,
+        people::show,
+        people::update,
+        catalogues::access_levels,
+        catalogues::responsibilities,
+        audit::list,
+    ),
+    components(
+        schemas(
+            Problem,
+            FieldProblem,
+            me::Me,
+            roles::RoleName,
+            roles::ImplementationRoleName,
+            roles::AgencyRoleName,
+            roles::AgencyRoleGrant,
+            roles::ParticipationStatus,
+            agencies::Agency,
+            agencies::AgencyPage,
+            agencies::AgencyCreate,
+            agencies::AgencyUpdate,
+            projects::Project,
+            projects::ProjectPage,
+            projects::ProjectCreate,
+            projects::ProjectUpdate,
+            people::Person,
+            people::PersonDetail,
+            people::PersonPage,
+            people::PersonCreate,
+            people::PersonUpdate,
+            catalogues::CatalogueEntry,
+            catalogues::CatalogueEntryPage,
+            audit::AuditEvent,
+            audit::AuditEventPage,
+        ),
+        responses(
+            problem::BadRequest,
+            problem::Unauthorized,
+            problem::Forbidden,
+            problem::NotFound,
+            problem::Conflict,
+            problem::UnsupportedMediaType,
+            problem::Unprocessable,
+            problem::TooManyRequests,
+            problem::InternalError,
+        )
+    ),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+    tags(
+        (name = "me", description = "The token's holder"),
+        (name = "agencies", description = "Participating agencies"),
+        (name = "projects", description = "Agencies' HUD projects"),
+        (name = "people", description = "People, their roles and accounts"),
+        (name = "catalogues", description = "Access levels and responsibilities"),
+        (name = "audit", description = "The audit trail"),
+    )
+)]
+pub struct ApiDoc;
+
+/// Adds the bearer-token security scheme.
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("An API token created on the account page, sent as `Authorization: Bearer <token>`."))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The OpenAPI document.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+/// `GET /api/openapi.json`: public, so clients can be generated before holding a token.
+async fn openapi_json() -> Response {
+    match openapi().to_pretty_json() {
+        Ok(json) => (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            json,
+        )
+            .into_response(),
+        Err(e) => {
+            ApiError::App(AppError::Internal(format!("OpenAPI document: {e}"))).into_response()
+        }
+    }
+}
+
+/// A 201 response with the new resource's URL in `Location` and the resource as the body.
+#[derive(Debug)]
+pub struct Created<T> {
+    pub location: String,
+    pub body: T,
+}
+
+pub fn created<T>(location: String, body: T) -> Created<T> {
+    Created { location, body }
+}
+
+impl<T: Serialize> IntoResponse for Created<T> {
+    fn into_response(self) -> Response {
+        match HeaderValue::try_from(self.location) {
+            Ok(location) => (
+                StatusCode::CREATED,
+                [(header::LOCATION, location)],
+                ApiJson(self.body),
+            )
+                .into_response(),
+            Err(e) => {
+                ApiError::App(AppError::Internal(format!("Location header: {e}"))).into_response()
+            }
+        }
+    }
+}
+
+/// The page asked for, with defaults (page 1, [`DEFAULT_PER_PAGE`] items) and limits.
+pub fn page_request(page: Option<i64>, per_page: Option<i64>) -> PageRequest {
+    PageRequest::new(page.unwrap_or(1), per_page.unwrap_or(DEFAULT_PER_PAGE))
+}
+
+/// A trimmed text parameter; empty means not given.
+pub fn non_empty(s: Option<String>) -> Option<String> {
+    s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+}

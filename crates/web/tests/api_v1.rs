@@ -1,0 +1,809 @@
+//! The JSON API, driven over HTTP against the real router on a fresh SQLite store with the
+//! demo implementation: authentication, problem+json errors, who may and who may not, and
+//! the OpenAPI document (snapshot).
+
+use onramp_app::{auth, App, AppConfig, Ctx};
+use onramp_domain::clock::SystemClock;
+use onramp_store::Store;
+use onramp_web::AppState;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+struct Server {
+    base: String,
+    app: App,
+    http: reqwest::Client,
+    implementation_id: i64,
+    _dir: tempfile::TempDir,
+}
+
+async fn start() -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_sqlite(&dir.path().join("onramp.db"))
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    let config = AppConfig {
+        argon2_memory_kib: 1024,
+        argon2_iterations: 1,
+        ..Default::default()
+    };
+    let app = App::new(store, Arc::new(SystemClock), config);
+    let (implementation_id, _) = onramp_app::demo::load(&app).await.unwrap();
+    let router = onramp_web::router(AppState::new(app.clone(), false));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap();
+    });
+    Server {
+        base: format!("http://{addr}"),
+        app,
+        http: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        implementation_id,
+        _dir: dir,
+    }
+}
+
+/// A response, read whole.
+struct Reply {
+    status: StatusCode,
+    headers: reqwest::header::HeaderMap,
+    body: Value,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    /// Asserts an RFC 9457 problem with this status, and returns its body.
+    fn problem(&self, status: u16) -> &Value {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
+        assert_eq!(self.header("content-type"), "application/problem+json");
+        assert_eq!(self.body["status"], status);
+        assert!(
+            self.body["type"]
+                .as_str()
+                .unwrap()
+                .starts_with("urn:onramp:problem:"),
+            "{}",
+            self.body
+        );
+        assert!(!self.body["title"].as_str().unwrap().is_empty());
+        assert!(!self.body["detail"].as_str().unwrap().is_empty());
+        &self.body
+    }
+
+    /// The fields named in a problem's `errors`.
+    fn error_fields(&self) -> Vec<String> {
+        self.body["errors"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no errors in {}", self.body))
+            .iter()
+            .map(|e| {
+                assert!(!e["message"].as_str().unwrap().is_empty());
+                e["field"].as_str().unwrap().to_string()
+            })
+            .collect()
+    }
+
+    fn ok(&self) -> &Value {
+        assert_eq!(self.status, StatusCode::OK, "body: {}", self.body);
+        assert_eq!(self.header("content-type"), "application/json");
+        &self.body
+    }
+}
+
+impl Server {
+    async fn person_id(&self, email: &str) -> i64 {
+        let mut tx = self.app.store.read().await.unwrap();
+        tx.person_by_email(self.implementation_id, email)
+            .await
+            .unwrap()
+            .unwrap()
+            .id
+    }
+
+    async fn agency_id(&self, name: &str) -> i64 {
+        let mut tx = self.app.store.read().await.unwrap();
+        let f = onramp_store::organisation::AgencyFilter {
+            search: Some(name.into()),
+            ..Default::default()
+        };
+        let page = tx
+            .agencies_list(self.implementation_id, &f, onramp_store::PageRequest::ALL)
+            .await
+            .unwrap();
+        page.items.into_iter().find(|a| a.name == name).unwrap().id
+    }
+
+    /// A fresh API token for a demo person.
+    async fn token(&self, email: &str) -> String {
+        let id = self.person_id(email).await;
+        let actor = {
+            let mut tx = self.app.store.read().await.unwrap();
+            auth::load_actor(&mut tx, id).await.unwrap()
+        };
+        let ctx = Ctx::new(actor, "127.0.0.1");
+        auth::api_token_create(&self.app, &ctx, "tests")
+            .await
+            .unwrap()
+            .1
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status();
+        let headers = res.headers().clone();
+        let text = res.text().await.unwrap();
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    async fn get(&self, path: &str, token: &str) -> Reply {
+        self.send(Method::GET, path, Some(token), None).await
+    }
+
+    async fn post(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.send(Method::POST, path, Some(token), Some(body)).await
+    }
+
+    async fn put(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.send(Method::PUT, path, Some(token), Some(body)).await
+    }
+
+    /// Sends a raw body with the given content type.
+    async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        content_type: Option<&str>,
+        body: &str,
+    ) -> Reply {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .body(body.to_string());
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status();
+        let headers = res.headers().clone();
+        let body = serde_json::from_str(&res.text().await.unwrap()).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+}
+
+const LEAD: &str = "lead@demo.example.org";
+const AUDITOR: &str = "auditor@demo.example.org";
+const HARBOR_ATA: &str = "ata@harbor.example.org";
+const TRAINEE: &str = "trainee@harbor.example.org";
+
+// ---------------------------------------------------------------- OpenAPI
+
+#[tokio::test]
+async fn openapi_document_is_public_and_matches_snapshot() {
+    let s = start().await;
+    let r = s.send(Method::GET, "/api/openapi.json", None, None).await;
+    let doc = r.ok();
+    assert_eq!(doc["openapi"], "3.1.0");
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+    assert_eq!(doc["security"], json!([{"bearer": []}]));
+    insta::assert_json_snapshot!("openapi", doc);
+}
+
+#[tokio::test]
+async fn openapi_document_lists_every_api_route_and_no_other() {
+    let doc = serde_json::to_value(onramp_web::api::openapi()).unwrap();
+    let mut documented: Vec<(String, String)> = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            documented.push((method.to_uppercase(), path.clone()));
+        }
+    }
+    documented.sort();
+    let mut served: Vec<(String, String)> = onramp_web::route_list()
+        .into_iter()
+        .filter(|(_, p)| p.starts_with("/api/v1/"))
+        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .collect();
+    served.sort();
+    assert_eq!(documented, served);
+    assert!(served.len() >= 16);
+}
+
+// ---------------------------------------------------------------- authentication
+
+#[tokio::test]
+async fn requests_without_a_valid_bearer_token_get_401_problems() {
+    let s = start().await;
+    let r = s.send(Method::GET, "/api/v1/me", None, None).await;
+    r.problem(401);
+    assert!(
+        r.header("www-authenticate").starts_with("Bearer"),
+        "{:?}",
+        r.headers
+    );
+
+    let r = s
+        .send(
+            Method::GET,
+            "/api/v1/agencies",
+            Some("onr_not-a-real-token"),
+            None,
+        )
+        .await;
+    r.problem(401);
+    assert!(r.header("www-authenticate").starts_with("Bearer"));
+    assert!(r.header("www-authenticate").contains("invalid_token"));
+
+    // Another scheme is no bearer token.
+    let r = s
+        .http
+        .get(format!("{}/api/v1/me", s.base))
+        .basic_auth(LEAD, Some("onramp-demo-2026"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(r.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .starts_with("Bearer"));
+
+    // A live, fully signed-in session cookie is not accepted by the API.
+    let signed_in = auth::sign_in(
+        &s.app,
+        TRAINEE,
+        onramp_app::demo::DEMO_PASSWORD,
+        "127.0.0.1",
+        "tests",
+    )
+    .await
+    .unwrap();
+    assert_eq!(signed_in.stage, auth::Stage::Active);
+    let cookie = format!(
+        "{}={}",
+        onramp_web::session::SESSION_COOKIE,
+        signed_in.session_token
+    );
+    let r = s
+        .http
+        .get(format!("{}/api/v1/me", s.base))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = s
+        .http
+        .get(format!("{}/", s.base))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::OK,
+        "the cookie is live for the pages"
+    );
+
+    // A deactivated person's token stops working.
+    let trainee = s.token(TRAINEE).await;
+    s.get("/api/v1/me", &trainee).await.ok();
+    let lead = s.token(LEAD).await;
+    let harbor = s.agency_id("Harbor House").await;
+    let id = s.person_id(TRAINEE).await;
+    let r = s.put(&format!("/api/v1/people/{id}"), &lead, json!({"given_name": "Sam", "family_name": "Ortiz", "email": TRAINEE, "agency_id": harbor, "active": false})).await;
+    assert_eq!(r.ok()["active"], false);
+    s.get("/api/v1/me", &trainee).await.problem(401);
+
+    // A revoked token stops working.
+    let token = s.token(LEAD).await;
+    s.get("/api/v1/me", &token).await.ok();
+    let lead_id = s.person_id(LEAD).await;
+    let actor = {
+        let mut tx = s.app.store.read().await.unwrap();
+        auth::load_actor(&mut tx, lead_id).await.unwrap()
+    };
+    let ctx = Ctx::new(actor, "127.0.0.1");
+    for t in auth::api_tokens(&s.app, &ctx).await.unwrap() {
+        auth::api_token_revoke(&s.app, &ctx, t.id).await.unwrap();
+    }
+    s.get("/api/v1/me", &token).await.problem(401);
+}
+
+#[tokio::test]
+async fn me_describes_the_token_holder() {
+    let s = start().await;
+    let lead = s.get("/api/v1/me", &s.token(LEAD).await).await;
+    let me = lead.ok();
+    assert_eq!(me["person_id"], s.person_id(LEAD).await);
+    assert_eq!(me["name"], "Lena Okafor");
+    assert_eq!(me["email"], LEAD);
+    assert_eq!(me["roles"], json!(["lead_admin", "trainee"]));
+    assert_eq!(me["implementation_roles"], json!(["lead_admin"]));
+
+    let ata = s.get("/api/v1/me", &s.token(HARBOR_ATA).await).await;
+    let me = ata.ok();
+    let harbor = s.agency_id("Harbor House").await;
+    assert_eq!(me["agency_id"], harbor);
+    assert_eq!(me["agency_name"], "Harbor House");
+    assert_eq!(me["roles"], json!(["agency_administrator", "trainee"]));
+    let grants = me["agency_roles"].as_array().unwrap();
+    assert!(grants.contains(&json!({"agency_id": harbor, "role": "agency_administrator"})));
+    assert!(grants.contains(&json!({"agency_id": harbor, "role": "supervisor"})));
+}
+
+// ---------------------------------------------------------------- agencies and projects
+
+#[tokio::test]
+async fn lead_admin_creates_and_updates_an_agency() {
+    let s = start().await;
+    let t = s.token(LEAD).await;
+    let r = s
+        .post("/api/v1/agencies", &t, json!({"name": "Riverbend Family Services", "participation_status": "pending", "participation_date": "2026-07-01"}))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let id = r.body["id"].as_i64().unwrap();
+    assert_eq!(r.header("location"), format!("/api/v1/agencies/{id}"));
+    assert_eq!(r.body["name"], "Riverbend Family Services");
+
+    let got = s.get(r.header("location"), &t).await;
+    let a = got.ok();
+    assert_eq!(a["name"], "Riverbend Family Services");
+    assert_eq!(a["participation_status"], "pending");
+    assert_eq!(a["participation_date"], "2026-07-01");
+    assert_eq!(a["active"], true);
+
+    let r = s
+        .put(&format!("/api/v1/agencies/{id}"), &t, json!({"name": "Riverbend Services", "participation_status": "participating", "active": false}))
+        .await;
+    assert_eq!(r.ok()["name"], "Riverbend Services");
+    let got = s.get(&format!("/api/v1/agencies/{id}"), &t).await;
+    let a = got.ok();
+    assert_eq!(a["name"], "Riverbend Services");
+    assert_eq!(a["participation_status"], "participating");
+    assert_eq!(a["participation_date"], Value::Null);
+    assert_eq!(a["active"], false);
+
+    let list = s.get("/api/v1/agencies?q=riverbend&active=false", &t).await;
+    let l = list.ok();
+    assert_eq!(l["total"], 1);
+    assert_eq!(l["items"][0]["id"], id);
+    assert_eq!(
+        (l["page"].as_i64(), l["per_page"].as_i64()),
+        (Some(1), Some(50))
+    );
+    let all = s.get("/api/v1/agencies?per_page=2&page=2", &t).await;
+    let all = all.ok();
+    assert_eq!(all["total"], 5);
+    assert_eq!(all["items"].as_array().unwrap().len(), 2);
+
+    // The change is in the audit trail, from the API client's address.
+    let audit = s.get("/api/v1/audit?action=agency.deactivate", &t).await;
+    let events = audit.ok()["items"].as_array().unwrap().clone();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["subject_id"], id);
+    assert_eq!(events[0]["source_addr"], "127.0.0.1");
+    assert_eq!(events[0]["summary"]["after"]["name"], "Riverbend Services");
+
+    s.get("/api/v1/agencies/999999", &t).await.problem(404);
+    s.put(
+        "/api/v1/agencies/999999",
+        &t,
+        json!({"name": "X", "participation_status": "pending", "active": true}),
+    )
+    .await
+    .problem(404);
+}
+
+#[tokio::test]
+async fn lead_admin_creates_and_updates_a_project() {
+    let s = start().await;
+    let t = s.token(LEAD).await;
+    let harbor = s.agency_id("Harbor House").await;
+    let r = s
+        .post(
+            "/api/v1/projects",
+            &t,
+            json!({"agency_id": harbor, "name": "Harbor Safe Haven", "hud_project_type": 8}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let id = r.body["id"].as_i64().unwrap();
+    assert_eq!(r.header("location"), format!("/api/v1/projects/{id}"));
+    let got = s.get(r.header("location"), &t).await;
+    let p = got.ok();
+    assert_eq!(p["agency_name"], "Harbor House");
+    assert_eq!(p["hud_project_type"], 8);
+    assert_eq!(p["hud_project_type_label"], "Safe Haven");
+
+    let r = s.put(&format!("/api/v1/projects/{id}"), &t, json!({"agency_id": harbor, "name": "Harbor Safe Haven", "hud_project_type": 14, "active": true})).await;
+    assert_eq!(r.ok()["hud_project_type"], 14);
+    let list = s
+        .get(
+            &format!("/api/v1/projects?agency_id={harbor}&hud_project_type=14"),
+            &t,
+        )
+        .await;
+    assert_eq!(list.ok()["items"][0]["id"], id);
+}
+
+#[tokio::test]
+async fn invalid_input_is_422_with_field_errors() {
+    let s = start().await;
+    let t = s.token(LEAD).await;
+    let r = s
+        .post(
+            "/api/v1/agencies",
+            &t,
+            json!({"name": "  ", "participation_status": "maybe", "participation_date": "July"}),
+        )
+        .await;
+    r.problem(422);
+    assert_eq!(r.body["type"], "urn:onramp:problem:invalid-input");
+    let fields = r.error_fields();
+    for f in ["name", "participation_status", "participation_date"] {
+        assert!(fields.contains(&f.to_string()), "{fields:?}");
+    }
+
+    let harbor = s.agency_id("Harbor House").await;
+    let r = s
+        .post(
+            "/api/v1/projects",
+            &t,
+            json!({"agency_id": harbor, "name": "Five", "hud_project_type": 5}),
+        )
+        .await;
+    r.problem(422);
+    assert_eq!(r.error_fields(), vec!["hud_project_type"]);
+
+    let r = s
+        .post(
+            "/api/v1/projects",
+            &t,
+            json!({"agency_id": 999999, "name": "", "hud_project_type": 1}),
+        )
+        .await;
+    r.problem(422);
+    let mut fields = r.error_fields();
+    fields.sort();
+    assert_eq!(fields, vec!["agency_id", "name"]);
+
+    // A duplicate name is reported next to the field.
+    let r = s
+        .post(
+            "/api/v1/agencies",
+            &t,
+            json!({"name": "Harbor House", "participation_status": "pending"}),
+        )
+        .await;
+    r.problem(422);
+    assert_eq!(r.error_fields(), vec!["name"]);
+
+    // A body of the wrong shape is invalid input too, naming the field.
+    let r = s
+        .post(
+            "/api/v1/projects",
+            &t,
+            json!({"agency_id": harbor, "name": "X", "hud_project_type": "shelter"}),
+        )
+        .await;
+    r.problem(422);
+    assert_eq!(r.error_fields(), vec!["hud_project_type"]);
+    let r = s
+        .post(
+            "/api/v1/agencies",
+            &t,
+            json!({"participation_status": "pending"}),
+        )
+        .await;
+    r.problem(422);
+    assert_eq!(r.error_fields(), vec!["name"]);
+
+    let r = s.post("/api/v1/people", &t, json!({"given_name": "A", "family_name": "B", "email": "not-an-email", "agency_id": harbor})).await;
+    r.problem(422);
+    assert_eq!(r.error_fields(), vec!["email"]);
+
+    // Nothing was saved.
+    let l = s.get("/api/v1/projects?q=five", &t).await;
+    assert_eq!(l.ok()["total"], 0);
+}
+
+#[tokio::test]
+async fn unreadable_requests_are_problems_not_plain_text() {
+    let s = start().await;
+    let t = s.token(LEAD).await;
+    let r = s
+        .raw(
+            Method::POST,
+            "/api/v1/agencies",
+            &t,
+            Some("application/json"),
+            "{\"name\": \"Broken\",",
+        )
+        .await;
+    r.problem(400);
+    assert_eq!(r.body["type"], "urn:onramp:problem:malformed-request");
+
+    let r = s
+        .raw(
+            Method::POST,
+            "/api/v1/agencies",
+            &t,
+            Some("application/json"),
+            "[1, 2]",
+        )
+        .await;
+    r.problem(422);
+
+    let r = s
+        .raw(
+            Method::POST,
+            "/api/v1/agencies",
+            &t,
+            None,
+            "{\"name\": \"No type\"}",
+        )
+        .await;
+    r.problem(415);
+    let r = s
+        .raw(
+            Method::PUT,
+            "/api/v1/agencies/1",
+            &t,
+            Some("text/plain"),
+            "name=x",
+        )
+        .await;
+    r.problem(415);
+
+    let r = s.get("/api/v1/agencies?active=maybe", &t).await;
+    r.problem(400);
+    assert_eq!(r.error_fields(), vec!["active"]);
+    s.get("/api/v1/people?page=first", &t).await.problem(400);
+    s.get("/api/v1/agencies/not-a-number", &t)
+        .await
+        .problem(400);
+}
+
+// ---------------------------------------------------------------- who may and who may not
+
+#[tokio::test]
+async fn agency_administrator_is_confined_to_their_agency() {
+    let s = start().await;
+    let t = s.token(HARBOR_ATA).await;
+    let harbor = s.agency_id("Harbor House").await;
+    let northside = s.agency_id("Northside Outreach Collective").await;
+
+    let r = s.get("/api/v1/people?per_page=500", &t).await;
+    let people = r.ok()["items"].as_array().unwrap().clone();
+    assert_eq!(people.len(), 4, "{people:?}");
+    assert!(
+        people.iter().all(|p| p["agency_id"] == harbor),
+        "{people:?}"
+    );
+    let r = s
+        .get(&format!("/api/v1/people?agency_id={northside}"), &t)
+        .await;
+    assert_eq!(r.ok()["total"], 0);
+
+    let r = s.get("/api/v1/agencies", &t).await;
+    let agencies = r.ok()["items"].as_array().unwrap().clone();
+    assert_eq!(agencies.len(), 1);
+    assert_eq!(agencies[0]["id"], harbor);
+    s.get(&format!("/api/v1/agencies/{harbor}"), &t).await.ok();
+    s.get(&format!("/api/v1/agencies/{northside}"), &t)
+        .await
+        .problem(403);
+    let r = s.get("/api/v1/projects", &t).await;
+    assert!(r.ok()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|p| p["agency_id"] == harbor));
+
+    let other = s.person_id("trainee@northside.example.org").await;
+    s.get(&format!("/api/v1/people/{other}"), &t)
+        .await
+        .problem(403);
+    s.put(&format!("/api/v1/people/{other}"), &t, json!({"given_name": "Ada", "family_name": "Moss", "email": "trainee@northside.example.org", "agency_id": northside, "active": false}))
+        .await
+        .problem(403);
+
+    s.post(
+        "/api/v1/agencies",
+        &t,
+        json!({"name": "Harbor Annex", "participation_status": "pending"}),
+    )
+    .await
+    .problem(403);
+    s.put(
+        &format!("/api/v1/agencies/{harbor}"),
+        &t,
+        json!({"name": "Harbor", "participation_status": "participating", "active": true}),
+    )
+    .await
+    .problem(403);
+    s.post(
+        "/api/v1/projects",
+        &t,
+        json!({"agency_id": harbor, "name": "Annex", "hud_project_type": 1}),
+    )
+    .await
+    .problem(403);
+    s.get("/api/v1/audit", &t).await.problem(403);
+
+    // They add staff to their own agency, and only there.
+    let r = s.post("/api/v1/people", &t, json!({"given_name": "Rosa", "family_name": "Vega", "email": "rosa@harbor.example.org", "agency_id": harbor, "invite": true})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let id = r.body["id"].as_i64().unwrap();
+    assert_eq!(r.header("location"), format!("/api/v1/people/{id}"));
+    assert_eq!(r.body["has_password"], false);
+    let got = s.get(&format!("/api/v1/people/{id}"), &t).await;
+    assert_eq!(got.ok()["email"], "rosa@harbor.example.org");
+    let r = s.put(&format!("/api/v1/people/{id}"), &t, json!({"given_name": "Rosa", "family_name": "Vega-Diaz", "email": "rosa@harbor.example.org", "agency_id": harbor, "active": true})).await;
+    assert_eq!(r.ok()["family_name"], "Vega-Diaz");
+    s.post("/api/v1/people", &t, json!({"given_name": "Eve", "family_name": "Hart", "email": "eve@northside.example.org", "agency_id": northside}))
+        .await
+        .problem(403);
+    s.post(
+        "/api/v1/people",
+        &t,
+        json!({"given_name": "Eve", "family_name": "Hart", "email": "eve@demo.example.org"}),
+    )
+    .await
+    .problem(403);
+}
+
+#[tokio::test]
+async fn trainee_is_refused_lists_but_reads_their_own_record() {
+    let s = start().await;
+    let t = s.token(TRAINEE).await;
+    for path in [
+        "/api/v1/agencies",
+        "/api/v1/projects",
+        "/api/v1/people",
+        "/api/v1/audit",
+    ] {
+        s.get(path, &t).await.problem(403);
+    }
+    let harbor = s.agency_id("Harbor House").await;
+    s.get(&format!("/api/v1/agencies/{harbor}"), &t)
+        .await
+        .problem(403);
+    let me = s.get("/api/v1/me", &t).await;
+    assert_eq!(me.ok()["roles"], json!(["trainee"]));
+    let own = s.person_id(TRAINEE).await;
+    assert_eq!(
+        s.get(&format!("/api/v1/people/{own}"), &t).await.ok()["email"],
+        TRAINEE
+    );
+    let colleague = s.person_id(HARBOR_ATA).await;
+    s.get(&format!("/api/v1/people/{colleague}"), &t)
+        .await
+        .problem(403);
+    // Catalogues are needed to request access, so anyone signed in reads them.
+    let levels = s.get("/api/v1/access-levels", &t).await;
+    assert_eq!(levels.ok()["total"], 6);
+    let resp = s.get("/api/v1/responsibilities?q=clients", &t).await;
+    let codes: Vec<&str> = resp.ok()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes.len(), 2, "{codes:?}");
+    assert!(codes.contains(&"enroll_clients") && codes.contains(&"exit_clients"));
+    s.post(
+        "/api/v1/agencies",
+        &t,
+        json!({"name": "Mine", "participation_status": "pending"}),
+    )
+    .await
+    .problem(403);
+}
+
+#[tokio::test]
+async fn auditor_reads_the_audit_trail_but_cannot_change_anything() {
+    let s = start().await;
+    let lead = s.token(LEAD).await;
+    s.post(
+        "/api/v1/agencies",
+        &lead,
+        json!({"name": "Audited Agency", "participation_status": "pending"}),
+    )
+    .await;
+
+    let t = s.token(AUDITOR).await;
+    let r = s.get("/api/v1/audit?subject_type=agency", &t).await;
+    let events = r.ok()["items"].as_array().unwrap().clone();
+    assert!(!events.is_empty());
+    assert!(events.iter().all(|e| e["subject_type"] == "agency"));
+    assert_eq!(events[0]["action"], "agency.create");
+    assert_eq!(events[0]["actor_label"], "Lena Okafor");
+    assert_eq!(events[0]["hash"].as_str().unwrap().len(), 64);
+    let r = s.get("/api/v1/audit?per_page=1", &t).await;
+    let page = r.ok();
+    assert_eq!(page["items"].as_array().unwrap().len(), 1);
+    assert!(page["total"].as_i64().unwrap() > 1);
+
+    // Reads everything…
+    s.get("/api/v1/agencies", &t).await.ok();
+    s.get("/api/v1/people", &t).await.ok();
+    // …changes nothing.
+    let harbor = s.agency_id("Harbor House").await;
+    s.post(
+        "/api/v1/agencies",
+        &t,
+        json!({"name": "Auditor Agency", "participation_status": "pending"}),
+    )
+    .await
+    .problem(403);
+    s.put(
+        &format!("/api/v1/agencies/{harbor}"),
+        &t,
+        json!({"name": "Harbor", "participation_status": "participating", "active": true}),
+    )
+    .await
+    .problem(403);
+    s.post(
+        "/api/v1/projects",
+        &t,
+        json!({"agency_id": harbor, "name": "P", "hud_project_type": 1}),
+    )
+    .await
+    .problem(403);
+    s.post("/api/v1/people", &t, json!({"given_name": "A", "family_name": "B", "email": "ab@harbor.example.org", "agency_id": harbor})).await.problem(403);
+    // POST on the audit trail is not a route.
+    let r = s
+        .send(Method::POST, "/api/v1/audit", Some(&t), Some(json!({})))
+        .await;
+    assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+}
