@@ -1,9 +1,10 @@
 //! Writing and reading the audit trail.
 
-use crate::{App, AppResult, Ctx};
+use crate::{App, AppError, AppResult, Ctx};
 use onramp_domain::audit::{ChainProblem, ChainVerifier};
 use onramp_domain::authz::Permission;
-use onramp_store::audit::{AuditFilter, NewAuditEvent};
+use onramp_formats::csv_export::write_csv;
+use onramp_store::audit::{audit_time, AuditFilter, NewAuditEvent};
 use onramp_store::{AuditEvent, Page, PageRequest, Tx};
 use serde_json::Value;
 
@@ -63,10 +64,50 @@ pub async fn record_system(
 }
 
 /// The audit trail of the actor's implementation, newest first.
-pub async fn list(app: &App, ctx: &Ctx, f: &AuditFilter, page: PageRequest) -> AppResult<Page<AuditEvent>> {
+pub async fn list(
+    app: &App,
+    ctx: &Ctx,
+    f: &AuditFilter,
+    page: PageRequest,
+) -> AppResult<Page<AuditEvent>> {
     ctx.require(Permission::ViewAudit)?;
     let mut tx = app.store.read().await?;
     Ok(tx.audit_list(ctx.implementation_id(), f, page).await?)
+}
+
+/// The filtered audit trail as CSV, newest first, with each event's hash so that an
+/// export can be checked against the chain.
+pub async fn csv(app: &App, ctx: &Ctx, f: &AuditFilter) -> AppResult<String> {
+    let page = list(app, ctx, f, PageRequest::ALL).await?;
+    write_csv(
+        &[
+            "seq",
+            "occurred_at",
+            "actor_id",
+            "actor",
+            "action",
+            "subject_type",
+            "subject_id",
+            "summary",
+            "source_addr",
+            "hash",
+        ],
+        page.items.into_iter().map(|e| {
+            vec![
+                e.seq.to_string(),
+                audit_time(e.occurred_at),
+                e.actor_id.map(|a| a.to_string()).unwrap_or_default(),
+                e.actor_label,
+                e.action,
+                e.subject_type,
+                e.subject_id.map(|s| s.to_string()).unwrap_or_default(),
+                e.summary,
+                e.source_addr,
+                e.hash,
+            ]
+        }),
+    )
+    .map_err(|e| AppError::Internal(e.to_string()))
 }
 
 /// The result of checking the whole chain.

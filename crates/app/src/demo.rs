@@ -27,6 +27,9 @@ pub const DEMO_LOGINS: &[DemoLogin] = &[
     DemoLogin { role: "Trainee (Harbor House)", email: "trainee@harbor.example.org" },
 ];
 
+/// Given name, family name, email, agency, implementation roles, agency roles.
+type DemoPerson<'a> = (&'a str, &'a str, &'a str, Option<i64>, &'a [ImplementationRole], &'a [AgencyRole]);
+
 /// Creates the demo implementation unless it exists. Returns its id and whether it was new.
 pub async fn load(app: &App) -> AppResult<(i64, bool)> {
     let mut tx = app.store.begin().await?;
@@ -53,7 +56,7 @@ pub async fn load(app: &App) -> AppResult<(i64, bool)> {
     }
     let harbor = agency_ids[0];
     let northside = agency_ids[1];
-    let people: &[(&str, &str, &str, Option<i64>, &[ImplementationRole], &[AgencyRole])] = &[
+    let people: &[DemoPerson] = &[
         ("Lena", "Okafor", "lead@demo.example.org", None, &[ImplementationRole::LeadAdmin], &[]),
         ("Marcus", "Bell", "coordinator@demo.example.org", None, &[ImplementationRole::TrainingCoordinator], &[]),
         ("Priya", "Raman", "proctor@demo.example.org", None, &[ImplementationRole::Proctor], &[]),

@@ -8,8 +8,11 @@
 //! On SQLite, writes go through a pool of one connection, so writing transactions queue
 //! instead of failing with "database is locked"; reads use a separate pool in WAL mode.
 
+pub mod access;
 pub mod accounts;
+pub mod agreements;
 pub mod audit;
+pub mod hmis_accounts;
 pub mod organisation;
 pub mod outbox;
 pub mod people;

@@ -160,3 +160,170 @@ pub struct EmailTemplate {
     pub html_body: String,
     pub updated_at: DateTime<Utc>,
 }
+
+#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+pub struct ProcessTemplateRow {
+    pub id: i64,
+    pub implementation_id: i64,
+    pub key: String,
+    pub version: i32,
+    pub name: String,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+    pub created_by: Option<i64>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+pub struct AgreementRow {
+    pub id: i64,
+    pub implementation_id: i64,
+    pub key: String,
+    pub title: String,
+    pub kind: String,
+    pub signers: String,
+    pub resign_yearly: bool,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+pub struct AgreementVersion {
+    pub id: i64,
+    pub agreement_id: i64,
+    pub version: i32,
+    pub body: String,
+    pub sha256: String,
+    pub created_at: DateTime<Utc>,
+    pub created_by: Option<i64>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+pub struct AccessRequest {
+    pub id: i64,
+    pub implementation_id: i64,
+    pub person_id: i64,
+    pub agency_id: i64,
+    pub requested_by: i64,
+    pub template_id: i64,
+    pub status: String,
+    pub is_returning: bool,
+    pub access_level: String,
+    /// Comma-separated responsibility codes.
+    pub responsibilities: String,
+    pub note: String,
+    pub status_reason: String,
+    pub submitted_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
+/// A request with the names a list needs.
+#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+pub struct AccessRequestSummary {
+    pub id: i64,
+    pub person_id: i64,
+    pub person_name: String,
+    pub person_email: String,
+    pub agency_id: i64,
+    pub agency_name: String,
+    pub status: String,
+    pub is_returning: bool,
+    pub access_level: String,
+    pub submitted_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// The earliest open step's SLA due time, if any.
+    pub next_sla_due_at: Option<DateTime<Utc>>,
+    pub next_due_at: Option<DateTime<Utc>>,
+    pub sla_breached: i64,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+pub struct RequestStep {
+    pub request_id: i64,
+    pub step_key: String,
+    pub position: i32,
+    pub status: String,
+    pub opened_at: Option<DateTime<Utc>>,
+    pub done_at: Option<DateTime<Utc>>,
+    pub done_by: Option<i64>,
+    pub note: String,
+    pub due_at: Option<DateTime<Utc>>,
+    pub sla_due_at: Option<DateTime<Utc>>,
+    pub sla_breached_at: Option<DateTime<Utc>>,
+    pub warned_at: Option<DateTime<Utc>>,
+    pub reminded_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+pub struct RequestMessage {
+    pub id: i64,
+    pub request_id: i64,
+    pub author_id: Option<i64>,
+    pub author_label: String,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+pub struct Signature {
+    pub id: i64,
+    pub agreement_version_id: i64,
+    pub request_id: Option<i64>,
+    pub subject_person_id: i64,
+    pub signer_person_id: i64,
+    pub signer_role: String,
+    pub typed_name: String,
+    pub signed_at: DateTime<Utc>,
+    pub source_addr: String,
+    pub user_agent: String,
+    pub text_sha256: String,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+pub struct TrainingRecord {
+    pub id: i64,
+    pub person_id: i64,
+    pub kind: String,
+    pub step_key: String,
+    pub request_id: Option<i64>,
+    pub completed_at: DateTime<Utc>,
+    pub how: String,
+    pub note: String,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+pub struct StaffVerification {
+    pub id: i64,
+    pub request_id: i64,
+    pub person_id: i64,
+    pub attested_by: i64,
+    pub background_check_on: NaiveDate,
+    pub attested_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+pub struct HmisAccount {
+    pub id: i64,
+    pub implementation_id: i64,
+    pub person_id: i64,
+    pub request_id: Option<i64>,
+    pub username: String,
+    pub access_level: String,
+    pub agency_id: i64,
+    /// Comma-separated project ids.
+    pub projects: String,
+    pub status: String,
+    pub first_sign_in_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+pub struct HmisAccountEvent {
+    pub id: i64,
+    pub account_id: i64,
+    pub status: String,
+    pub at: DateTime<Utc>,
+    pub actor_id: Option<i64>,
+    pub note: String,
+}

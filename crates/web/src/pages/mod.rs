@@ -2,8 +2,13 @@
 
 pub mod account;
 pub mod agencies;
+pub mod audit;
+pub mod catalogues;
 pub mod list;
+pub mod outbox;
+pub mod people;
 pub mod projects;
+pub mod settings;
 pub mod signin;
 
 use crate::chrome::Chrome;
@@ -12,15 +17,11 @@ use crate::session::Viewer;
 use crate::{AppState, Route};
 use askama::Template;
 use axum::extract::State;
-use axum::http::{header, HeaderValue};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum_extra::extract::cookie::CookieJar;
 use onramp_app::AppError;
 use onramp_domain::authz::Permission;
-use tower::ServiceBuilder;
-use tower_http::services::ServeDir;
-use tower_http::set_header::SetResponseHeaderLayer;
 
 pub fn routes() -> Vec<Route> {
     let mut r = vec![Route::get("/", get(home))];
@@ -28,17 +29,12 @@ pub fn routes() -> Vec<Route> {
     r.extend(account::routes());
     r.extend(agencies::routes());
     r.extend(projects::routes());
+    r.extend(people::routes());
+    r.extend(catalogues::routes());
+    r.extend(settings::routes());
+    r.extend(audit::routes());
+    r.extend(outbox::routes());
     r
-}
-
-/// The vendored assets, served from the binary's directory of static files.
-pub fn static_files() -> axum::routing::MethodRouter<()> {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/static");
-    axum::routing::get_service(
-        ServiceBuilder::new()
-            .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600")))
-            .service(ServeDir::new(dir)),
-    )
 }
 
 pub async fn not_found() -> Response {

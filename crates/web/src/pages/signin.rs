@@ -243,7 +243,7 @@ async fn link_submit(state: AppState, kind: LinkKind, token: String, addr: Strin
             let mut chrome = Chrome::bare(heading);
             chrome.csrf = csrf;
             let page = SetPasswordPage { chrome, errors, heading, email, action: format!("/{path}/{token}"), rules: rules_hint(&state) };
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, jar, render(&page)?).into_response())
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, jar, [(header::REFERRER_POLICY, "no-referrer")], render(&page)?).into_response())
         }
     }
 }

@@ -1,0 +1,119 @@
+//! HMIS accounts and their status history.
+
+use crate::{exec, like_pattern, on_conn, HmisAccount, HmisAccountEvent, Page, PageRequest, Result, Tx};
+use chrono::{DateTime, Utc};
+
+#[derive(Debug, Clone)]
+pub struct NewHmisAccount<'a> {
+    pub implementation_id: i64,
+    pub person_id: i64,
+    pub request_id: Option<i64>,
+    pub username: &'a str,
+    pub access_level: &'a str,
+    pub agency_id: i64,
+    pub projects: &'a str,
+    pub status: &'a str,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct HmisAccountFilter {
+    pub status: Option<String>,
+    pub agency_id: Option<i64>,
+    pub only_agencies: Option<Vec<i64>>,
+    pub search: Option<String>,
+}
+
+impl Tx {
+    pub async fn hmis_account_create(&mut self, a: &NewHmisAccount<'_>, now: DateTime<Utc>) -> Result<i64> {
+        Ok(on_conn!(self, c => sqlx::query_scalar(
+            "INSERT INTO hmis_accounts (implementation_id, person_id, request_id, username, access_level, agency_id, projects, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id")
+            .bind(a.implementation_id).bind(a.person_id).bind(a.request_id).bind(a.username).bind(a.access_level).bind(a.agency_id).bind(a.projects).bind(a.status).bind(now)
+            .fetch_one(c).await)?)
+    }
+
+    pub async fn hmis_account_get(&mut self, implementation_id: i64, id: i64) -> Result<HmisAccount> {
+        Ok(on_conn!(self, c => sqlx::query_as::<_, HmisAccount>("SELECT * FROM hmis_accounts WHERE id = $1 AND implementation_id = $2")
+            .bind(id).bind(implementation_id).fetch_one(c).await)?)
+    }
+
+    pub async fn hmis_accounts_of_person(&mut self, person_id: i64) -> Result<Vec<HmisAccount>> {
+        Ok(on_conn!(self, c => sqlx::query_as::<_, HmisAccount>("SELECT * FROM hmis_accounts WHERE person_id = $1 ORDER BY id DESC")
+            .bind(person_id).fetch_all(c).await)?)
+    }
+
+    pub async fn hmis_account_of_request(&mut self, request_id: i64) -> Result<Option<HmisAccount>> {
+        Ok(on_conn!(self, c => sqlx::query_as::<_, HmisAccount>("SELECT * FROM hmis_accounts WHERE request_id = $1 ORDER BY id DESC LIMIT 1")
+            .bind(request_id).fetch_optional(c).await)?)
+    }
+
+    pub async fn hmis_username_taken(&mut self, implementation_id: i64, username: &str) -> Result<bool> {
+        let n: i64 = on_conn!(self, c => sqlx::query_scalar("SELECT COUNT(*) FROM hmis_accounts WHERE implementation_id = $1 AND LOWER(username) = LOWER($2)")
+            .bind(implementation_id).bind(username).fetch_one(c).await)?;
+        Ok(n > 0)
+    }
+
+    /// Usernames of the implementation starting with `prefix` (to propose a free one).
+    pub async fn hmis_usernames_like(&mut self, implementation_id: i64, prefix: &str) -> Result<Vec<String>> {
+        let pattern = format!("{}%", like_pattern(prefix).trim_start_matches('%').trim_end_matches('%'));
+        Ok(on_conn!(self, c => sqlx::query_scalar("SELECT LOWER(username) FROM hmis_accounts WHERE implementation_id = $1 AND LOWER(username) LIKE $2 ESCAPE '\\'")
+            .bind(implementation_id).bind(pattern).fetch_all(c).await)?)
+    }
+
+    pub async fn hmis_account_update(&mut self, id: i64, username: &str, access_level: &str, projects: &str, status: &str, first_sign_in_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Result<()> {
+        exec!(self, c => sqlx::query("UPDATE hmis_accounts SET username = $1, access_level = $2, projects = $3, status = $4, first_sign_in_at = $5, updated_at = $6 WHERE id = $7")
+            .bind(username).bind(access_level).bind(projects).bind(status).bind(first_sign_in_at).bind(now).bind(id).execute(c).await)?;
+        Ok(())
+    }
+
+    pub async fn hmis_account_event_add(&mut self, account_id: i64, status: &str, at: DateTime<Utc>, actor_id: Option<i64>, note: &str) -> Result<i64> {
+        Ok(on_conn!(self, c => sqlx::query_scalar(
+            "INSERT INTO hmis_account_events (account_id, status, at, actor_id, note) VALUES ($1, $2, $3, $4, $5) RETURNING id")
+            .bind(account_id).bind(status).bind(at).bind(actor_id).bind(note).fetch_one(c).await)?)
+    }
+
+    pub async fn hmis_account_events(&mut self, account_id: i64) -> Result<Vec<HmisAccountEvent>> {
+        Ok(on_conn!(self, c => sqlx::query_as::<_, HmisAccountEvent>("SELECT * FROM hmis_account_events WHERE account_id = $1 ORDER BY id")
+            .bind(account_id).fetch_all(c).await)?)
+    }
+
+    pub async fn hmis_accounts_list(&mut self, implementation_id: i64, f: &HmisAccountFilter, page: PageRequest) -> Result<Page<HmisAccount>> {
+        let mut sql = String::from(" FROM hmis_accounts WHERE implementation_id = $1");
+        let mut next = 2;
+        if f.status.is_some() {
+            sql.push_str(&format!(" AND status = ${next}"));
+            next += 1;
+        }
+        if f.agency_id.is_some() {
+            sql.push_str(&format!(" AND agency_id = ${next}"));
+            next += 1;
+        }
+        if let Some(only) = &f.only_agencies {
+            if only.is_empty() {
+                sql.push_str(" AND 1 = 0");
+            } else {
+                let m: Vec<String> = (next..next + only.len()).map(|i| format!("${i}")).collect();
+                next += only.len();
+                sql.push_str(&format!(" AND agency_id IN ({})", m.join(", ")));
+            }
+        }
+        if f.search.is_some() {
+            sql.push_str(&format!(" AND LOWER(username) LIKE ${next} ESCAPE '\\'"));
+            next += 1;
+        }
+        let count_sql = format!("SELECT COUNT(*){sql}");
+        let list_sql = format!("SELECT *{sql} ORDER BY username, id LIMIT ${next} OFFSET ${}", next + 1);
+        macro_rules! bind_all {
+            ($q:expr) => {{
+                let mut q = $q.bind(implementation_id);
+                if let Some(s) = &f.status { q = q.bind(s.clone()); }
+                if let Some(a) = f.agency_id { q = q.bind(a); }
+                if let Some(only) = &f.only_agencies { for a in only { q = q.bind(*a); } }
+                if let Some(s) = &f.search { q = q.bind(like_pattern(s)); }
+                q
+            }};
+        }
+        let total: i64 = on_conn!(self, c => bind_all!(sqlx::query_scalar(&count_sql)).fetch_one(c).await)?;
+        let items = on_conn!(self, c => bind_all!(sqlx::query_as::<_, HmisAccount>(&list_sql)).bind(page.per_page).bind(page.offset()).fetch_all(c).await)?;
+        Ok(Page { items, total, page: page.page, per_page: page.per_page })
+    }
+}
