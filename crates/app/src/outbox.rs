@@ -38,6 +38,18 @@ pub fn hide_links(text: &str, marker: &str) -> String {
     out
 }
 
+/// Puts a message that gave up back in the queue.
+pub async fn retry(app: &App, ctx: &Ctx, id: i64) -> AppResult<()> {
+    ctx.require(Permission::ManageOutbox)?;
+    let mut tx = app.store.begin().await?;
+    if !tx.outbox_retry(ctx.implementation_id(), id, app.now()).await? {
+        return Err(AppError::Conflict("Only a message that failed can be sent again".into()));
+    }
+    record(&mut tx, app, ctx, "outbox.retry", "outbox_message", Some(id), json!({})).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
