@@ -22,7 +22,8 @@ pub async fn record(
     tx.audit_append(&NewAuditEvent {
         implementation_id: Some(ctx.implementation_id()),
         occurred_at: app.now(),
-        actor_id: Some(ctx.actor.person_id),
+        // Scheduled work acts as person 0, which is no one.
+        actor_id: (ctx.actor.person_id > 0).then_some(ctx.actor.person_id),
         actor_label: &ctx.actor.display_name,
         action,
         subject_type,

@@ -478,6 +478,11 @@ pub async fn change_password(app: &App, ctx: &Ctx, session_token_hash: Option<&s
 
 /// Creates a one-time link of a kind for a person and queues the email that carries it.
 pub(crate) async fn issue_link(tx: &mut Tx, app: &App, person_id: i64, kind: &str) -> AppResult<String> {
+    issue_link_with(tx, app, person_id, kind, None, &[]).await
+}
+
+/// As [`issue_link`], with another email template and more placeholders.
+pub(crate) async fn issue_link_with(tx: &mut Tx, app: &App, person_id: i64, kind: &str, template_key: Option<&str>, extra: &[(&str, &str)]) -> AppResult<String> {
     let now = app.now();
     let (valid_for, path, template) = match kind {
         INVITATION => (Duration::days(app.config.invitation_days), "invitation", "invitation"),
@@ -492,23 +497,29 @@ pub(crate) async fn issue_link(tx: &mut Tx, app: &App, person_id: i64, kind: &st
     let link = format!("{}/{path}/{token}", app.config.base_url);
     let expires_text = expires.format("%Y-%m-%d %H:%M UTC").to_string();
     let implementation = implementation_name(tx, person.implementation_id).await?;
-    mail::queue(tx, app, person.implementation_id, &account.email, template, &[
-        ("name", &person.given_name),
-        ("implementation", &implementation),
-        ("link", &link),
-        ("expires", &expires_text),
-    ])
-    .await?;
+    let mut vars: Vec<(&str, &str)> = vec![("name", &person.given_name), ("implementation", &implementation), ("link", &link), ("expires", &expires_text)];
+    vars.extend_from_slice(extra);
+    mail::queue(tx, app, person.implementation_id, &account.email, template_key.unwrap_or(template), &vars).await?;
     Ok(token)
 }
 
 /// Sends an invitation to set a first password (the account is created if missing).
 pub async fn invite(tx: &mut Tx, app: &App, person_id: i64) -> AppResult<String> {
+    invite_with(tx, app, person_id, None, &[]).await
+}
+
+/// An invitation carried by another email (e.g. the welcome to onboarding).
+pub async fn invite_with(tx: &mut Tx, app: &App, person_id: i64, template_key: Option<&str>, extra: &[(&str, &str)]) -> AppResult<String> {
     let person = tx.person_by_id(person_id).await?;
     if tx.account_get(person_id).await?.is_none() {
         tx.account_create(person_id, &person.email).await?;
     }
-    issue_link(tx, app, person_id, INVITATION).await
+    issue_link_with(tx, app, person_id, INVITATION, template_key, extra).await
+}
+
+/// Whether the person can already sign in to Onramp.
+pub async fn has_password(tx: &mut Tx, person_id: i64) -> AppResult<bool> {
+    Ok(tx.account_get(person_id).await?.is_some_and(|a| a.password_hash.is_some()))
 }
 
 /// Who a one-time link is for, if it is still good.

@@ -43,6 +43,9 @@ pub async fn retry(app: &App, ctx: &Ctx, id: i64) -> AppResult<()> {
     ctx.require(Permission::ManageOutbox)?;
     let mut tx = app.store.begin().await?;
     if !tx.outbox_retry(ctx.implementation_id(), id, app.now()).await? {
+        // Another implementation's message, or none at all, is not found; only a message
+        // of this implementation that has not failed is a conflict.
+        tx.outbox_get(ctx.implementation_id(), id).await?;
         return Err(AppError::Conflict("Only a message that failed can be sent again".into()));
     }
     record(&mut tx, app, ctx, "outbox.retry", "outbox_message", Some(id), json!({})).await?;

@@ -201,7 +201,10 @@ pub async fn set_agency_role(app: &App, ctx: &Ctx, id: i64, agency_id: i64, role
     ctx.require(Permission::ManageAgencyRoles(agency_id))?;
     let role = AgencyRole::parse(role).map_err(|m| AppError::field("role", m))?;
     let mut tx = app.store.begin().await?;
-    tx.person_get(ctx.implementation_id(), id).await?;
+    let person = tx.person_get(ctx.implementation_id(), id).await?;
+    // An agency administrator grants roles of their agency to its own staff only, not to
+    // someone of another agency (whom they may not even see).
+    ctx.require(Permission::ManagePeopleOf(person.agency_id))?;
     tx.agency_get(ctx.implementation_id(), agency_id).await?;
     tx.agency_role_set(id, agency_id, role.as_str(), granted).await?;
     record(&mut tx, app, ctx, if granted { "agency_role.grant" } else { "agency_role.revoke" }, "person", Some(id), json!({"agency_id": agency_id, "role": role.as_str()})).await?;

@@ -40,6 +40,14 @@ pub enum Permission {
     ViewAudit,
     /// See the email outbox and edit email templates.
     ManageOutbox,
+    /// Submit an access request for staff of an agency (its agency administrators and supervisors).
+    RequestAccessFor(i64),
+    /// See the access requests of an agency (its contacts and executive director, and Lead staff).
+    ViewRequestsOf(i64),
+    /// Work the Lead queue: review, hold, reject, provision.
+    WorkQueue,
+    /// Edit process templates and agreements.
+    ManageProcess,
 }
 
 impl Actor {
@@ -67,6 +75,11 @@ impl Actor {
         v.dedup();
         v
     }
+    /// Agency administrator or supervisor of the agency: its authorized contacts.
+    pub fn agency_contact_of(&self, agency_id: i64) -> bool {
+        self.has_agency_role(agency_id, AgencyRole::AgencyAdministrator) || self.has_agency_role(agency_id, AgencyRole::Supervisor)
+    }
+
     pub fn is_lead_staff(&self) -> bool {
         self.has(ImplementationRole::LeadAdmin) || self.has(ImplementationRole::TrainingCoordinator)
     }
@@ -124,6 +137,10 @@ impl Actor {
             Permission::ManageAgencyRoles(a) => lead || coordinator || self.administered_agencies().contains(&a),
             Permission::ViewAudit => lead || self.has(I::Auditor),
             Permission::ManageOutbox => lead,
+            Permission::RequestAccessFor(a) => lead || coordinator || self.agency_contact_of(a),
+            Permission::ViewRequestsOf(a) => staff_reader || self.overseen_agencies().contains(&a),
+            Permission::WorkQueue => lead || coordinator,
+            Permission::ManageProcess => lead || coordinator,
         }
     }
 }

@@ -111,6 +111,11 @@ impl Tx {
         Ok(())
     }
 
+    pub async fn request_set_welcomed(&mut self, id: i64, now: DateTime<Utc>) -> Result<()> {
+        exec!(self, c => sqlx::query("UPDATE access_requests SET welcomed_at = $1 WHERE id = $2").bind(now).bind(id).execute(c).await)?;
+        Ok(())
+    }
+
     pub async fn request_touch(&mut self, id: i64, now: DateTime<Utc>) -> Result<()> {
         exec!(self, c => sqlx::query("UPDATE access_requests SET updated_at = $1 WHERE id = $2").bind(now).bind(id).execute(c).await)?;
         Ok(())

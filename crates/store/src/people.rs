@@ -202,4 +202,50 @@ impl Tx {
         }
         Ok(())
     }
+
+    /// Active people holding one of `roles` in an agency: (person id, email, given name).
+    pub async fn agency_role_holders(&mut self, agency_id: i64, roles: &[&str]) -> Result<Vec<(i64, String, String)>> {
+        if roles.is_empty() {
+            return Ok(Vec::new());
+        }
+        let m: Vec<String> = (2..2 + roles.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT DISTINCT p.id, p.email, p.given_name FROM people p JOIN agency_roles g ON g.person_id = p.id WHERE g.agency_id = $1 AND p.active = TRUE AND g.role IN ({}) ORDER BY p.id",
+            m.join(", ")
+        );
+        Ok(on_conn!(self, c => {
+            let mut q = sqlx::query_as::<_, (i64, String, String)>(&sql).bind(agency_id);
+            for r in roles { q = q.bind(*r); }
+            q.fetch_all(c).await
+        })?)
+    }
+
+    /// Active people holding one of `roles` across an implementation: (person id, email, given name).
+    pub async fn implementation_role_holders(&mut self, implementation_id: i64, roles: &[&str]) -> Result<Vec<(i64, String, String)>> {
+        if roles.is_empty() {
+            return Ok(Vec::new());
+        }
+        let m: Vec<String> = (2..2 + roles.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT DISTINCT p.id, p.email, p.given_name FROM people p JOIN implementation_roles r ON r.person_id = p.id WHERE p.implementation_id = $1 AND p.active = TRUE AND r.role IN ({}) ORDER BY p.id",
+            m.join(", ")
+        );
+        Ok(on_conn!(self, c => {
+            let mut q = sqlx::query_as::<_, (i64, String, String)>(&sql).bind(implementation_id);
+            for r in roles { q = q.bind(*r); }
+            q.fetch_all(c).await
+        })?)
+    }
+
+    /// People of an agency whose name matches (case-insensitive), for spotting a returning person.
+    pub async fn people_named(&mut self, implementation_id: i64, given: &str, family: &str) -> Result<Vec<Person>> {
+        let sql = format!("{PERSON_SELECT} WHERE p.implementation_id = $1 AND LOWER(p.given_name) = LOWER($2) AND LOWER(p.family_name) = LOWER($3) ORDER BY p.id");
+        Ok(on_conn!(self, c => sqlx::query_as::<_, Person>(&sql).bind(implementation_id).bind(given.trim()).bind(family.trim()).fetch_all(c).await)?)
+    }
+
+    /// Moves a person to another agency (their history stays with them).
+    pub async fn person_set_agency(&mut self, person_id: i64, agency_id: Option<i64>, now: DateTime<Utc>) -> Result<()> {
+        exec!(self, c => sqlx::query("UPDATE people SET agency_id = $1, updated_at = $2 WHERE id = $3").bind(agency_id).bind(now).bind(person_id).execute(c).await)?;
+        Ok(())
+    }
 }

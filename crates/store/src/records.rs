@@ -215,6 +215,8 @@ pub struct AccessRequest {
     pub submitted_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub closed_at: Option<DateTime<Utc>>,
+    /// When the welcome email (with the invitation to Onramp) went out.
+    pub welcomed_at: Option<DateTime<Utc>>,
 }
 
 /// A request with the names a list needs.

@@ -60,7 +60,8 @@ CREATE TABLE access_requests (
     status_reason TEXT NOT NULL DEFAULT '',
     submitted_at TIMESTAMPTZ NOT NULL,
     updated_at TIMESTAMPTZ NOT NULL,
-    closed_at TIMESTAMPTZ
+    closed_at TIMESTAMPTZ,
+    welcomed_at TIMESTAMPTZ
 );
 CREATE INDEX access_requests_by_status ON access_requests (implementation_id, status, submitted_at);
 CREATE INDEX access_requests_by_person ON access_requests (person_id);
