@@ -83,6 +83,7 @@ pub async fn load(app: &App) -> AppResult<(i64, bool)> {
             }
         }
     }
+    crate::processes::install_seeds(&mut tx, app, imp).await?;
     crate::audit::record_system(&mut tx, app, Some(imp), None, "demo.load", "implementation", Some(imp), serde_json::json!({"people": people.len()}), "local").await?;
     tx.commit().await?;
     Ok((imp, true))

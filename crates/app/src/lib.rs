@@ -2,6 +2,8 @@
 //! permissions with [`onramp_domain::authz`], and runs in one store transaction that also
 //! writes the audit event and any email the change causes.
 
+pub mod access;
+pub mod agreements;
 pub mod audit;
 pub mod auth;
 pub mod config;
@@ -11,6 +13,8 @@ pub mod mail;
 pub mod organisation;
 pub mod outbox;
 pub mod people;
+pub mod processes;
+pub mod provisioning;
 
 use onramp_domain::authz::{Actor, Permission};
 use onramp_domain::clock::Clock;

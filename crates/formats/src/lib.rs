@@ -1,3 +1,5 @@
 //! Pure readers and writers of the file formats Onramp exchanges.
 
 pub mod csv_export;
+pub mod markdown;
+pub mod process_template;

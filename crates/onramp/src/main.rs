@@ -209,7 +209,8 @@ async fn serve(app: App, r: &Resolved) -> Result<()> {
     Ok(())
 }
 
-/// Removes ended sessions and old sign-in attempts every minute.
+/// Every minute: removes ended sessions and old sign-in attempts, and runs the access
+/// requests' deadlines, SLAs and reminders.
 async fn sweep_sessions(app: App, mut stop: tokio::sync::watch::Receiver<bool>) {
     loop {
         let now = app.now();
@@ -223,6 +224,12 @@ async fn sweep_sessions(app: App, mut stop: tokio::sync::watch::Receiver<bool>) 
         .await;
         if let Err(e) = result {
             tracing::warn!(error = %e, "session sweep failed");
+        }
+        // Deadlines, SLAs and reminders of access requests.
+        match onramp_app::access::sweep(&app).await {
+            Ok(r) if r != Default::default() => tracing::info!(?r, "access request sweep"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "access request sweep failed"),
         }
         tokio::select! {
             _ = tokio::time::sleep(std::time::Duration::from_secs(60)) => {}

@@ -65,6 +65,12 @@ impl Tx {
         Ok(())
     }
 
+    /// Points an account at the request now provisioning it (a returning person's account).
+    pub async fn hmis_account_set_request(&mut self, id: i64, request_id: i64, agency_id: i64) -> Result<()> {
+        exec!(self, c => sqlx::query("UPDATE hmis_accounts SET request_id = $1, agency_id = $2 WHERE id = $3").bind(request_id).bind(agency_id).bind(id).execute(c).await)?;
+        Ok(())
+    }
+
     pub async fn hmis_account_event_add(&mut self, account_id: i64, status: &str, at: DateTime<Utc>, actor_id: Option<i64>, note: &str) -> Result<i64> {
         Ok(on_conn!(self, c => sqlx::query_scalar(
             "INSERT INTO hmis_account_events (account_id, status, at, actor_id, note) VALUES ($1, $2, $3, $4, $5) RETURNING id")

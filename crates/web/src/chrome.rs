@@ -33,6 +33,14 @@ impl Chrome {
     pub fn for_viewer(v: &Viewer, title: &str, section: &str) -> Self {
         let a = &v.ctx.actor;
         let mut nav = vec![NavItem { href: "/", label: "Home", current: false }];
+        let request_label = if a.may(Permission::WorkQueue) {
+            "Request queue"
+        } else if a.may(Permission::ViewOrganisation) || !a.overseen_agencies().is_empty() {
+            "Access requests"
+        } else {
+            "My HMIS access"
+        };
+        nav.push(NavItem { href: "/requests", label: request_label, current: false });
         if a.may(Permission::ViewOrganisation) || !a.overseen_agencies().is_empty() {
             nav.push(NavItem { href: "/admin/agencies", label: "Agencies", current: false });
             nav.push(NavItem { href: "/admin/projects", label: "Projects", current: false });

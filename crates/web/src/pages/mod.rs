@@ -2,12 +2,15 @@
 
 pub mod account;
 pub mod agencies;
+pub mod agreements;
 pub mod audit;
 pub mod catalogues;
 pub mod list;
 pub mod outbox;
 pub mod people;
+pub mod processes;
 pub mod projects;
+pub mod requests;
 pub mod settings;
 pub mod signin;
 
@@ -29,11 +32,14 @@ pub fn routes() -> Vec<Route> {
     r.extend(account::routes());
     r.extend(agencies::routes());
     r.extend(projects::routes());
+    r.extend(requests::routes());
     r.extend(people::routes());
     r.extend(catalogues::routes());
     r.extend(settings::routes());
+    r.extend(processes::routes());
     r.extend(audit::routes());
     r.extend(outbox::routes());
+    r.extend(agreements::routes());
     r
 }
 
