@@ -897,3 +897,51 @@ async fn notify_actors(tx: &mut Tx, app: &App, request: &AccessRequest, def: &St
     }
     Ok(())
 }
+
+/// A step waiting for the viewer, for their home page.
+#[derive(Debug, Clone)]
+pub struct NextStep {
+    pub request_id: i64,
+    pub person_name: String,
+    pub title: String,
+    pub mine: bool,
+}
+
+/// What the viewer's home page shows about access requests.
+#[derive(Debug, Clone, Default)]
+pub struct Overview {
+    /// The viewer's own requests' open steps (what is next for them).
+    pub own: Vec<NextStep>,
+    /// Open steps the viewer can act on in others' requests (agency contacts, directors, signers).
+    pub to_act: Vec<NextStep>,
+    /// Live requests the viewer can see, and how many are past an SLA (Lead staff).
+    pub live: i64,
+    pub sla_breached: i64,
+}
+
+pub async fn overview(app: &App, ctx: &Ctx) -> AppResult<Overview> {
+    let mut out = Overview::default();
+    let live = RequestFilter { statuses: vec!["open".into(), "on_hold".into()], ..Default::default() };
+    let a = &ctx.actor;
+    if a.may(Permission::ViewOrganisation) {
+        out.live = list(app, ctx, live.clone(), PageRequest::new(1, 1)).await?.total;
+        out.sla_breached = list(app, ctx, RequestFilter { sla_breached: true, ..live.clone() }, PageRequest::new(1, 1)).await?.total;
+    }
+    let own = list(app, ctx, RequestFilter { person_id: Some(a.person_id), ..live.clone() }, PageRequest::new(1, 10)).await?;
+    for r in own.items {
+        let v = view(app, ctx, r.id).await?;
+        for s in v.steps.iter().filter(|s| s.status == StepStatus::Open) {
+            out.own.push(NextStep { request_id: r.id, person_name: r.person_name.clone(), title: s.def.title.clone(), mine: s.mine });
+        }
+    }
+    if !a.overseen_agencies().is_empty() {
+        let theirs = list(app, ctx, RequestFilter { only_agencies: Some(a.overseen_agencies()), ..live }, PageRequest::new(1, 50)).await?;
+        for r in theirs.items.into_iter().filter(|r| r.person_id != a.person_id) {
+            let v = view(app, ctx, r.id).await?;
+            for s in v.steps.iter().filter(|s| s.mine) {
+                out.to_act.push(NextStep { request_id: r.id, person_name: r.person_name.clone(), title: s.def.title.clone(), mine: true });
+            }
+        }
+    }
+    Ok(out)
+}

@@ -503,6 +503,19 @@ impl Locator {
     }
 }
 
+/// The line a problem message starts with (`line 12…`); 0 when it names none.
+fn line_number(message: &str) -> usize {
+    message
+        .strip_prefix("line ")
+        .map(|r| {
+            r.chars()
+                .take_while(char::is_ascii_digit)
+                .collect::<String>()
+        })
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
 fn format_problems(p: Vec<FormatProblem>) -> AppError {
     AppError::Invalid(
         p.into_iter()
@@ -602,6 +615,8 @@ async fn check(
             ));
         }
     }
+    // In the order of the file: problems of the whole template first, then by line.
+    problems.sort_by_key(|m| line_number(m));
     if problems.is_empty() {
         Ok(t)
     } else {
@@ -805,6 +820,9 @@ mod tests {
             at.message("template", "name is empty"),
             "The template's name is empty"
         );
+        assert_eq!(line_number("line 12, step \"a\": x"), 12);
+        assert_eq!(line_number("line 7: x"), 7);
+        assert_eq!(line_number("The template has no steps"), 0);
     }
 
     #[test]

@@ -45,8 +45,10 @@ pub(crate) async fn propose(tx: &mut Tx, app: &App, ctx: &Ctx, request: &AccessR
     let now = app.now();
     let id = match earlier {
         // A returning person keeps their account: it moves to the new request's details.
-        Some(a) => {
-            tx.hmis_account_update(a.id, &a.username, &request.access_level, &projects, &a.status, a.first_sign_in_at, now).await?;
+        Some(mut a) => {
+            a.access_level = request.access_level.clone();
+            a.projects = projects.clone();
+            tx.hmis_account_save(&a, now).await?;
             tx.hmis_account_set_request(a.id, request.id, request.agency_id).await?;
             tx.hmis_account_event_add(a.id, &a.status, now, None, &format!("Provisioning for request #{}", request.id)).await?;
             a.id
@@ -115,7 +117,10 @@ pub async fn record_created(app: &App, ctx: &Ctx, request_id: i64, username: &st
     }
     let now = app.now();
     let before = account.status.clone();
-    tx.hmis_account_update(account.id, &username, &account.access_level, &account.projects, HmisAccountStatus::Active.as_str(), account.first_sign_in_at, now).await?;
+    let mut updated = account.clone();
+    updated.username = username.clone();
+    updated.status = HmisAccountStatus::Active.as_str().into();
+    tx.hmis_account_save(&updated, now).await?;
     tx.hmis_account_event_add(account.id, HmisAccountStatus::Active.as_str(), now, Some(ctx.actor.person_id), "Account created in the HMIS").await?;
     record(&mut tx, app, ctx, "hmis_account.activate", "hmis_account", Some(account.id), json!({"before": {"status": before, "username": account.username}, "after": {"status": "active", "username": username}})).await?;
     let person = tx.person_by_id(request.person_id).await?;
@@ -136,14 +141,15 @@ pub async fn record_created(app: &App, ctx: &Ctx, request_id: i64, username: &st
 
 /// Notes the person's first sign-in to the HMIS on their account.
 pub(crate) async fn record_first_sign_in(tx: &mut Tx, app: &App, ctx: &Ctx, request: &AccessRequest) -> AppResult<()> {
-    let Some(a) = tx.hmis_account_of_request(request.id).await? else {
+    let Some(mut a) = tx.hmis_account_of_request(request.id).await? else {
         return Ok(());
     };
     if a.first_sign_in_at.is_some() {
         return Ok(());
     }
     let now = app.now();
-    tx.hmis_account_update(a.id, &a.username, &a.access_level, &a.projects, &a.status, Some(now), now).await?;
+    a.first_sign_in_at = Some(now);
+    tx.hmis_account_save(&a, now).await?;
     tx.hmis_account_event_add(a.id, &a.status, now, Some(ctx.actor.person_id), "First sign-in confirmed").await?;
     Ok(())
 }
@@ -164,7 +170,9 @@ pub async fn set_status(app: &App, ctx: &Ctx, account_id: i64, status: &str, not
         return Err(AppError::field("note", "Say why (it is kept in the account's history)"));
     }
     let now = app.now();
-    tx.hmis_account_update(a.id, &a.username, &a.access_level, &a.projects, to.as_str(), a.first_sign_in_at, now).await?;
+    let mut updated = a.clone();
+    updated.status = to.as_str().into();
+    tx.hmis_account_save(&updated, now).await?;
     tx.hmis_account_event_add(a.id, to.as_str(), now, Some(ctx.actor.person_id), &note).await?;
     record(&mut tx, app, ctx, &format!("hmis_account.{}", to.as_str()), "hmis_account", Some(a.id), json!({"before": from.as_str(), "after": to.as_str(), "note": note})).await?;
     let fresh = tx.hmis_account_get(imp, a.id).await?;
@@ -280,7 +288,7 @@ pub async fn webhook_settings(app: &App, ctx: &Ctx) -> AppResult<(String, bool)>
 pub async fn set_webhook(app: &App, ctx: &Ctx, url: &str, secret: &str) -> AppResult<()> {
     ctx.require(Permission::ManageImplementation)?;
     let url = url.trim();
-    if !url.is_empty() && !(url.starts_with("https://") || url.starts_with("http://")) {
+    if !(url.is_empty() || url.starts_with("https://") || url.starts_with("http://")) {
         return Err(AppError::field("webhook_url", "Enter an address starting with https://"));
     }
     if !secret.is_empty() && secret.len() < 16 {

@@ -65,21 +65,28 @@ pub fn parse(text: &str) -> Result<ProcessTemplate, Vec<FormatProblem>> {
 }
 
 fn problem(text: &str, e: &toml::de::Error) -> FormatProblem {
-    let message = tidy(e.message());
+    let missing = e.message().trim().starts_with("missing field");
     // A span from the very start (e.g. a missing top-level key) says nothing about where.
     let line = e
         .span()
-        .filter(|s| {
-            !(s.start == 0 && (s.end >= text.len() || message.starts_with("missing field")))
-        })
+        .filter(|s| !(s.start == 0 && (s.end >= text.len() || missing)))
         .map(|s| line_of(text, s.start));
-    FormatProblem { line, message }
+    FormatProblem {
+        line,
+        message: tidy(e.message()),
+    }
 }
 
 /// The parser's message in the words of someone editing the file.
 fn tidy(message: &str) -> String {
+    let message = message.trim();
+    if message == "missing field `steps`" {
+        return "There are no steps: add a [[steps]] table for each step".into();
+    }
+    if let Some(field) = message.strip_prefix("missing field ") {
+        return format!("{field} is missing");
+    }
     message
-        .trim()
         .replace("expected u32", "expected a whole number of 0 or more")
         .replace("expected i32", "expected a whole number")
         .replace(
@@ -350,7 +357,7 @@ mod tests {
         assert_eq!(p[0].line, Some(9), "{p:?}");
         // A missing field of a step points at the step.
         let p = parse(&format!("{base}actor = \"lead\"\n")).unwrap_err();
-        assert!(p[0].message.contains("kind"), "{p:?}");
+        assert_eq!(p[0].message, "`kind` is missing");
         assert!(matches!(p[0].line, Some(4..=7)), "{p:?}");
     }
 
@@ -359,7 +366,11 @@ mod tests {
         let p = parse("  \n").unwrap_err();
         assert!(p[0].message.contains("empty"), "{p:?}");
         let p = parse("key = \"t\"\nname = \"T\"\n").unwrap_err();
-        assert!(p[0].message.contains("steps"), "{p:?}");
+        assert_eq!(
+            p[0].to_string(),
+            "There are no steps: add a [[steps]] table for each step"
+        );
+        assert_eq!(p[0].line, None);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use crate::mailer::{DeliveryError, Mailer};
 use crate::payload::{EmailPayload, KIND_EMAIL};
+use crate::webhook::{WebhookPayload, WebhookSender, KIND_WEBHOOK};
 use crate::Result;
 use chrono::{DateTime, Utc};
 use onramp_domain::clock::Clock;
@@ -91,20 +92,36 @@ pub struct OutboxWorker {
     store: Store,
     clock: Arc<dyn Clock>,
     mailer: Mailer,
+    /// The HTTP client for `webhook` messages, or why it could not be set up (those
+    /// messages are then retried, and the reason recorded on them).
+    webhooks: std::result::Result<WebhookSender, String>,
     config: WorkerConfig,
 }
 
 impl OutboxWorker {
+    /// A worker delivering email through `mailer` and webhooks with a
+    /// [`WebhookSender`] whose calls time out after 10 s.
     pub fn new(store: Store, clock: Arc<dyn Clock>, mailer: Mailer, config: WorkerConfig) -> Self {
         let mut config = config;
         config.batch_size = config.batch_size.max(1);
         config.max_attempts = config.max_attempts.max(1);
+        let webhooks = WebhookSender::new(crate::webhook::DEFAULT_TIMEOUT).map_err(|e| {
+            tracing::error!(error = %e, "webhook client cannot be set up; webhooks will be retried");
+            e.to_string()
+        });
         Self {
             store,
             clock,
             mailer,
+            webhooks,
             config,
         }
+    }
+
+    /// Delivers webhooks with `sender` instead (another timeout, for instance).
+    pub fn with_webhooks(mut self, sender: WebhookSender) -> Self {
+        self.webhooks = Ok(sender);
+        self
     }
 
     pub fn config(&self) -> &WorkerConfig {
@@ -167,6 +184,9 @@ impl OutboxWorker {
     }
 
     async fn deliver(&self, message: &OutboxMessage) -> Result<(), DeliveryError> {
+        if message.kind == KIND_WEBHOOK {
+            return self.deliver_webhook(message).await;
+        }
         if message.kind != KIND_EMAIL {
             return Err(DeliveryError::Permanent(format!(
                 "unknown outbox message kind '{}': no worker delivers it",
@@ -180,6 +200,18 @@ impl OutboxWorker {
             .mailer
             .outbox_message_id(message.id, message.created_at);
         self.mailer.send(&email, &message_id).await
+    }
+
+    async fn deliver_webhook(&self, message: &OutboxMessage) -> Result<(), DeliveryError> {
+        let sender = self.webhooks.as_ref().map_err(|e| {
+            DeliveryError::Transient(format!("webhook client cannot be set up: {e}"))
+        })?;
+        let payload = WebhookPayload::from_outbox(message).map_err(|e| {
+            DeliveryError::Permanent(format!(
+                "webhook payload is not valid JSON for a webhook: {e}"
+            ))
+        })?;
+        sender.send(&payload, message.id).await
     }
 
     async fn record(

@@ -422,7 +422,7 @@ async fn gives_up_after_max_attempts(store: Store) {
 
 async fn permanent_errors_are_not_retried(store: Store) {
     let (server, _clock, w) = smtp_setup(&store, WorkerConfig::default()).await;
-    let unknown = enqueue_raw(&store, t0(), "webhook", "x@example.org", "s", "{}").await;
+    let unknown = enqueue_raw(&store, t0(), "fax", "x@example.org", "s", "{}").await;
     let not_json = enqueue_raw(&store, t0(), "email", "x@example.org", "s", "not json").await;
     let bad_address = enqueue(&store, t0(), "not an address", "s", "t", None).await;
     let good = enqueue(&store, t0(), "ok@example.org", "Fine", "t", None).await;
@@ -444,7 +444,7 @@ async fn permanent_errors_are_not_retried(store: Store) {
         r.last_error
             .as_deref()
             .unwrap()
-            .contains("unknown outbox message kind 'webhook'"),
+            .contains("unknown outbox message kind 'fax'"),
         "{:?}",
         r.last_error
     );

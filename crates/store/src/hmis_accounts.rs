@@ -59,9 +59,10 @@ impl Tx {
             .bind(implementation_id).bind(pattern).fetch_all(c).await)?)
     }
 
-    pub async fn hmis_account_update(&mut self, id: i64, username: &str, access_level: &str, projects: &str, status: &str, first_sign_in_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Result<()> {
+    /// Saves an account's changeable fields (username, access level, projects, status, first sign-in).
+    pub async fn hmis_account_save(&mut self, a: &HmisAccount, now: DateTime<Utc>) -> Result<()> {
         exec!(self, c => sqlx::query("UPDATE hmis_accounts SET username = $1, access_level = $2, projects = $3, status = $4, first_sign_in_at = $5, updated_at = $6 WHERE id = $7")
-            .bind(username).bind(access_level).bind(projects).bind(status).bind(first_sign_in_at).bind(now).bind(id).execute(c).await)?;
+            .bind(&a.username).bind(&a.access_level).bind(&a.projects).bind(&a.status).bind(a.first_sign_in_at).bind(now).bind(a.id).execute(c).await)?;
         Ok(())
     }
 

@@ -60,6 +60,7 @@ struct Home {
     implementation: String,
     roles: String,
     cards: Vec<(&'static str, &'static str, &'static str)>,
+    overview: onramp_app::access::Overview,
 }
 
 async fn home(State(state): State<AppState>, v: Viewer, jar: CookieJar) -> WebResult<impl IntoResponse> {
@@ -93,6 +94,7 @@ async fn home(State(state): State<AppState>, v: Viewer, jar: CookieJar) -> WebRe
         cards.push(("/admin/outbox", "Outbox", "Email sent by Onramp, and what is still waiting."));
     }
     cards.push(("/account", "My account", "Password, two-step sign-in and API tokens."));
+    let overview = onramp_app::access::overview(&state.app, &v.ctx).await?;
     let (chrome, jar) = Chrome::for_viewer(&v, "Home", "/").with_flash(&jar);
-    Ok((jar, render(&Home { chrome, name: a.display_name.clone(), implementation, roles: roles.join(", "), cards })?))
+    Ok((jar, render(&Home { chrome, name: a.display_name.clone(), implementation, roles: roles.join(", "), cards, overview })?))
 }

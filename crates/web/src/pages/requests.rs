@@ -408,7 +408,7 @@ async fn show_page(state: &AppState, v: &Viewer, id: i64, errors: FormErrors) ->
         .map(|c| resp.items.iter().find(|x| x.code == c).map(|x| x.name.clone()).unwrap_or_else(|| c.to_string()))
         .collect::<Vec<_>>()
         .join(", ");
-    let percent = if r.progress.1 == 0 { 100 } else { r.progress.0 * 100 / r.progress.1 };
+    let percent = (r.progress.0 * 100).checked_div(r.progress.1).unwrap_or(100);
     let provisioning_open = r.may_work && r.status == RequestStatus::Open && r.steps.iter().any(|s| s.def.kind == StepKind::AccountProvisioning && s.status == onramp_domain::process::StepStatus::Open);
     let proposed_username = r.hmis_account.as_ref().map(|a| a.username.clone()).unwrap_or_default();
     let st = r.status;

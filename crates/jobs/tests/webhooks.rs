@@ -1,0 +1,635 @@
+//! Webhook delivery by the outbox worker against a real local HTTP receiver, on SQLite and
+//! PostgreSQL.
+//!
+//! The receiver is a small axum server on 127.0.0.1 that records every request and
+//! answers from a script (200 when the script is empty). PostgreSQL tests create a
+//! throwaway database on `postgres://postgres@127.0.0.1:5432/test` (or
+//! `ONRAMP_TEST_PG_URL`) and drop it afterwards; when PostgreSQL cannot be reached they
+//! are skipped with a note, unless `CI` is set, in which case they fail. (The backend
+//! helpers repeat those of `outbox_worker.rs`: integration tests share no module.)
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Duration as Delta, TimeZone, Utc};
+use hmac::{Hmac, Mac};
+use onramp_domain::clock::{Clock, ManualClock};
+use onramp_jobs::{Mailer, OutboxWorker, RunReport, WebhookSender, WorkerConfig};
+use onramp_store::outbox::NewOutboxMessage;
+use onramp_store::{OutboxMessage, Store};
+use sha2::Sha256;
+use sqlx::Connection;
+use std::collections::VecDeque;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::oneshot;
+
+const IMPL: i64 = 1;
+const SECRET: &str = "a-webhook-secret-of-some-length";
+
+// ---------------------------------------------------------------- backends
+
+async fn on_sqlite<F, Fut>(scenario: F)
+where
+    F: FnOnce(Store) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_sqlite(&dir.path().join("onramp.db"))
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    let outcome = tokio::spawn(scenario(store.clone())).await;
+    store.close().await;
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+async fn on_postgres<F, Fut>(scenario: F)
+where
+    F: FnOnce(Store) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let admin_url = std::env::var("ONRAMP_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let admin = tokio::time::timeout(
+        Duration::from_secs(10),
+        sqlx::PgConnection::connect(&admin_url),
+    )
+    .await;
+    let mut admin = match admin {
+        Ok(Ok(c)) => c,
+        Ok(Err(e)) => return pg_unreachable(&admin_url, &e.to_string()),
+        Err(_) => return pg_unreachable(&admin_url, "timed out"),
+    };
+    let name = format!("onramp_w_{:016x}", rand::random::<u64>());
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let (base, _) = admin_url.rsplit_once('/').unwrap();
+    let store = Store::open_postgres(&format!("{base}/{name}"), 8)
+        .await
+        .unwrap();
+    let outcome = match store.migrate().await {
+        Ok(()) => tokio::spawn(scenario(store.clone())).await,
+        Err(e) => tokio::spawn(async move { panic!("migrate: {e}") }).await,
+    };
+    store.close().await;
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let _ = admin.close().await;
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+fn pg_unreachable(url: &str, why: &str) {
+    if std::env::var_os("CI").is_some() {
+        panic!("PostgreSQL at {url} is unreachable ({why}) and CI is set");
+    }
+    eprintln!("note: skipping PostgreSQL test: {url} is unreachable ({why})");
+}
+
+/// Runs a scenario once per backend, as `<scenario>::sqlite` and `<scenario>::postgres`.
+macro_rules! on_both_backends {
+    ($($scenario:ident),* $(,)?) => {$(
+        mod $scenario {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::on_sqlite(super::$scenario).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::on_postgres(super::$scenario).await
+            }
+        }
+    )*};
+}
+
+on_both_backends!(
+    delivers_once_with_exact_body_and_signed_headers,
+    server_error_is_retried_after_the_backoff,
+    client_errors_and_bad_payloads_fail_permanently,
+    receiver_down_is_retried_and_nothing_is_lost,
+    timeout_is_retried,
+);
+
+// ---------------------------------------------------------------- the receiver
+
+/// One request the receiver got.
+#[derive(Debug, Clone)]
+struct Received {
+    method: Method,
+    path: String,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl Received {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+#[derive(Default)]
+struct Shared {
+    received: Mutex<Vec<Received>>,
+    /// Answers to give, in order: status and how long to wait before answering.
+    script: Mutex<VecDeque<(u16, Duration)>>,
+}
+
+/// A real HTTP server on 127.0.0.1 that records requests and answers from its script.
+struct Receiver {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl Receiver {
+    async fn start() -> Self {
+        Self::start_on("127.0.0.1:0".parse().unwrap()).await
+    }
+
+    async fn start_on(addr: SocketAddr) -> Self {
+        let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let shared = Arc::new(Shared::default());
+        let app = axum::Router::new()
+            .fallback(record)
+            .with_state(shared.clone());
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+        Self {
+            addr,
+            shared,
+            stop: Some(stop),
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Queues the next answer.
+    fn answer(&self, status: u16, delay: Duration) {
+        self.shared
+            .script
+            .lock()
+            .unwrap()
+            .push_back((status, delay));
+    }
+
+    fn received(&self) -> Vec<Received> {
+        self.shared.received.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+async fn record(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    shared.received.lock().unwrap().push(Received {
+        method,
+        path: uri.path().to_string(),
+        headers,
+        body,
+    });
+    let (status, delay) = shared
+        .script
+        .lock()
+        .unwrap()
+        .pop_front()
+        .unwrap_or((200, Duration::ZERO));
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    let status = StatusCode::from_u16(status).unwrap();
+    if status.is_redirection() {
+        return (status, [("location", "/elsewhere")], "moved").into_response();
+    }
+    let text = if status.is_success() {
+        "thanks"
+    } else {
+        "receiver says\nno"
+    };
+    (status, text).into_response()
+}
+
+// ---------------------------------------------------------------- helpers
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2025, 3, 1, 9, 0, 0).unwrap()
+}
+
+/// `sha256=<hex HMAC-SHA256>` of `body` under [`SECRET`], as the application signs.
+fn sign(body: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+    mac.update(body.as_bytes());
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// Whether `signature` (`sha256=<hex>`) is the HMAC of the received bytes.
+fn verifies(body: &[u8], signature: &str) -> bool {
+    let Some(hex_mac) = signature.strip_prefix("sha256=") else {
+        return false;
+    };
+    let Ok(expected) = hex::decode(hex_mac) else {
+        return false;
+    };
+    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+    mac.update(body);
+    mac.verify_slice(&expected).is_ok()
+}
+
+/// A status change as the application would post it.
+fn body(n: u32) -> String {
+    // Spacing and key order a JSON re-encoder would change, and non-ASCII text.
+    format!(
+        "{{\"event\":\"hmis_account.status_changed\",  \"account\": {{\"id\": {n}, \"username\": \"ana.lópez\", \"status\": \"active\", \"previous_status\": \"pending\"}}, \"note\": \"Créé — ok\"}}"
+    )
+}
+
+async fn enqueue_webhook(store: &Store, url: &str, body: &str) -> i64 {
+    let payload =
+        serde_json::json!({ "url": url, "body": body, "signature": sign(body) }).to_string();
+    enqueue_raw(store, url, &payload).await
+}
+
+async fn enqueue_raw(store: &Store, recipient: &str, payload: &str) -> i64 {
+    let mut tx = store.begin().await.unwrap();
+    let id = tx
+        .outbox_enqueue(
+            &NewOutboxMessage {
+                implementation_id: Some(IMPL),
+                kind: "webhook",
+                recipient,
+                subject: "hmis_account.status_changed",
+                payload,
+            },
+            t0(),
+        )
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    id
+}
+
+async fn row(store: &Store, id: i64) -> OutboxMessage {
+    let mut tx = store.read().await.unwrap();
+    tx.outbox_get(IMPL, id).await.unwrap()
+}
+
+/// A worker on a controlled clock (mail goes to a maildir nobody reads).
+fn worker(store: &Store) -> (OutboxWorker, ManualClock, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let mailer = Mailer::maildir(dir.path(), "Onramp <onramp@example.org>").unwrap();
+    let clock = ManualClock::new(t0());
+    let shared: Arc<dyn Clock> = Arc::new(clock.clone());
+    let w = OutboxWorker::new(store.clone(), shared, mailer, WorkerConfig::default());
+    (w, clock, dir)
+}
+
+fn last_error(r: &OutboxMessage) -> &str {
+    r.last_error.as_deref().unwrap_or("")
+}
+
+// ---------------------------------------------------------------- scenarios
+
+async fn delivers_once_with_exact_body_and_signed_headers(store: Store) {
+    let receiver = Receiver::start().await;
+    let (w, clock, _dir) = worker(&store);
+    let sent_body = body(7);
+    let id = enqueue_webhook(&store, &receiver.url("/hooks/onramp?src=test"), &sent_body).await;
+
+    let report = w.run_once().await.unwrap();
+    assert_eq!(
+        report,
+        RunReport {
+            claimed: 1,
+            sent: 1,
+            ..RunReport::default()
+        }
+    );
+
+    let got = receiver.received();
+    assert_eq!(got.len(), 1, "{got:#?}");
+    let r = &got[0];
+    assert_eq!(r.method, Method::POST);
+    assert_eq!(r.path, "/hooks/onramp");
+    assert_eq!(
+        r.body.as_ref(),
+        sent_body.as_bytes(),
+        "body sent byte for byte"
+    );
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    assert_eq!(r.header("user-agent"), Some("Onramp"));
+    assert_eq!(r.header("x-onramp-delivery"), Some(id.to_string().as_str()));
+    let signature = r.header("x-onramp-signature").unwrap();
+    assert_eq!(signature, sign(&sent_body));
+    assert!(verifies(&r.body, signature), "HMAC of the received body");
+    assert!(!verifies(b"{}", signature));
+
+    let m = row(&store, id).await;
+    assert_eq!((m.status.as_str(), m.attempts), ("sent", 1));
+    assert_eq!(m.sent_at, Some(t0()));
+    assert_eq!(m.last_error, None);
+
+    // Never sent again.
+    for _ in 0..3 {
+        clock.advance(Delta::hours(2));
+        assert_eq!(w.run_once().await.unwrap().claimed, 0);
+    }
+    assert_eq!(receiver.received().len(), 1);
+}
+
+async fn server_error_is_retried_after_the_backoff(store: Store) {
+    let receiver = Receiver::start().await;
+    let (w, clock, _dir) = worker(&store);
+    receiver.answer(500, Duration::ZERO);
+    let sent_body = body(8);
+    let id = enqueue_webhook(&store, &receiver.url("/hook"), &sent_body).await;
+
+    let report = w.run_once().await.unwrap();
+    assert_eq!(
+        report,
+        RunReport {
+            claimed: 1,
+            retrying: 1,
+            ..RunReport::default()
+        }
+    );
+    let m = row(&store, id).await;
+    assert_eq!((m.status.as_str(), m.attempts), ("pending", 1));
+    assert!(last_error(&m).contains("500"), "{:?}", m.last_error);
+    assert!(
+        last_error(&m).contains("receiver says no"),
+        "{:?}",
+        m.last_error
+    );
+    assert_eq!(m.next_attempt_at, t0() + Delta::seconds(30));
+
+    // Not before the backoff ends.
+    clock.advance(Delta::seconds(29));
+    assert_eq!(w.run_once().await.unwrap().claimed, 0);
+    assert_eq!(receiver.received().len(), 1);
+
+    clock.advance(Delta::seconds(1));
+    let report = w.run_once().await.unwrap();
+    assert_eq!(
+        report,
+        RunReport {
+            claimed: 1,
+            sent: 1,
+            ..RunReport::default()
+        }
+    );
+    let m = row(&store, id).await;
+    assert_eq!((m.status.as_str(), m.attempts), ("sent", 2));
+    assert_eq!(m.last_error, None);
+
+    let got = receiver.received();
+    assert_eq!(got.len(), 2, "one failed and one delivered call");
+    for r in &got {
+        assert_eq!(r.body.as_ref(), sent_body.as_bytes());
+        assert_eq!(r.header("x-onramp-delivery"), Some(id.to_string().as_str()));
+        assert!(verifies(&r.body, r.header("x-onramp-signature").unwrap()));
+    }
+
+    clock.advance(Delta::hours(3));
+    assert_eq!(w.run_once().await.unwrap().claimed, 0);
+    assert_eq!(receiver.received().len(), 2);
+
+    // 429 and 503 are retried too.
+    receiver.answer(429, Duration::ZERO);
+    receiver.answer(503, Duration::ZERO);
+    let busy = enqueue_webhook(&store, &receiver.url("/hook"), &body(9)).await;
+    clock.set(t0());
+    assert_eq!(w.run_once().await.unwrap().retrying, 1);
+    assert!(last_error(&row(&store, busy).await).contains("429"));
+    clock.advance(Delta::seconds(30));
+    assert_eq!(w.run_once().await.unwrap().retrying, 1);
+    assert!(last_error(&row(&store, busy).await).contains("503"));
+    clock.advance(Delta::seconds(60));
+    assert_eq!(w.run_once().await.unwrap().sent, 1);
+    let m = row(&store, busy).await;
+    assert_eq!((m.status.as_str(), m.attempts), ("sent", 3));
+}
+
+async fn client_errors_and_bad_payloads_fail_permanently(store: Store) {
+    let receiver = Receiver::start().await;
+    let (w, clock, _dir) = worker(&store);
+    receiver.answer(404, Duration::ZERO);
+    let not_found = enqueue_webhook(&store, &receiver.url("/gone"), &body(1)).await;
+
+    let report = w.run_once().await.unwrap();
+    assert_eq!(
+        report,
+        RunReport {
+            claimed: 1,
+            failed: 1,
+            ..RunReport::default()
+        }
+    );
+    let m = row(&store, not_found).await;
+    assert_eq!((m.status.as_str(), m.attempts), ("failed", 1));
+    assert!(last_error(&m).contains("404"), "{:?}", m.last_error);
+    clock.advance(Delta::hours(5));
+    assert_eq!(w.run_once().await.unwrap().claimed, 0);
+    assert_eq!(receiver.received().len(), 1);
+
+    // An admin retries it once the receiver is fixed: it goes, once.
+    {
+        let mut tx = store.begin().await.unwrap();
+        assert!(tx.outbox_retry(IMPL, not_found, clock.now()).await.unwrap());
+        tx.commit().await.unwrap();
+    }
+    assert_eq!(w.run_once().await.unwrap().sent, 1);
+    let m = row(&store, not_found).await;
+    assert_eq!((m.status.as_str(), m.attempts), ("sent", 2));
+    assert_eq!(receiver.received().len(), 2);
+
+    // Other refusals, a redirect (never followed) and payloads that cannot be sent.
+    receiver.answer(400, Duration::ZERO);
+    receiver.answer(401, Duration::ZERO);
+    receiver.answer(301, Duration::ZERO);
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        ids.push(enqueue_webhook(&store, &receiver.url("/hook"), &body(2)).await);
+    }
+    let not_json = enqueue_raw(&store, &receiver.url("/hook"), "not json").await;
+    let not_http = enqueue_webhook(&store, "ftp://files.example.org/hook", &body(3)).await;
+    let no_url = enqueue_raw(&store, "", &serde_json::json!({ "body": "{}" }).to_string()).await;
+    clock.set(t0());
+    let report = w.run_once().await.unwrap();
+    assert_eq!(
+        report,
+        RunReport {
+            claimed: 6,
+            failed: 6,
+            ..RunReport::default()
+        }
+    );
+    let mut codes = Vec::new();
+    for id in ids {
+        let m = row(&store, id).await;
+        assert_eq!((m.status.as_str(), m.attempts), ("failed", 1));
+        codes.push(last_error(&m).to_string());
+    }
+    for code in ["400", "401", "301"] {
+        assert!(
+            codes.iter().any(|e| e.contains(code)),
+            "{code} in {codes:?}"
+        );
+    }
+    assert!(
+        receiver.received().iter().all(|r| r.path != "/elsewhere"),
+        "redirects are not followed"
+    );
+    assert_eq!(receiver.received().len(), 5);
+    assert!(last_error(&row(&store, not_json).await).contains("payload"));
+    assert!(last_error(&row(&store, not_http).await).contains("http"));
+    assert!(last_error(&row(&store, no_url).await).contains("URL"));
+}
+
+async fn receiver_down_is_retried_and_nothing_is_lost(store: Store) {
+    // A free port with nobody listening.
+    let addr = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+    let (w, clock, _dir) = worker(&store);
+    let url = format!("http://{addr}/hook");
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        ids.push(enqueue_webhook(&store, &url, &body(n)).await);
+    }
+
+    let report = w.run_once().await.unwrap();
+    assert_eq!(
+        report,
+        RunReport {
+            claimed: 3,
+            retrying: 3,
+            ..RunReport::default()
+        }
+    );
+    for &id in &ids {
+        let m = row(&store, id).await;
+        assert_eq!((m.status.as_str(), m.attempts), ("pending", 1));
+        assert!(
+            last_error(&m).contains("cannot be reached"),
+            "{:?}",
+            m.last_error
+        );
+        assert_eq!(m.next_attempt_at, t0() + Delta::seconds(30));
+    }
+    clock.advance(Delta::seconds(30));
+    assert_eq!(w.run_once().await.unwrap().retrying, 3);
+    let second = clock.now();
+    for &id in &ids {
+        let m = row(&store, id).await;
+        assert_eq!((m.status.as_str(), m.attempts), ("pending", 2));
+        assert_eq!(m.next_attempt_at, second + Delta::seconds(60));
+    }
+
+    // The receiver comes up on that port; after the backoff each call goes once.
+    let receiver = Receiver::start_on(addr).await;
+    clock.advance(Delta::seconds(59));
+    assert_eq!(w.run_once().await.unwrap().claimed, 0);
+    assert!(receiver.received().is_empty());
+    clock.advance(Delta::seconds(1));
+    let report = w.run_once().await.unwrap();
+    assert_eq!(
+        report,
+        RunReport {
+            claimed: 3,
+            sent: 3,
+            ..RunReport::default()
+        }
+    );
+    for &id in &ids {
+        let m = row(&store, id).await;
+        assert_eq!((m.status.as_str(), m.attempts), ("sent", 3));
+        assert_eq!(m.last_error, None);
+    }
+    let got = receiver.received();
+    assert_eq!(got.len(), 3);
+    for (n, &id) in ids.iter().enumerate() {
+        let r = got
+            .iter()
+            .find(|r| r.header("x-onramp-delivery") == Some(id.to_string().as_str()))
+            .unwrap();
+        assert_eq!(r.body.as_ref(), body(n as u32).as_bytes());
+        assert!(verifies(&r.body, r.header("x-onramp-signature").unwrap()));
+    }
+    clock.advance(Delta::hours(3));
+    assert_eq!(w.run_once().await.unwrap().claimed, 0);
+    assert_eq!(receiver.received().len(), 3);
+}
+
+async fn timeout_is_retried(store: Store) {
+    let receiver = Receiver::start().await;
+    let (w, clock, _dir) = worker(&store);
+    let w = w.with_webhooks(WebhookSender::new(Duration::from_millis(300)).unwrap());
+    receiver.answer(200, Duration::from_secs(3));
+    let id = enqueue_webhook(&store, &receiver.url("/slow"), &body(4)).await;
+
+    let started = std::time::Instant::now();
+    let report = w.run_once().await.unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "gave up at the timeout"
+    );
+    assert_eq!(
+        report,
+        RunReport {
+            claimed: 1,
+            retrying: 1,
+            ..RunReport::default()
+        }
+    );
+    let m = row(&store, id).await;
+    assert_eq!((m.status.as_str(), m.attempts), ("pending", 1));
+    assert!(
+        last_error(&m).contains("did not answer within"),
+        "{:?}",
+        m.last_error
+    );
+
+    clock.advance(Delta::seconds(30));
+    assert_eq!(w.run_once().await.unwrap().sent, 1);
+    let m = row(&store, id).await;
+    assert_eq!((m.status.as_str(), m.attempts), ("sent", 2));
+    // The late first call and the second carry the same delivery id, for the receiver
+    // to recognise the repeat.
+    let got = receiver.received();
+    assert_eq!(got.len(), 2);
+    assert!(got
+        .iter()
+        .all(|r| r.header("x-onramp-delivery") == Some(id.to_string().as_str())));
+}
