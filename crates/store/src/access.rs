@@ -1,6 +1,7 @@
 //! Access requests, their steps, message threads, staff verifications and training history;
 //! process templates and implementation settings.
 
+use crate::query::{Arg, Filter};
 use crate::{exec, like_pattern, on_conn, AccessRequest, AccessRequestSummary, Page, PageRequest, ProcessTemplateRow, RequestMessage, RequestStep, Result, StaffVerification, TrainingRecord, Tx};
 use chrono::{DateTime, NaiveDate, Utc};
 
@@ -26,19 +27,14 @@ pub struct RequestFilter {
     pub search: Option<String>,
     /// Only requests with an open step past its SLA.
     pub sla_breached: bool,
-    /// Only requests whose open steps include one of this kind of actor's (by step key list).
-    pub open_step_keys: Option<Vec<String>>,
 }
 
 const SUMMARY_SELECT: &str = "SELECT r.id, r.person_id, p.given_name || ' ' || p.family_name AS person_name, p.email AS person_email, r.agency_id, a.name AS agency_name, r.status, r.is_returning, r.access_level, r.submitted_at, r.updated_at, \
     (SELECT MIN(s.sla_due_at) FROM request_steps s WHERE s.request_id = r.id AND s.status = 'open') AS next_sla_due_at, \
     (SELECT MIN(s.due_at) FROM request_steps s WHERE s.request_id = r.id AND s.status = 'open') AS next_due_at, \
-    (SELECT COUNT(*) FROM request_steps s WHERE s.request_id = r.id AND s.status = 'open' AND s.sla_breached_at IS NOT NULL) AS sla_breached \
-    FROM access_requests r JOIN people p ON p.id = r.person_id JOIN agencies a ON a.id = r.agency_id";
+    (SELECT COUNT(*) FROM request_steps s WHERE s.request_id = r.id AND s.status = 'open' AND s.sla_breached_at IS NOT NULL) AS sla_breached";
+const SUMMARY_FROM: &str = "FROM access_requests r JOIN people p ON p.id = r.person_id JOIN agencies a ON a.id = r.agency_id";
 
-fn marks(start: usize, n: usize) -> String {
-    (start..start + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
-}
 
 impl Tx {
     // ---- implementation settings ----
@@ -140,61 +136,24 @@ impl Tx {
             .bind(person_id).fetch_all(c).await)?)
     }
 
-    pub async fn requests_list(&mut self, implementation_id: i64, f: &RequestFilter, page: PageRequest) -> Result<Page<AccessRequestSummary>> {
-        let mut sql = String::from(" WHERE r.implementation_id = $1");
-        let mut next = 2;
-        if !f.statuses.is_empty() {
-            sql.push_str(&format!(" AND r.status IN ({})", marks(next, f.statuses.len())));
-            next += f.statuses.len();
+    pub async fn requests_list(&mut self, implementation_id: i64, filter: &RequestFilter, page: PageRequest) -> Result<Page<AccessRequestSummary>> {
+        let mut f = Filter::new("r.implementation_id = ?", Arg::I64(implementation_id));
+        if !filter.statuses.is_empty() {
+            f.and_in("r.status", &filter.statuses, Arg::Text);
         }
-        if f.agency_id.is_some() {
-            sql.push_str(&format!(" AND r.agency_id = ${next}"));
-            next += 1;
+        f.and_some("r.agency_id = ?", filter.agency_id, Arg::I64);
+        if let Some(only) = &filter.only_agencies {
+            f.and_in("r.agency_id", only, Arg::I64);
         }
-        if let Some(only) = &f.only_agencies {
-            if only.is_empty() {
-                sql.push_str(" AND 1 = 0");
-            } else {
-                sql.push_str(&format!(" AND r.agency_id IN ({})", marks(next, only.len())));
-                next += only.len();
-            }
+        f.and_some("r.person_id = ?", filter.person_id, Arg::I64).and_some(
+            "(LOWER(p.given_name || ' ' || p.family_name) LIKE ? ESCAPE '\\' OR LOWER(p.email) LIKE ? ESCAPE '\\')",
+            filter.search.as_deref().map(like_pattern),
+            Arg::Text,
+        );
+        if filter.sla_breached {
+            f.and_raw("EXISTS (SELECT 1 FROM request_steps s WHERE s.request_id = r.id AND s.status = 'open' AND s.sla_breached_at IS NOT NULL)");
         }
-        if f.person_id.is_some() {
-            sql.push_str(&format!(" AND r.person_id = ${next}"));
-            next += 1;
-        }
-        if f.search.is_some() {
-            sql.push_str(&format!(" AND (LOWER(p.given_name || ' ' || p.family_name) LIKE ${next} ESCAPE '\\' OR LOWER(p.email) LIKE ${next} ESCAPE '\\')"));
-            next += 1;
-        }
-        if f.sla_breached {
-            sql.push_str(" AND EXISTS (SELECT 1 FROM request_steps s WHERE s.request_id = r.id AND s.status = 'open' AND s.sla_breached_at IS NOT NULL)");
-        }
-        if let Some(keys) = &f.open_step_keys {
-            if keys.is_empty() {
-                sql.push_str(" AND 1 = 0");
-            } else {
-                sql.push_str(&format!(" AND EXISTS (SELECT 1 FROM request_steps s WHERE s.request_id = r.id AND s.status = 'open' AND s.step_key IN ({}))", marks(next, keys.len())));
-                next += keys.len();
-            }
-        }
-        let count_sql = format!("SELECT COUNT(*) FROM access_requests r JOIN people p ON p.id = r.person_id{sql}");
-        let list_sql = format!("{SUMMARY_SELECT}{sql} ORDER BY r.submitted_at, r.id LIMIT ${next} OFFSET ${}", next + 1);
-        macro_rules! bind_all {
-            ($q:expr) => {{
-                let mut q = $q.bind(implementation_id);
-                for s in &f.statuses { q = q.bind(s.clone()); }
-                if let Some(a) = f.agency_id { q = q.bind(a); }
-                if let Some(only) = &f.only_agencies { for a in only { q = q.bind(*a); } }
-                if let Some(p) = f.person_id { q = q.bind(p); }
-                if let Some(s) = &f.search { q = q.bind(like_pattern(s)); }
-                if let Some(keys) = &f.open_step_keys { for k in keys { q = q.bind(k.clone()); } }
-                q
-            }};
-        }
-        let total: i64 = on_conn!(self, c => bind_all!(sqlx::query_scalar(&count_sql)).fetch_one(c).await)?;
-        let items = on_conn!(self, c => bind_all!(sqlx::query_as::<_, AccessRequestSummary>(&list_sql)).bind(page.per_page).bind(page.offset()).fetch_all(c).await)?;
-        Ok(Page { items, total, page: page.page, per_page: page.per_page })
+        self.page_of(SUMMARY_SELECT, SUMMARY_FROM, &f, "r.submitted_at, r.id", page).await
     }
 
     // ---- steps ----

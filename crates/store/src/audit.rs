@@ -1,5 +1,6 @@
 //! The append-only, hash-chained audit trail.
 
+use crate::query::{Arg, Filter};
 use crate::{exec, on_conn, AuditEvent, Page, PageRequest, Result, StoreError, Tx};
 use chrono::{DateTime, SecondsFormat, Utc};
 use onramp_domain::audit::{event_hash, AuditFields, StoredEvent};
@@ -99,64 +100,15 @@ impl Tx {
             .collect())
     }
 
-    pub async fn audit_list(
-        &mut self,
-        implementation_id: i64,
-        f: &AuditFilter,
-        page: PageRequest,
-    ) -> Result<Page<AuditEvent>> {
-        let mut sql = String::from(" FROM audit_events WHERE implementation_id = $1");
-        let mut next = 2;
-        // `{p}` stands for the clause's parameter. The action filter is a prefix compared
-        // exactly: `LIKE` would ignore case on SQLite only and take `_` and `%` as wildcards.
-        for (present, clause) in [
-            (f.action.is_some(), "SUBSTR(action, 1, LENGTH({p})) = {p}"),
-            (f.subject_type.is_some(), "subject_type = {p}"),
-            (f.actor_id.is_some(), "actor_id = {p}"),
-            (f.from.is_some(), "occurred_at >= {p}"),
-            (f.to.is_some(), "occurred_at < {p}"),
-        ] {
-            if present {
-                sql.push_str(" AND ");
-                sql.push_str(&clause.replace("{p}", &format!("${next}")));
-                next += 1;
-            }
-        }
-        let count_sql = format!("SELECT COUNT(*){sql}");
-        let list_sql = format!(
-            "SELECT *{sql} ORDER BY seq DESC LIMIT ${next} OFFSET ${}",
-            next + 1
-        );
-        macro_rules! bind_all {
-            ($q:expr) => {{
-                let mut q = $q.bind(implementation_id);
-                if let Some(a) = &f.action {
-                    q = q.bind(a.clone());
-                }
-                if let Some(s) = &f.subject_type {
-                    q = q.bind(s.clone());
-                }
-                if let Some(a) = f.actor_id {
-                    q = q.bind(a);
-                }
-                if let Some(t) = f.from {
-                    q = q.bind(t);
-                }
-                if let Some(t) = f.to {
-                    q = q.bind(t);
-                }
-                q
-            }};
-        }
-        let total: i64 =
-            on_conn!(self, c => bind_all!(sqlx::query_scalar(&count_sql)).fetch_one(c).await)?;
-        let items = on_conn!(self, c => bind_all!(sqlx::query_as::<_, AuditEvent>(&list_sql)).bind(page.per_page).bind(page.offset()).fetch_all(c).await)?;
-        Ok(Page {
-            items,
-            total,
-            page: page.page,
-            per_page: page.per_page,
-        })
+    pub async fn audit_list(&mut self, implementation_id: i64, filter: &AuditFilter, page: PageRequest) -> Result<Page<AuditEvent>> {
+        let mut f = Filter::new("implementation_id = ?", Arg::I64(implementation_id));
+        // An exact prefix: LIKE would ignore case on SQLite and treat `_` as a wildcard.
+        f.and_some("SUBSTR(action, 1, LENGTH(?)) = ?", filter.action.clone(), Arg::Text)
+            .and_some("subject_type = ?", filter.subject_type.clone(), Arg::Text)
+            .and_some("actor_id = ?", filter.actor_id, Arg::I64)
+            .and_some("occurred_at >= ?", filter.from, Arg::Time)
+            .and_some("occurred_at < ?", filter.to, Arg::Time);
+        self.page_of("SELECT *", "FROM audit_events", &f, "seq DESC", page).await
     }
 
     /// For tests and `audit verify` demonstrations: an event by id.

@@ -1,5 +1,6 @@
 //! HMIS accounts and their status history.
 
+use crate::query::{Arg, Filter};
 use crate::{exec, like_pattern, on_conn, HmisAccount, HmisAccountEvent, Page, PageRequest, Result, Tx};
 use chrono::{DateTime, Utc};
 
@@ -83,44 +84,13 @@ impl Tx {
             .bind(account_id).fetch_all(c).await)?)
     }
 
-    pub async fn hmis_accounts_list(&mut self, implementation_id: i64, f: &HmisAccountFilter, page: PageRequest) -> Result<Page<HmisAccount>> {
-        let mut sql = String::from(" FROM hmis_accounts WHERE implementation_id = $1");
-        let mut next = 2;
-        if f.status.is_some() {
-            sql.push_str(&format!(" AND status = ${next}"));
-            next += 1;
+    pub async fn hmis_accounts_list(&mut self, implementation_id: i64, filter: &HmisAccountFilter, page: PageRequest) -> Result<Page<HmisAccount>> {
+        let mut f = Filter::new("implementation_id = ?", Arg::I64(implementation_id));
+        f.and_some("status = ?", filter.status.clone(), Arg::Text).and_some("agency_id = ?", filter.agency_id, Arg::I64);
+        if let Some(only) = &filter.only_agencies {
+            f.and_in("agency_id", only, Arg::I64);
         }
-        if f.agency_id.is_some() {
-            sql.push_str(&format!(" AND agency_id = ${next}"));
-            next += 1;
-        }
-        if let Some(only) = &f.only_agencies {
-            if only.is_empty() {
-                sql.push_str(" AND 1 = 0");
-            } else {
-                let m: Vec<String> = (next..next + only.len()).map(|i| format!("${i}")).collect();
-                next += only.len();
-                sql.push_str(&format!(" AND agency_id IN ({})", m.join(", ")));
-            }
-        }
-        if f.search.is_some() {
-            sql.push_str(&format!(" AND LOWER(username) LIKE ${next} ESCAPE '\\'"));
-            next += 1;
-        }
-        let count_sql = format!("SELECT COUNT(*){sql}");
-        let list_sql = format!("SELECT *{sql} ORDER BY username, id LIMIT ${next} OFFSET ${}", next + 1);
-        macro_rules! bind_all {
-            ($q:expr) => {{
-                let mut q = $q.bind(implementation_id);
-                if let Some(s) = &f.status { q = q.bind(s.clone()); }
-                if let Some(a) = f.agency_id { q = q.bind(a); }
-                if let Some(only) = &f.only_agencies { for a in only { q = q.bind(*a); } }
-                if let Some(s) = &f.search { q = q.bind(like_pattern(s)); }
-                q
-            }};
-        }
-        let total: i64 = on_conn!(self, c => bind_all!(sqlx::query_scalar(&count_sql)).fetch_one(c).await)?;
-        let items = on_conn!(self, c => bind_all!(sqlx::query_as::<_, HmisAccount>(&list_sql)).bind(page.per_page).bind(page.offset()).fetch_all(c).await)?;
-        Ok(Page { items, total, page: page.page, per_page: page.per_page })
+        f.and_some("LOWER(username) LIKE ? ESCAPE '\\'", filter.search.as_deref().map(like_pattern), Arg::Text);
+        self.page_of("SELECT *", "FROM hmis_accounts", &f, "username, id", page).await
     }
 }

@@ -16,6 +16,7 @@ pub mod hmis_accounts;
 pub mod organisation;
 pub mod outbox;
 pub mod people;
+mod query;
 pub mod records;
 pub mod sessions;
 

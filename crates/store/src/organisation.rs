@@ -1,5 +1,6 @@
 //! Implementations, their CoCs, agencies, projects and catalogues.
 
+use crate::query::{Arg, Filter};
 use crate::{
     exec, like_pattern, on_conn, Agency, CatalogueEntry, Implementation, Page, PageRequest,
     Project, Result, Tx,
@@ -50,22 +51,9 @@ impl Catalogue {
 
 const AGENCY_COLS: &str =
     "id, implementation_id, name, participation_status, participation_date, active, created_at, updated_at";
-const PROJECT_SELECT: &str = "SELECT p.id, p.implementation_id, p.agency_id, a.name AS agency_name, p.name, p.hud_project_type, p.active, p.created_at, p.updated_at FROM projects p JOIN agencies a ON a.id = p.agency_id";
+const PROJECT_SELECT: &str = "SELECT p.id, p.implementation_id, p.agency_id, a.name AS agency_name, p.name, p.hud_project_type, p.active, p.created_at, p.updated_at";
+const PROJECT_FROM: &str = "FROM projects p JOIN agencies a ON a.id = p.agency_id";
 
-/// Builds `AND col IN (…)` with numbered placeholders from `next`.
-fn in_list(col: &str, ids: &[i64], next: &mut usize) -> String {
-    if ids.is_empty() {
-        return " AND 1 = 0".into();
-    }
-    let marks: Vec<String> = ids
-        .iter()
-        .map(|_| {
-            *next += 1;
-            format!("${}", *next - 1)
-        })
-        .collect();
-    format!(" AND {col} IN ({})", marks.join(", "))
-}
 
 impl Tx {
     // ---- implementations ----
@@ -164,63 +152,15 @@ impl Tx {
         )
     }
 
-    pub async fn agencies_list(
-        &mut self,
-        implementation_id: i64,
-        f: &AgencyFilter,
-        page: PageRequest,
-    ) -> Result<Page<Agency>> {
-        let mut sql = String::from(" FROM agencies WHERE implementation_id = $1");
-        let mut next = 2;
-        if f.search.is_some() {
-            sql.push_str(&format!(" AND LOWER(name) LIKE ${next} ESCAPE '\\'"));
-            next += 1;
+    pub async fn agencies_list(&mut self, implementation_id: i64, filter: &AgencyFilter, page: PageRequest) -> Result<Page<Agency>> {
+        let mut f = Filter::new("implementation_id = ?", Arg::I64(implementation_id));
+        f.and_some("LOWER(name) LIKE ? ESCAPE '\\'", filter.search.as_deref().map(like_pattern), Arg::Text)
+            .and_some("participation_status = ?", filter.status.clone(), Arg::Text)
+            .and_some("active = ?", filter.active, Arg::Bool);
+        if let Some(only) = &filter.only {
+            f.and_in("id", only, Arg::I64);
         }
-        if f.status.is_some() {
-            sql.push_str(&format!(" AND participation_status = ${next}"));
-            next += 1;
-        }
-        if f.active.is_some() {
-            sql.push_str(&format!(" AND active = ${next}"));
-            next += 1;
-        }
-        if let Some(only) = &f.only {
-            sql.push_str(&in_list("id", only, &mut next));
-        }
-        let count_sql = format!("SELECT COUNT(*){sql}");
-        let list_sql = format!(
-            "SELECT {AGENCY_COLS}{sql} ORDER BY name, id LIMIT ${next} OFFSET ${}",
-            next + 1
-        );
-        macro_rules! bind_all {
-            ($q:expr) => {{
-                let mut q = $q.bind(implementation_id);
-                if let Some(s) = &f.search {
-                    q = q.bind(like_pattern(s));
-                }
-                if let Some(s) = &f.status {
-                    q = q.bind(s.clone());
-                }
-                if let Some(a) = f.active {
-                    q = q.bind(a);
-                }
-                if let Some(only) = &f.only {
-                    for id in only {
-                        q = q.bind(*id);
-                    }
-                }
-                q
-            }};
-        }
-        let total: i64 =
-            on_conn!(self, c => bind_all!(sqlx::query_scalar(&count_sql)).fetch_one(c).await)?;
-        let items = on_conn!(self, c => bind_all!(sqlx::query_as::<_, Agency>(&list_sql)).bind(page.per_page).bind(page.offset()).fetch_all(c).await)?;
-        Ok(Page {
-            items,
-            total,
-            page: page.page,
-            per_page: page.per_page,
-        })
+        self.page_of(&format!("SELECT {AGENCY_COLS}"), "FROM agencies", &f, "name, id", page).await
     }
 
     // ---- projects ----
@@ -256,76 +196,22 @@ impl Tx {
     }
 
     pub async fn project_get(&mut self, implementation_id: i64, id: i64) -> Result<Project> {
-        let sql = format!("{PROJECT_SELECT} WHERE p.id = $1 AND p.implementation_id = $2");
+        let sql = format!("{PROJECT_SELECT} {PROJECT_FROM} WHERE p.id = $1 AND p.implementation_id = $2");
         Ok(
             on_conn!(self, c => sqlx::query_as::<_, Project>(&sql).bind(id).bind(implementation_id).fetch_one(c).await)?,
         )
     }
 
-    pub async fn projects_list(
-        &mut self,
-        implementation_id: i64,
-        f: &ProjectFilter,
-        page: PageRequest,
-    ) -> Result<Page<Project>> {
-        let mut sql = String::from(" WHERE p.implementation_id = $1");
-        let mut next = 2;
-        if f.search.is_some() {
-            sql.push_str(&format!(" AND LOWER(p.name) LIKE ${next} ESCAPE '\\'"));
-            next += 1;
+    pub async fn projects_list(&mut self, implementation_id: i64, filter: &ProjectFilter, page: PageRequest) -> Result<Page<Project>> {
+        let mut f = Filter::new("p.implementation_id = ?", Arg::I64(implementation_id));
+        f.and_some("LOWER(p.name) LIKE ? ESCAPE '\\'", filter.search.as_deref().map(like_pattern), Arg::Text)
+            .and_some("p.agency_id = ?", filter.agency_id, Arg::I64)
+            .and_some("p.hud_project_type = ?", filter.project_type, Arg::I32)
+            .and_some("p.active = ?", filter.active, Arg::Bool);
+        if let Some(only) = &filter.only_agencies {
+            f.and_in("p.agency_id", only, Arg::I64);
         }
-        if f.agency_id.is_some() {
-            sql.push_str(&format!(" AND p.agency_id = ${next}"));
-            next += 1;
-        }
-        if f.project_type.is_some() {
-            sql.push_str(&format!(" AND p.hud_project_type = ${next}"));
-            next += 1;
-        }
-        if f.active.is_some() {
-            sql.push_str(&format!(" AND p.active = ${next}"));
-            next += 1;
-        }
-        if let Some(only) = &f.only_agencies {
-            sql.push_str(&in_list("p.agency_id", only, &mut next));
-        }
-        let count_sql = format!("SELECT COUNT(*) FROM projects p{sql}");
-        let list_sql = format!(
-            "{PROJECT_SELECT}{sql} ORDER BY a.name, p.name, p.id LIMIT ${next} OFFSET ${}",
-            next + 1
-        );
-        macro_rules! bind_all {
-            ($q:expr) => {{
-                let mut q = $q.bind(implementation_id);
-                if let Some(s) = &f.search {
-                    q = q.bind(like_pattern(s));
-                }
-                if let Some(a) = f.agency_id {
-                    q = q.bind(a);
-                }
-                if let Some(t) = f.project_type {
-                    q = q.bind(t);
-                }
-                if let Some(a) = f.active {
-                    q = q.bind(a);
-                }
-                if let Some(only) = &f.only_agencies {
-                    for id in only {
-                        q = q.bind(*id);
-                    }
-                }
-                q
-            }};
-        }
-        let total: i64 =
-            on_conn!(self, c => bind_all!(sqlx::query_scalar(&count_sql)).fetch_one(c).await)?;
-        let items = on_conn!(self, c => bind_all!(sqlx::query_as::<_, Project>(&list_sql)).bind(page.per_page).bind(page.offset()).fetch_all(c).await)?;
-        Ok(Page {
-            items,
-            total,
-            page: page.page,
-            per_page: page.per_page,
-        })
+        self.page_of(PROJECT_SELECT, PROJECT_FROM, &f, "a.name, p.name, p.id", page).await
     }
 
     // ---- catalogues ----
@@ -373,49 +259,10 @@ impl Tx {
         )
     }
 
-    pub async fn catalogue_list(
-        &mut self,
-        cat: Catalogue,
-        implementation_id: i64,
-        search: Option<&str>,
-        active: Option<bool>,
-        page: PageRequest,
-    ) -> Result<Page<CatalogueEntry>> {
-        let mut sql = format!(" FROM {} WHERE implementation_id = $1", cat.table());
-        let mut next = 2;
-        if search.is_some() {
-            sql.push_str(&format!(" AND (LOWER(name) LIKE ${next} ESCAPE '\\' OR LOWER(code) LIKE ${next} ESCAPE '\\')"));
-            next += 1;
-        }
-        if active.is_some() {
-            sql.push_str(&format!(" AND active = ${next}"));
-            next += 1;
-        }
-        let count_sql = format!("SELECT COUNT(*){sql}");
-        let list_sql = format!(
-            "SELECT *{sql} ORDER BY name, id LIMIT ${next} OFFSET ${}",
-            next + 1
-        );
-        macro_rules! bind_all {
-            ($q:expr) => {{
-                let mut q = $q.bind(implementation_id);
-                if let Some(s) = search {
-                    q = q.bind(like_pattern(s));
-                }
-                if let Some(a) = active {
-                    q = q.bind(a);
-                }
-                q
-            }};
-        }
-        let total: i64 =
-            on_conn!(self, c => bind_all!(sqlx::query_scalar(&count_sql)).fetch_one(c).await)?;
-        let items = on_conn!(self, c => bind_all!(sqlx::query_as::<_, CatalogueEntry>(&list_sql)).bind(page.per_page).bind(page.offset()).fetch_all(c).await)?;
-        Ok(Page {
-            items,
-            total,
-            page: page.page,
-            per_page: page.per_page,
-        })
+    pub async fn catalogue_list(&mut self, cat: Catalogue, implementation_id: i64, search: Option<&str>, active: Option<bool>, page: PageRequest) -> Result<Page<CatalogueEntry>> {
+        let mut f = Filter::new("implementation_id = ?", Arg::I64(implementation_id));
+        f.and_some("(LOWER(name) LIKE ? ESCAPE '\\' OR LOWER(code) LIKE ? ESCAPE '\\')", search.map(like_pattern), Arg::Text)
+            .and_some("active = ?", active, Arg::Bool);
+        self.page_of("SELECT *", &format!("FROM {}", cat.table()), &f, "name, id", page).await
     }
 }

@@ -1,6 +1,7 @@
 //! The outbox: messages written in the same transaction as the change that caused them,
 //! delivered later by a worker.
 
+use crate::query::{Arg, Filter};
 use crate::{exec, on_conn, EmailTemplate, OutboxMessage, Page, PageRequest, Result, Tx, TxInner};
 use chrono::{DateTime, Utc};
 
@@ -99,37 +100,10 @@ impl Tx {
         )
     }
 
-    pub async fn outbox_list(
-        &mut self,
-        implementation_id: i64,
-        status: Option<&str>,
-        page: PageRequest,
-    ) -> Result<Page<OutboxMessage>> {
-        let (count_sql, list_sql) = if status.is_some() {
-            ("SELECT COUNT(*) FROM outbox WHERE implementation_id = $1 AND status = $2",
-             "SELECT * FROM outbox WHERE implementation_id = $1 AND status = $2 ORDER BY id DESC LIMIT $3 OFFSET $4")
-        } else {
-            ("SELECT COUNT(*) FROM outbox WHERE implementation_id = $1",
-             "SELECT * FROM outbox WHERE implementation_id = $1 ORDER BY id DESC LIMIT $2 OFFSET $3")
-        };
-        macro_rules! bind_all {
-            ($q:expr) => {{
-                let mut q = $q.bind(implementation_id);
-                if let Some(s) = status {
-                    q = q.bind(s);
-                }
-                q
-            }};
-        }
-        let total: i64 =
-            on_conn!(self, c => bind_all!(sqlx::query_scalar(count_sql)).fetch_one(c).await)?;
-        let items = on_conn!(self, c => bind_all!(sqlx::query_as::<_, OutboxMessage>(list_sql)).bind(page.per_page).bind(page.offset()).fetch_all(c).await)?;
-        Ok(Page {
-            items,
-            total,
-            page: page.page,
-            per_page: page.per_page,
-        })
+    pub async fn outbox_list(&mut self, implementation_id: i64, status: Option<&str>, page: PageRequest) -> Result<Page<OutboxMessage>> {
+        let mut f = Filter::new("implementation_id = ?", Arg::I64(implementation_id));
+        f.and_some("status = ?", status.map(str::to_string), Arg::Text);
+        self.page_of("SELECT *", "FROM outbox", &f, "id DESC", page).await
     }
 
     /// Counts by status, for metrics and the outbox page.

@@ -1,9 +1,11 @@
 //! People, and the roles they hold.
 
+use crate::query::{Arg, Filter};
 use crate::{exec, like_pattern, on_conn, Page, PageRequest, Person, Result, Tx};
 use chrono::{DateTime, Utc};
 
-const PERSON_SELECT: &str = "SELECT p.id, p.implementation_id, p.given_name, p.family_name, p.email, p.agency_id, a.name AS agency_name, p.active, p.created_at, p.updated_at FROM people p LEFT JOIN agencies a ON a.id = p.agency_id";
+const PERSON_SELECT: &str = "SELECT p.id, p.implementation_id, p.given_name, p.family_name, p.email, p.agency_id, a.name AS agency_name, p.active, p.created_at, p.updated_at";
+const PERSON_FROM: &str = "FROM people p LEFT JOIN agencies a ON a.id = p.agency_id";
 
 #[derive(Debug, Clone)]
 pub struct PersonFields<'a> {
@@ -53,7 +55,7 @@ impl Tx {
     }
 
     pub async fn person_get(&mut self, implementation_id: i64, id: i64) -> Result<Person> {
-        let sql = format!("{PERSON_SELECT} WHERE p.id = $1 AND p.implementation_id = $2");
+        let sql = format!("{PERSON_SELECT} {PERSON_FROM} WHERE p.id = $1 AND p.implementation_id = $2");
         Ok(
             on_conn!(self, c => sqlx::query_as::<_, Person>(&sql).bind(id).bind(implementation_id).fetch_one(c).await)?,
         )
@@ -61,7 +63,7 @@ impl Tx {
 
     /// A person in any implementation (for sign-in, which starts from an account).
     pub async fn person_by_id(&mut self, id: i64) -> Result<Person> {
-        let sql = format!("{PERSON_SELECT} WHERE p.id = $1");
+        let sql = format!("{PERSON_SELECT} {PERSON_FROM} WHERE p.id = $1");
         Ok(on_conn!(self, c => sqlx::query_as::<_, Person>(&sql).bind(id).fetch_one(c).await)?)
     }
 
@@ -70,87 +72,30 @@ impl Tx {
         implementation_id: i64,
         email: &str,
     ) -> Result<Option<Person>> {
-        let sql = format!("{PERSON_SELECT} WHERE p.implementation_id = $1 AND p.email = $2");
+        let sql = format!("{PERSON_SELECT} {PERSON_FROM} WHERE p.implementation_id = $1 AND p.email = $2");
         Ok(
             on_conn!(self, c => sqlx::query_as::<_, Person>(&sql).bind(implementation_id).bind(email).fetch_optional(c).await)?,
         )
     }
 
-    pub async fn people_list(
-        &mut self,
-        implementation_id: i64,
-        f: &PeopleFilter,
-        page: PageRequest,
-    ) -> Result<Page<Person>> {
-        let mut sql = String::from(" WHERE p.implementation_id = $1");
-        let mut next = 2;
-        if f.search.is_some() {
-            sql.push_str(&format!(
-                " AND (LOWER(p.given_name || ' ' || p.family_name) LIKE ${next} ESCAPE '\\' OR LOWER(p.email) LIKE ${next} ESCAPE '\\')"
-            ));
-            next += 1;
+    pub async fn people_list(&mut self, implementation_id: i64, filter: &PeopleFilter, page: PageRequest) -> Result<Page<Person>> {
+        let mut f = Filter::new("p.implementation_id = ?", Arg::I64(implementation_id));
+        f.and_some(
+            "(LOWER(p.given_name || ' ' || p.family_name) LIKE ? ESCAPE '\\' OR LOWER(p.email) LIKE ? ESCAPE '\\')",
+            filter.search.as_deref().map(like_pattern),
+            Arg::Text,
+        )
+        .and_some("p.agency_id = ?", filter.agency_id, Arg::I64)
+        .and_some("p.active = ?", filter.active, Arg::Bool)
+        .and_some(
+            "(EXISTS (SELECT 1 FROM implementation_roles r WHERE r.person_id = p.id AND r.role = ?) OR EXISTS (SELECT 1 FROM agency_roles g WHERE g.person_id = p.id AND g.role = ?))",
+            filter.role.clone(),
+            Arg::Text,
+        );
+        if let Some(only) = &filter.only_agencies {
+            f.and_in("p.agency_id", only, Arg::I64);
         }
-        if f.agency_id.is_some() {
-            sql.push_str(&format!(" AND p.agency_id = ${next}"));
-            next += 1;
-        }
-        if f.active.is_some() {
-            sql.push_str(&format!(" AND p.active = ${next}"));
-            next += 1;
-        }
-        if f.role.is_some() {
-            sql.push_str(&format!(
-                " AND (EXISTS (SELECT 1 FROM implementation_roles r WHERE r.person_id = p.id AND r.role = ${next}) OR EXISTS (SELECT 1 FROM agency_roles g WHERE g.person_id = p.id AND g.role = ${next}))"
-            ));
-            next += 1;
-        }
-        if let Some(only) = &f.only_agencies {
-            if only.is_empty() {
-                sql.push_str(" AND 1 = 0");
-            } else {
-                let marks: Vec<String> = only
-                    .iter()
-                    .enumerate()
-                    .map(|(i, _)| format!("${}", next + i))
-                    .collect();
-                next += only.len();
-                sql.push_str(&format!(" AND p.agency_id IN ({})", marks.join(", ")));
-            }
-        }
-        let count_sql = format!("SELECT COUNT(*) FROM people p{sql}");
-        let list_sql = format!("{PERSON_SELECT}{sql} ORDER BY p.family_name, p.given_name, p.id LIMIT ${next} OFFSET ${}", next + 1);
-        macro_rules! bind_all {
-            ($q:expr) => {{
-                let mut q = $q.bind(implementation_id);
-                if let Some(s) = &f.search {
-                    q = q.bind(like_pattern(s));
-                }
-                if let Some(a) = f.agency_id {
-                    q = q.bind(a);
-                }
-                if let Some(a) = f.active {
-                    q = q.bind(a);
-                }
-                if let Some(r) = &f.role {
-                    q = q.bind(r.clone());
-                }
-                if let Some(only) = &f.only_agencies {
-                    for id in only {
-                        q = q.bind(*id);
-                    }
-                }
-                q
-            }};
-        }
-        let total: i64 =
-            on_conn!(self, c => bind_all!(sqlx::query_scalar(&count_sql)).fetch_one(c).await)?;
-        let items = on_conn!(self, c => bind_all!(sqlx::query_as::<_, Person>(&list_sql)).bind(page.per_page).bind(page.offset()).fetch_all(c).await)?;
-        Ok(Page {
-            items,
-            total,
-            page: page.page,
-            per_page: page.per_page,
-        })
+        self.page_of(PERSON_SELECT, PERSON_FROM, &f, "p.family_name, p.given_name, p.id", page).await
     }
 
     // ---- roles ----
@@ -239,7 +184,7 @@ impl Tx {
 
     /// People of an agency whose name matches (case-insensitive), for spotting a returning person.
     pub async fn people_named(&mut self, implementation_id: i64, given: &str, family: &str) -> Result<Vec<Person>> {
-        let sql = format!("{PERSON_SELECT} WHERE p.implementation_id = $1 AND LOWER(p.given_name) = LOWER($2) AND LOWER(p.family_name) = LOWER($3) ORDER BY p.id");
+        let sql = format!("{PERSON_SELECT} {PERSON_FROM} WHERE p.implementation_id = $1 AND LOWER(p.given_name) = LOWER($2) AND LOWER(p.family_name) = LOWER($3) ORDER BY p.id");
         Ok(on_conn!(self, c => sqlx::query_as::<_, Person>(&sql).bind(implementation_id).bind(given.trim()).bind(family.trim()).fetch_all(c).await)?)
     }
 
