@@ -42,6 +42,7 @@ pub mod me;
 pub mod people;
 pub mod problem;
 pub mod projects;
+pub mod requests;
 pub mod roles;
 
 pub use extract::{ApiActor, ApiJson, ApiPath, ApiQuery};
@@ -82,6 +83,9 @@ pub fn routes() -> Vec<Route> {
             get(catalogues::responsibilities),
         ),
         Route::get("/api/v1/audit", get(audit::list)),
+        Route::get("/api/v1/requests", get(requests::list)),
+        Route::post("/api/v1/requests", post(requests::submit)),
+        Route::get("/api/v1/requests/{id}", get(requests::show)),
     ]
 }
 
@@ -114,6 +118,9 @@ pub fn routes() -> Vec<Route> {
         catalogues::access_levels,
         catalogues::responsibilities,
         audit::list,
+        requests::list,
+        requests::show,
+        requests::submit,
     ),
     components(
         schemas(
@@ -142,6 +149,11 @@ pub fn routes() -> Vec<Route> {
             catalogues::CatalogueEntryPage,
             audit::AuditEvent,
             audit::AuditEventPage,
+            requests::RequestSummary,
+            requests::RequestPage,
+            requests::RequestStep,
+            requests::RequestDetail,
+            requests::RequestCreate,
         ),
         responses(
             problem::BadRequest,
@@ -164,6 +176,7 @@ pub fn routes() -> Vec<Route> {
         (name = "people", description = "People, their roles and accounts"),
         (name = "catalogues", description = "Access levels and responsibilities"),
         (name = "audit", description = "The audit trail"),
+        (name = "requests", description = "Access requests and their steps"),
     )
 )]
 pub struct ApiDoc;
