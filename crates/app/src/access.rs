@@ -738,13 +738,13 @@ pub async fn list(app: &App, ctx: &Ctx, mut f: RequestFilter, page: PageRequest)
 
 /// Adds a message to a request's thread and emails the other side.
 pub async fn post_message(app: &App, ctx: &Ctx, request_id: i64, body: &str) -> AppResult<i64> {
-    let body = required_text("body", "a message", body, 4000).map_err(|e| AppError::Invalid(vec![e]))?;
     let mut tx = app.store.begin().await?;
     let imp = ctx.implementation_id();
     let request = tx.request_get(imp, request_id).await?;
     if !may_view(&ctx.actor, &request) {
         return Err(AppError::NotFound);
     }
+    let body = required_text("body", "a message", body, 4000).map_err(|e| AppError::Invalid(vec![e]))?;
     let id = tx.request_message_add(request_id, Some(ctx.actor.person_id), &ctx.actor.display_name, &body, app.now()).await?;
     record(&mut tx, app, ctx, "access_request.message", "access_request", Some(request_id), json!({"message_id": id})).await?;
     // From the Lead: to the requester and the person. From anyone else: to the Lead staff.

@@ -48,6 +48,9 @@ impl Chrome {
         if a.may(Permission::ViewAllPeople) || !a.overseen_agencies().is_empty() {
             nav.push(NavItem { href: "/admin/people", label: "People", current: false });
         }
+        if a.may(Permission::ViewOrganisation) || !a.overseen_agencies().is_empty() {
+            nav.push(NavItem { href: "/hmis-accounts", label: "HMIS accounts", current: false });
+        }
         if a.may(Permission::ViewOrganisation) {
             nav.push(NavItem { href: "/admin/access-levels", label: "Access levels", current: false });
             nav.push(NavItem { href: "/admin/responsibilities", label: "Responsibilities", current: false });

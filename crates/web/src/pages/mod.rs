@@ -5,6 +5,7 @@ pub mod agencies;
 pub mod agreements;
 pub mod audit;
 pub mod catalogues;
+pub mod hmis_accounts;
 pub mod list;
 pub mod outbox;
 pub mod people;
@@ -40,6 +41,7 @@ pub fn routes() -> Vec<Route> {
     r.extend(audit::routes());
     r.extend(outbox::routes());
     r.extend(agreements::routes());
+    r.extend(hmis_accounts::routes());
     r
 }
 

@@ -1,0 +1,1056 @@
+//! The authorization matrix: every route of `onramp_web::route_list()` × every role, over
+//! real HTTP with real sessions.
+//!
+//! [`ROWS`] has one entry per (method, path). The test fails if a route has no entry (it
+//! names it) or an entry names a route that does not exist, so a new route cannot go
+//! untested. Each entry says, for each role (signed out, trainee, agency administrator,
+//! executive director, auditor, proctor, training coordinator, lead admin), what must
+//! happen; see [`X`]. POST entries send a form with a valid `_csrf` token and minimal
+//! fields; whenever the outcome is not a success, nothing may have changed (audit head,
+//! outbox, people, agencies, projects).
+//!
+//! Two more tests reuse the entries that take an id: an agency administrator and an
+//! executive director of Harbor House on Northside's agency, projects and people (403 or
+//! 404), and every role of the demo implementation on the ids of a second implementation
+//! (403 or 404).
+//!
+//! `/api/*` routes belong to the API's own tests; here each must have an entry, marked
+//! [`api`], and a request with no bearer token (but a signed-in browser's cookies) gets
+//! 401, except the public OpenAPI document.
+
+mod support;
+
+use onramp_app::auth;
+use onramp_app::demo::DEMO_LOGINS;
+use std::collections::{BTreeSet, HashMap};
+use support::{Fingerprint, Reply, TestApp, TestClient, OTHER_EMAIL};
+
+/// What must happen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum X {
+    /// Redirected to sign in (303 to `/signin…`).
+    S,
+    /// Allowed: 2xx, or a 3xx to a page other than sign-in or a sign-in step.
+    O,
+    /// Allowed, and the (empty) form is refused with field messages: 422.
+    I,
+    /// Forbidden: 403.
+    F,
+    /// Not found: 404.
+    N,
+    /// Unauthorized: 401 (API without a token).
+    U,
+    /// Ends the session: 303 to `/signin`, and the browser is signed out after.
+    E,
+}
+use X::*;
+
+/// The roles, in the order of each entry's expectations.
+const ROLES: [(&str, Option<&str>); 8] = [
+    ("signed out", None),
+    ("trainee", Some("trainee@harbor.example.org")),
+    ("agency administrator", Some("ata@harbor.example.org")),
+    ("executive director", Some("director@harbor.example.org")),
+    ("auditor", Some("auditor@demo.example.org")),
+    ("proctor", Some("proctor@demo.example.org")),
+    ("training coordinator", Some("coordinator@demo.example.org")),
+    ("lead admin", Some("lead@demo.example.org")),
+];
+const AGENCY_ADMIN: usize = 2;
+const EXECUTIVE_DIRECTOR: usize = 3;
+
+/// What the `{…}` segment of a path stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Id {
+    None,
+    /// An agency: Harbor House (cross-agency: Northside).
+    Agency,
+    /// A project: Harbor House Emergency Shelter (cross-agency: Northside Street Outreach).
+    Project,
+    /// A person: Ivy Chen, Harbor House's security officer (cross-agency: Ada Moss, Northside).
+    Person,
+    AccessLevel,
+    Responsibility,
+    /// An outbox message of the implementation (failed, so that it may be retried).
+    Outbox,
+    /// An API token of the lead admin.
+    ApiToken,
+    /// A live password-reset link token.
+    ResetToken,
+    /// A live invitation link token.
+    InviteToken,
+    /// An email template key.
+    TemplateKey,
+    /// A vendored asset's file name.
+    StaticFile,
+    /// An access request at Harbor House for a new person, on the process with a staff
+    /// verification and an agreement (cross-agency: one at Northside).
+    Request,
+    /// That request and its open staff-verification step (`id|step`).
+    RequestStep,
+    /// That request and its open agreement-signing step (`id|step`).
+    RequestAgreement,
+    /// A process template key.
+    ProcessKey,
+    /// An agreement (the end-user agreement).
+    Agreement,
+    /// An active HMIS account of the request's person (cross-agency: of Northside's).
+    HmisAccount,
+}
+
+struct Row {
+    method: &'static str,
+    path: &'static str,
+    id: Id,
+    /// Placeholders: `{role}` (a word naming the role), `{harbor}` (Harbor House's id),
+    /// `{today}` (the clock's date).
+    form: &'static [(&'static str, &'static str)],
+    expect: [X; 8],
+    /// An `/api/*` route: covered by the API tests; here only "401 without a token".
+    api: bool,
+}
+
+const fn page(
+    method: &'static str,
+    path: &'static str,
+    id: Id,
+    form: &'static [(&'static str, &'static str)],
+    expect: [X; 8],
+) -> Row {
+    Row {
+        method,
+        path,
+        id,
+        form,
+        expect,
+        api: false,
+    }
+}
+
+const fn get(path: &'static str, id: Id, expect: [X; 8]) -> Row {
+    page("GET", path, id, &[], expect)
+}
+
+const fn post(
+    path: &'static str,
+    id: Id,
+    form: &'static [(&'static str, &'static str)],
+    expect: [X; 8],
+) -> Row {
+    page("POST", path, id, form, expect)
+}
+
+/// An API route: without a bearer token, 401 for everyone (a browser session is not enough).
+const fn api(method: &'static str, path: &'static str, id: Id) -> Row {
+    Row {
+        method,
+        path,
+        id,
+        form: &[],
+        expect: [U; 8],
+        api: true,
+    }
+}
+
+/// An API route anyone may read.
+const fn api_public(path: &'static str) -> Row {
+    Row {
+        method: "GET",
+        path,
+        id: Id::None,
+        form: &[],
+        expect: [O; 8],
+        api: true,
+    }
+}
+
+const EVERYONE: [X; 8] = [O, O, O, O, O, O, O, O];
+const SIGNED_IN: [X; 8] = [S, O, O, O, O, O, O, O];
+/// Lead staff and agency overseers (administrators, executive directors) may read.
+const READERS: [X; 8] = [S, F, O, O, O, O, O, O];
+/// Only the lead admin (ManageImplementation, ManageOutbox, ManageImplementationRoles).
+const LEAD_ONLY: [X; 8] = [S, F, F, F, F, F, F, O];
+/// Who may manage Harbor House's staff: its administrator, the coordinator, the lead.
+const HARBOR_STAFF_MANAGERS: [X; 8] = [S, F, O, F, F, F, O, O];
+/// Lead staff who may read the implementation's organisation.
+const STAFF_READERS: [X; 8] = [S, F, F, F, O, O, O, O];
+const AUDIT_READERS: [X; 8] = [S, F, F, F, O, F, F, O];
+/// Lead staff: the lead admin and the training coordinator (WorkQueue, ManageProcess).
+const LEAD_STAFF: [X; 8] = [S, F, F, F, F, F, O, O];
+/// Lead staff, whose empty form is then refused with field messages.
+const LEAD_STAFF_INVALID: [X; 8] = [S, F, F, F, F, F, I, I];
+/// Who sees Harbor House's request: not another trainee (not found), everyone overseeing.
+const REQUEST_VIEWERS: [X; 8] = [S, N, O, O, O, O, O, O];
+
+const AGENCY_FORM: &[(&str, &str)] = &[
+    ("name", "Harbor House"),
+    ("participation_status", "participating"),
+    ("participation_date", "{today}"),
+    ("active", "on"),
+];
+const PROJECT_FORM: &[(&str, &str)] = &[
+    ("agency_id", "{harbor}"),
+    ("name", "Harbor House Emergency Shelter"),
+    ("hud_project_type", "0"),
+    ("active", "on"),
+];
+const PERSON_FORM: &[(&str, &str)] = &[
+    ("given_name", "Ivy"),
+    ("family_name", "Chen"),
+    ("email", "security@harbor.example.org"),
+    ("agency_id", "{harbor}"),
+    ("active", "on"),
+];
+const CATALOGUE_FORM: &[(&str, &str)] = &[
+    ("name", "Read-only"),
+    ("description", "Sees client records; changes nothing"),
+    ("active", "on"),
+];
+const TEMPLATE_FORM: &[(&str, &str)] = &[
+    ("subject", "Your {{implementation}} Onramp account"),
+    (
+        "text",
+        "Hello {{name}}, set a password: {{link}} (expires {{expires}})",
+    ),
+    (
+        "html",
+        "<p>Hello {{name}}, <a href=\"{{link}}\">set a password</a> (expires {{expires}}).</p>",
+    ),
+];
+
+#[rustfmt::skip]
+const ROWS: &[Row] = &[
+    // ---- operations
+    get("/healthz", Id::None, EVERYONE),
+    get("/readyz", Id::None, EVERYONE),
+    get("/metrics", Id::None, EVERYONE),
+    get("/static/{file}", Id::StaticFile, EVERYONE),
+    // ---- signing in (the anonymous pages stay reachable once signed in: they redirect or render)
+    get("/", Id::None, SIGNED_IN),
+    get("/signin", Id::None, EVERYONE),
+    post("/signin", Id::None, &[], [I, I, I, I, I, I, I, I]),
+    post("/signout", Id::None, &[], [S, E, E, E, E, E, E, E]),
+    get("/signin/mfa", Id::None, [S, O, O, O, O, O, O, O]),
+    post("/signin/mfa", Id::None, &[], [S, O, O, O, O, O, O, O]),
+    get("/password-reset", Id::None, EVERYONE),
+    post("/password-reset", Id::None, &[], [I, I, I, I, I, I, I, I]),
+    get("/password-reset/{token}", Id::ResetToken, EVERYONE),
+    post("/password-reset/{token}", Id::ResetToken, &[], [I, I, I, I, I, I, I, I]),
+    get("/invitation/{token}", Id::InviteToken, EVERYONE),
+    post("/invitation/{token}", Id::InviteToken, &[], [I, I, I, I, I, I, I, I]),
+    // ---- own account
+    get("/account", Id::None, SIGNED_IN),
+    get("/account/mfa", Id::None, SIGNED_IN),
+    post("/account/mfa", Id::None, &[], [S, I, I, I, I, I, I, I]),
+    get("/account/password", Id::None, SIGNED_IN),
+    post("/account/password", Id::None, &[], [S, I, I, I, I, I, I, I]),
+    post("/account/sign-out-everywhere", Id::None, &[], [S, E, E, E, E, E, E, E]),
+    post("/account/api-tokens", Id::None, &[], [S, I, I, I, I, I, I, I]),
+    // Someone else's token is not found; the lead revokes their own.
+    post("/account/api-tokens/{id}/revoke", Id::ApiToken, &[], [S, N, N, N, N, N, N, O]),
+    // ---- agencies
+    get("/admin/agencies", Id::None, READERS),
+    get("/admin/agencies.csv", Id::None, READERS),
+    get("/admin/agencies/new", Id::None, LEAD_ONLY),
+    post("/admin/agencies/new", Id::None, &[("name", "Matrix agency {role}"), ("participation_status", "participating")], LEAD_ONLY),
+    get("/admin/agencies/{id}", Id::Agency, READERS),
+    post("/admin/agencies/{id}", Id::Agency, AGENCY_FORM, LEAD_ONLY),
+    // ---- projects
+    get("/admin/projects", Id::None, READERS),
+    get("/admin/projects.csv", Id::None, READERS),
+    get("/admin/projects/new", Id::None, LEAD_ONLY),
+    post("/admin/projects/new", Id::None, &[("agency_id", "{harbor}"), ("name", "Matrix project {role}"), ("hud_project_type", "13")], LEAD_ONLY),
+    get("/admin/projects/{id}", Id::Project, READERS),
+    post("/admin/projects/{id}", Id::Project, PROJECT_FORM, LEAD_ONLY),
+    // ---- people
+    get("/admin/people", Id::None, READERS),
+    get("/admin/people.csv", Id::None, READERS),
+    get("/admin/people/new", Id::None, HARBOR_STAFF_MANAGERS),
+    post("/admin/people/new", Id::None, &[("given_name", "Matrix"), ("family_name", "{role}"), ("email", "matrix-{role}@harbor.example.org"), ("agency_id", "{harbor}")], HARBOR_STAFF_MANAGERS),
+    get("/admin/people/{id}", Id::Person, READERS),
+    post("/admin/people/{id}", Id::Person, PERSON_FORM, HARBOR_STAFF_MANAGERS),
+    post("/admin/people/{id}/invite", Id::Person, &[], HARBOR_STAFF_MANAGERS),
+    post("/admin/people/{id}/roles", Id::Person, &[("role", "proctor"), ("granted", "false")], LEAD_ONLY),
+    post("/admin/people/{id}/agency-roles", Id::Person, &[("agency_id", "{harbor}"), ("role", "supervisor"), ("granted", "false")], HARBOR_STAFF_MANAGERS),
+    // ---- catalogues: anyone signed in may read them (agency staff request access with them)
+    get("/admin/access-levels", Id::None, SIGNED_IN),
+    get("/admin/access-levels.csv", Id::None, SIGNED_IN),
+    get("/admin/access-levels/new", Id::None, LEAD_ONLY),
+    post("/admin/access-levels/new", Id::None, &[("code", "matrix-{role}"), ("name", "Matrix {role}")], LEAD_ONLY),
+    get("/admin/access-levels/{id}", Id::AccessLevel, SIGNED_IN),
+    post("/admin/access-levels/{id}", Id::AccessLevel, CATALOGUE_FORM, LEAD_ONLY),
+    get("/admin/responsibilities", Id::None, SIGNED_IN),
+    get("/admin/responsibilities.csv", Id::None, SIGNED_IN),
+    get("/admin/responsibilities/new", Id::None, LEAD_ONLY),
+    post("/admin/responsibilities/new", Id::None, &[("code", "matrix-{role}"), ("name", "Matrix {role}")], LEAD_ONLY),
+    get("/admin/responsibilities/{id}", Id::Responsibility, SIGNED_IN),
+    post("/admin/responsibilities/{id}", Id::Responsibility, CATALOGUE_FORM, LEAD_ONLY),
+    // ---- settings, audit, outbox, email templates
+    get("/admin/settings", Id::None, STAFF_READERS),
+    post("/admin/settings", Id::None, &[("name", "Lakeside County HMIS"), ("hmis_lead_name", "Lakeside Continuum of Care"), ("cocs", "IL-510\nIL-511")], LEAD_ONLY),
+    get("/admin/audit", Id::None, AUDIT_READERS),
+    get("/admin/audit.csv", Id::None, AUDIT_READERS),
+    get("/admin/outbox", Id::None, LEAD_ONLY),
+    get("/admin/outbox/{id}", Id::Outbox, LEAD_ONLY),
+    post("/admin/outbox/{id}/retry", Id::Outbox, &[], LEAD_ONLY),
+    get("/admin/email-templates", Id::None, LEAD_ONLY),
+    get("/admin/email-templates/{key}", Id::TemplateKey, LEAD_ONLY),
+    post("/admin/email-templates/{key}", Id::TemplateKey, TEMPLATE_FORM, LEAD_ONLY),
+    // ---- access requests (the request is at Harbor House, for someone else than the trainee)
+    get("/requests", Id::None, SIGNED_IN),
+    // Nothing selected: the queue says so; only Lead staff may act in bulk.
+    post("/requests/bulk", Id::None, &[], LEAD_STAFF),
+    get("/requests/new", Id::None, HARBOR_STAFF_MANAGERS),
+    // Only the agency is given: those who may request for it are told what else is missing.
+    post("/requests/new", Id::None, &[("agency_id", "{harbor}")], [S, F, I, F, F, F, I, I]),
+    get("/requests/{id}", Id::Request, REQUEST_VIEWERS),
+    // The supervisor's attestation, without its date: contacts and Lead staff are asked for it.
+    post("/requests/{id}/steps/{step}", Id::RequestStep, &[("action", "attest"), ("background_check_on", "")], [S, N, I, F, F, F, I, I]),
+    // A hold without its reason: only Lead staff may hold, and are asked for the reason.
+    post("/requests/{id}/status", Id::Request, &[("to", "hold"), ("reason", "")], [S, N, F, F, F, F, I, I]),
+    post("/requests/{id}/messages", Id::Request, &[("body", "Matrix message from the {role}")], REQUEST_VIEWERS),
+    post("/requests/{id}/provision", Id::Request, &[("username", "")], LEAD_STAFF_INVALID),
+    get("/requests/{id}/sign/{step}", Id::RequestAgreement, REQUEST_VIEWERS),
+    // The new user signs first: it is nobody else's turn.
+    post("/requests/{id}/sign/{step}", Id::RequestAgreement, &[("agree", "on"), ("typed_name", "")], [S, N, F, F, F, F, F, F]),
+    get("/requests/{id}/agreements/{step}/print", Id::RequestAgreement, REQUEST_VIEWERS),
+    // ---- HMIS accounts and the status webhook
+    get("/hmis-accounts", Id::None, READERS),
+    get("/hmis-accounts.csv", Id::None, READERS),
+    get("/hmis-accounts/{id}", Id::HmisAccount, REQUEST_VIEWERS),
+    // A suspension without its note: only Lead staff may, and are asked why.
+    post("/hmis-accounts/{id}/status", Id::HmisAccount, &[("status", "suspended"), ("note", "")], LEAD_STAFF_INVALID),
+    get("/admin/webhook", Id::None, LEAD_ONLY),
+    // Empty: the webhook is turned off.
+    post("/admin/webhook", Id::None, &[("webhook_url", ""), ("webhook_secret", "")], LEAD_ONLY),
+    // ---- process templates
+    get("/admin/processes", Id::None, STAFF_READERS),
+    get("/admin/processes/import", Id::None, LEAD_STAFF),
+    post("/admin/processes/import", Id::None, &[], LEAD_STAFF_INVALID),
+    get("/admin/processes/{key}", Id::ProcessKey, STAFF_READERS),
+    get("/admin/processes/{key}/edit", Id::ProcessKey, LEAD_STAFF),
+    post("/admin/processes/{key}/edit", Id::ProcessKey, &[], LEAD_STAFF_INVALID),
+    get("/admin/processes/{key}/export", Id::ProcessKey, STAFF_READERS),
+    post("/admin/processes/{key}/default", Id::ProcessKey, &[], LEAD_STAFF),
+    // ---- agreements: anyone signed in may read the active ones
+    get("/admin/agreements", Id::None, SIGNED_IN),
+    get("/admin/agreements/new", Id::None, LEAD_STAFF),
+    post("/admin/agreements/new", Id::None, &[], LEAD_STAFF_INVALID),
+    get("/admin/agreements/{id}", Id::Agreement, SIGNED_IN),
+    post("/admin/agreements/{id}", Id::Agreement, &[], LEAD_STAFF_INVALID),
+    post("/admin/agreements/{id}/versions", Id::Agreement, &[], LEAD_STAFF_INVALID),
+    // ---- the JSON API (its own tests cover who may do what with a token)
+    api_public("/api/openapi.json"),
+    api("GET", "/api/v1/me", Id::None),
+    api("GET", "/api/v1/agencies", Id::None),
+    api("POST", "/api/v1/agencies", Id::None),
+    api("GET", "/api/v1/agencies/{id}", Id::Agency),
+    api("PUT", "/api/v1/agencies/{id}", Id::Agency),
+    api("GET", "/api/v1/projects", Id::None),
+    api("POST", "/api/v1/projects", Id::None),
+    api("GET", "/api/v1/projects/{id}", Id::Project),
+    api("PUT", "/api/v1/projects/{id}", Id::Project),
+    api("GET", "/api/v1/people", Id::None),
+    api("POST", "/api/v1/people", Id::None),
+    api("GET", "/api/v1/people/{id}", Id::Person),
+    api("PUT", "/api/v1/people/{id}", Id::Person),
+    api("GET", "/api/v1/access-levels", Id::None),
+    api("GET", "/api/v1/responsibilities", Id::None),
+    api("GET", "/api/v1/audit", Id::None),
+    api("GET", "/api/v1/requests", Id::None),
+    api("POST", "/api/v1/requests", Id::None),
+    api("GET", "/api/v1/requests/{id}", Id::Request),
+];
+
+// ---------------------------------------------------------------- the route list
+
+#[test]
+fn every_route_has_exactly_one_matrix_entry() {
+    let routes: BTreeSet<(String, String)> = onramp_web::route_list()
+        .into_iter()
+        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .collect();
+    let mut entries = BTreeSet::new();
+    let mut duplicates = Vec::new();
+    for r in ROWS {
+        if !entries.insert((r.method.to_string(), r.path.to_string())) {
+            duplicates.push(format!("{} {}", r.method, r.path));
+        }
+    }
+    let missing: Vec<String> = routes
+        .difference(&entries)
+        .map(|(m, p)| format!("{m} {p}"))
+        .collect();
+    let stale: Vec<String> = entries
+        .difference(&routes)
+        .map(|(m, p)| format!("{m} {p}"))
+        .collect();
+    assert!(
+        missing.is_empty() && stale.is_empty() && duplicates.is_empty(),
+        "the authorization matrix is out of date.\n  routes with no entry: {missing:#?}\n  entries for routes that do not exist: {stale:#?}\n  duplicate entries: {duplicates:#?}"
+    );
+    for r in ROWS {
+        assert_eq!(
+            r.api,
+            r.path.starts_with("/api/"),
+            "{} {}: /api/ routes and only they are marked api",
+            r.method,
+            r.path
+        );
+        assert_eq!(
+            r.id == Id::None,
+            !r.path.contains('{'),
+            "{} {}: a path with a {{…}} segment names what it stands for",
+            r.method,
+            r.path
+        );
+    }
+}
+
+#[test]
+fn the_roles_are_the_demo_logins() {
+    let demo: BTreeSet<&str> = DEMO_LOGINS.iter().map(|d| d.email).collect();
+    let ours: BTreeSet<&str> = ROLES.iter().filter_map(|(_, e)| *e).collect();
+    assert_eq!(demo, ours);
+}
+
+// ---------------------------------------------------------------- the world the matrix runs in
+
+/// The ids a path's `{…}` segment is replaced with.
+struct Ids(HashMap<Id, String>);
+
+impl Ids {
+    fn path(&self, row: &Row) -> String {
+        if row.id == Id::None {
+            return row.path.to_string();
+        }
+        let value = self
+            .0
+            .get(&row.id)
+            .unwrap_or_else(|| panic!("no id for {:?}", row.id));
+        // `a|b` fills the first `{…}` segment with a, the second with b.
+        let mut parts = value.split('|');
+        let mut out = String::new();
+        let mut rest = row.path;
+        while let Some(start) = rest.find('{') {
+            let end = rest[start..].find('}').expect("closing }") + start;
+            out.push_str(&rest[..start]);
+            let part = parts
+                .next()
+                .unwrap_or_else(|| panic!("{:?}: too few parts for {}", row.id, row.path));
+            out.push_str(part);
+            rest = &rest[end + 1..];
+        }
+        out.push_str(rest);
+        assert!(
+            parts.next().is_none(),
+            "{:?}: too many parts for {}",
+            row.id,
+            row.path
+        );
+        out
+    }
+}
+
+struct World {
+    app: TestApp,
+    demo: Ids,
+    /// Northside's agency, project and person.
+    northside: Ids,
+    /// A second implementation's ids.
+    foreign: Ids,
+    harbor: i64,
+    today: String,
+}
+
+async fn first_entry(
+    app: &TestApp,
+    implementation_id: i64,
+    cat: onramp_store::organisation::Catalogue,
+) -> i64 {
+    let mut tx = app.app.store.read().await.expect("read");
+    tx.catalogue_list(
+        cat,
+        implementation_id,
+        None,
+        None,
+        onramp_store::PageRequest::new(1, 1),
+    )
+    .await
+    .expect("catalogue")
+    .items[0]
+        .id
+}
+
+/// The path of a link emailed to `to` in `implementation_id`'s outbox, and the message's id.
+async fn emailed_link(
+    app: &TestApp,
+    implementation_id: i64,
+    to: &str,
+    segment: &str,
+) -> (String, i64) {
+    let m = app
+        .outbox_in(implementation_id)
+        .await
+        .into_iter()
+        .rev()
+        .find(|m| m.recipient == to)
+        .expect("an email");
+    let link = support::link_in(&support::email_text(&m), &app.base, segment).expect("a link");
+    (link, m.id)
+}
+
+/// The seed process with a staff verification and an agreement at the start, and those steps.
+const PROCESS: &str = "verification-and-agreement-then-quiz";
+const VERIFICATION_STEP: &str = "staff-verification";
+const AGREEMENT_STEP: &str = "end-user-agreement";
+
+/// Submits an access request on [`PROCESS`] for a new person, as `ctx` (Lead staff).
+async fn submit_request(
+    app: &TestApp,
+    ctx: &onramp_app::Ctx,
+    (given, family): (&str, &str),
+    email: &str,
+    agency: i64,
+    project: i64,
+) -> i64 {
+    let input = onramp_app::access::RequestInput {
+        given_name: given.into(),
+        family_name: family.into(),
+        email: email.into(),
+        agency_id: agency.to_string(),
+        access_level: "end_user".into(),
+        projects: vec![project.to_string()],
+        new_or_returning: "new".into(),
+        process: PROCESS.into(),
+        ..Default::default()
+    };
+    match onramp_app::access::submit(&app.app, ctx, &input)
+        .await
+        .expect("submit a request")
+    {
+        onramp_app::access::Submitted::Created(id) => id,
+        other => panic!("the request was not created: {other:?}"),
+    }
+}
+
+/// An active HMIS account for the person of a request.
+async fn hmis_account(app: &TestApp, implementation_id: i64, request: i64) -> i64 {
+    let mut tx = app.app.store.begin().await.expect("begin");
+    let r = tx
+        .request_get(implementation_id, request)
+        .await
+        .expect("request");
+    let username = format!("matrix.{request}.{implementation_id}");
+    let account = onramp_store::hmis_accounts::NewHmisAccount {
+        implementation_id,
+        person_id: r.person_id,
+        request_id: Some(request),
+        username: &username,
+        access_level: "end_user",
+        agency_id: r.agency_id,
+        projects: "",
+        status: "active",
+    };
+    let id = tx
+        .hmis_account_create(&account, app.now())
+        .await
+        .expect("HMIS account");
+    tx.commit().await.expect("commit");
+    id
+}
+
+async fn agreement_id(app: &TestApp, implementation_id: i64) -> i64 {
+    let mut tx = app.app.store.read().await.expect("read");
+    tx.agreement_by_key(implementation_id, "end_user")
+        .await
+        .expect("agreement")
+        .expect("the end-user agreement")
+        .id
+}
+
+async fn world() -> World {
+    use onramp_store::organisation::Catalogue;
+    let app = TestApp::sqlite().await;
+    let imp = app.implementation_id;
+    let harbor = app.agency_id("Harbor House").await;
+    let northside = app.agency_id("Northside Outreach Collective").await;
+
+    // Live links: a reset for Northside's trainee, an invitation for Northside's administrator.
+    auth::request_password_reset(&app.app, "trainee@northside.example.org", "setup")
+        .await
+        .expect("reset");
+    let (reset, _) =
+        emailed_link(&app, imp, "trainee@northside.example.org", "password-reset").await;
+    let invitee = app.person_id("ata@northside.example.org").await;
+    let mut tx = app.app.store.begin().await.expect("begin");
+    auth::invite(&mut tx, &app.app, invitee)
+        .await
+        .expect("invite");
+    tx.commit().await.expect("commit");
+    let (invite, message) =
+        emailed_link(&app, imp, "ata@northside.example.org", "invitation").await;
+    // That message gave up, so that the lead admin may retry it.
+    let mut tx = app.app.store.begin().await.expect("begin");
+    tx.outbox_mark_failed(message, "matrix: gave up", None)
+        .await
+        .expect("mark failed");
+    tx.commit().await.expect("commit");
+    let (token, _) =
+        auth::api_token_create(&app.app, &app.ctx("lead@demo.example.org").await, "matrix")
+            .await
+            .expect("API token");
+
+    let lead = app.ctx("lead@demo.example.org").await;
+    let harbor_project = app.project_id("Harbor House Emergency Shelter").await;
+    let northside_project = app.project_id("Northside Street Outreach").await;
+    let request = submit_request(
+        &app,
+        &lead,
+        ("Rex", "Request"),
+        "rex.request@harbor.example.org",
+        harbor,
+        harbor_project,
+    )
+    .await;
+    let northside_request = submit_request(
+        &app,
+        &lead,
+        ("Nora", "Request"),
+        "nora.request@northside.example.org",
+        northside,
+        northside_project,
+    )
+    .await;
+    let agreement = agreement_id(&app, imp).await;
+    let account = hmis_account(&app, imp, request).await;
+    let northside_account = hmis_account(&app, imp, northside_request).await;
+
+    let token_segment = |link: &str| link.rsplit('/').next().expect("token").to_string();
+    let demo = Ids(HashMap::from([
+        (Id::Agency, harbor.to_string()),
+        (
+            Id::Project,
+            app.project_id("Harbor House Emergency Shelter")
+                .await
+                .to_string(),
+        ),
+        (
+            Id::Person,
+            app.person_id("security@harbor.example.org")
+                .await
+                .to_string(),
+        ),
+        (
+            Id::AccessLevel,
+            first_entry(&app, imp, Catalogue::AccessLevels)
+                .await
+                .to_string(),
+        ),
+        (
+            Id::Responsibility,
+            first_entry(&app, imp, Catalogue::Responsibilities)
+                .await
+                .to_string(),
+        ),
+        (Id::Outbox, message.to_string()),
+        (Id::ApiToken, token.to_string()),
+        (Id::ResetToken, token_segment(&reset)),
+        (Id::InviteToken, token_segment(&invite)),
+        (Id::TemplateKey, "invitation".to_string()),
+        (Id::StaticFile, "onramp.css".to_string()),
+        (Id::Request, request.to_string()),
+        (Id::RequestStep, format!("{request}|{VERIFICATION_STEP}")),
+        (Id::RequestAgreement, format!("{request}|{AGREEMENT_STEP}")),
+        (Id::ProcessKey, PROCESS.to_string()),
+        (Id::Agreement, agreement.to_string()),
+        (Id::HmisAccount, account.to_string()),
+    ]));
+    let northside_ids = Ids(HashMap::from([
+        (Id::Agency, northside.to_string()),
+        (
+            Id::Project,
+            app.project_id("Northside Street Outreach")
+                .await
+                .to_string(),
+        ),
+        (
+            Id::Person,
+            app.person_id("trainee@northside.example.org")
+                .await
+                .to_string(),
+        ),
+        (Id::Request, northside_request.to_string()),
+        (Id::HmisAccount, northside_account.to_string()),
+        (
+            Id::RequestStep,
+            format!("{northside_request}|{VERIFICATION_STEP}"),
+        ),
+        (
+            Id::RequestAgreement,
+            format!("{northside_request}|{AGREEMENT_STEP}"),
+        ),
+    ]));
+
+    let other = app.second_implementation().await;
+    auth::request_password_reset(&app.app, OTHER_EMAIL, "setup")
+        .await
+        .expect("reset");
+    let (_, other_message) =
+        emailed_link(&app, other.implementation_id, OTHER_EMAIL, "password-reset").await;
+    let (other_token, _) =
+        auth::api_token_create(&app.app, &app.ctx_of(other.person_id).await, "elsewhere")
+            .await
+            .expect("API token");
+    // The other implementation has the same processes and agreements, a lead and a request.
+    let mut tx = app.app.store.begin().await.expect("begin");
+    onramp_app::processes::install_seeds(&mut tx, &app.app, other.implementation_id)
+        .await
+        .expect("seeds");
+    tx.commit().await.expect("commit");
+    let other_lead = onramp_app::people::create_with_password(
+        &app.app,
+        other.implementation_id,
+        "Leo",
+        "Elsewhere",
+        "leo@elsewhere.example.org",
+        None,
+        &[onramp_domain::ImplementationRole::LeadAdmin],
+        "Elsewhere-Lead-2026",
+        false,
+    )
+    .await
+    .expect("other lead");
+    let other_ctx = app.ctx_of(other_lead).await;
+    let other_request = submit_request(
+        &app,
+        &other_ctx,
+        ("Olga", "Other"),
+        OTHER_EMAIL,
+        other.agency_id,
+        other.project_id,
+    )
+    .await;
+    let other_agreement = agreement_id(&app, other.implementation_id).await;
+    let other_account = hmis_account(&app, other.implementation_id, other_request).await;
+    let foreign = Ids(HashMap::from([
+        (Id::Agency, other.agency_id.to_string()),
+        (Id::Project, other.project_id.to_string()),
+        (Id::Person, other.person_id.to_string()),
+        (
+            Id::AccessLevel,
+            first_entry(&app, other.implementation_id, Catalogue::AccessLevels)
+                .await
+                .to_string(),
+        ),
+        (
+            Id::Responsibility,
+            first_entry(&app, other.implementation_id, Catalogue::Responsibilities)
+                .await
+                .to_string(),
+        ),
+        (Id::Outbox, other_message.to_string()),
+        (Id::ApiToken, other_token.to_string()),
+        (Id::Request, other_request.to_string()),
+        (
+            Id::RequestStep,
+            format!("{other_request}|{VERIFICATION_STEP}"),
+        ),
+        (
+            Id::RequestAgreement,
+            format!("{other_request}|{AGREEMENT_STEP}"),
+        ),
+        (Id::Agreement, other_agreement.to_string()),
+        (Id::HmisAccount, other_account.to_string()),
+    ]));
+    let today = app.now().date_naive().to_string();
+    World {
+        app,
+        demo,
+        northside: northside_ids,
+        foreign,
+        harbor,
+        today,
+    }
+}
+
+/// A browser for a role: signed in (all steps done), or signed out with a pre-session token.
+async fn browser(app: &TestApp, email: Option<&str>) -> (TestClient, String) {
+    let c = app.client();
+    match email {
+        Some(e) => {
+            c.sign_in_as(e).await;
+        }
+        None => {
+            c.get("/signin").await.expect(200);
+        }
+    }
+    let token = c.csrf().expect("a CSRF token");
+    (c, token)
+}
+
+fn role_word(role: usize) -> String {
+    ROLES[role].0.replace(' ', "-")
+}
+
+fn fill(world: &World, role: usize, value: &str) -> String {
+    value
+        .replace("{role}", &role_word(role))
+        .replace("{harbor}", &world.harbor.to_string())
+        .replace("{today}", &world.today)
+}
+
+/// Sends one entry's request as a role.
+async fn send(
+    world: &World,
+    c: &TestClient,
+    token: &str,
+    role: usize,
+    row: &Row,
+    path: &str,
+) -> Reply {
+    if row.api {
+        let method = reqwest::Method::from_bytes(row.method.as_bytes()).expect("method");
+        let mut req = c.http.request(method, c.url(path));
+        if row.method != "GET" {
+            req = req.header("content-type", "application/json").body("{}");
+        }
+        let res = req.send().await.expect("API request");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let body = res.text().await.unwrap_or_default();
+        return Reply {
+            status,
+            headers,
+            body,
+        };
+    }
+    match row.method {
+        "GET" => c.get(path).await,
+        "POST" => {
+            let filled: Vec<(String, String)> = row
+                .form
+                .iter()
+                .map(|(k, v)| (k.to_string(), fill(world, role, v)))
+                .collect();
+            let fields: Vec<(&str, &str)> = filled
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            c.post_form_token(path, &fields, token).await
+        }
+        other => panic!("no page is served with {other}"),
+    }
+}
+
+/// Whether a reply is what `want` says (before the session check of `E`).
+fn matches(want: X, r: &Reply) -> bool {
+    let status = r.status.as_u16();
+    let location = r.location().unwrap_or_default();
+    let to_signin =
+        (location == "/signin" || location.starts_with("/signin?")) && (300..400).contains(&status);
+    let to_step = ["/signin/mfa", "/account/mfa", "/account/password"]
+        .iter()
+        .any(|p| location.starts_with(p));
+    match want {
+        S | E => to_signin,
+        O => {
+            (200..300).contains(&status) || ((300..400).contains(&status) && !to_signin && !to_step)
+        }
+        I => status == 422,
+        F => status == 403,
+        N => status == 404,
+        U => status == 401,
+    }
+}
+
+fn describe(r: &Reply) -> String {
+    match r.location() {
+        Some(l) => format!("{} to {l}", r.status.as_u16()),
+        None => r.status.as_u16().to_string(),
+    }
+}
+
+async fn fingerprint(world: &World) -> Fingerprint {
+    world.app.fingerprint().await
+}
+
+// ---------------------------------------------------------------- the matrix
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authorization_matrix() {
+    let world = world().await;
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for (role, (role_name, email)) in ROLES.iter().enumerate() {
+        let (c, mut token) = browser(&world.app, *email).await;
+        // Entries that end the session go last.
+        let order = ROWS
+            .iter()
+            .filter(|r| r.expect[role] != E)
+            .chain(ROWS.iter().filter(|r| r.expect[role] == E));
+        let mut ended = false;
+        for row in order {
+            let want = row.expect[role];
+            if ended {
+                // A session-ending entry already ran: sign in again for the next one.
+                c.sign_in_as(email.expect("only signed-in roles end sessions"))
+                    .await;
+                token = c.csrf().expect("a CSRF token");
+                ended = false;
+            }
+            let path = world.demo.path(row);
+            let before = fingerprint(&world).await;
+            let r = send(&world, &c, &token, role, row, &path).await;
+            checked += 1;
+            let mut ok = matches(want, &r);
+            if ok && want == E {
+                ok = !c.is_signed_in().await;
+                ended = true;
+            }
+            if !ok {
+                failures.push(format!(
+                    "{:<6} {path:<42} as {role_name:<22} expected {want:?}, got {}",
+                    row.method,
+                    describe(&r)
+                ));
+                continue;
+            }
+            if row.method != "GET" && !matches!(want, O | E) {
+                let after = fingerprint(&world).await;
+                if after != before {
+                    failures.push(format!("{:<6} {path:<42} as {role_name:<22} was refused ({want:?}) but changed something: {before:?} -> {after:?}", row.method));
+                }
+            }
+        }
+    }
+    assert_eq!(checked, ROWS.len() * ROLES.len());
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} authorization checks failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    world.app.assert_audit_chain_valid().await;
+}
+
+/// Runs every entry that takes an id of `kinds`, with `ids`, as each of `roles`, and
+/// expects 403 or 404, with nothing changed by a POST.
+async fn only_forbidden_or_not_found(
+    world: &World,
+    ids: &Ids,
+    roles: &[usize],
+    what: &str,
+) -> usize {
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for &role in roles {
+        let (c, token) = browser(&world.app, ROLES[role].1).await;
+        for row in ROWS.iter().filter(|r| !r.api && ids.0.contains_key(&r.id)) {
+            let path = ids.path(row);
+            let before = fingerprint(world).await;
+            let r = send(world, &c, &token, role, row, &path).await;
+            checked += 1;
+            if !matches!(r.status.as_u16(), 403 | 404) {
+                failures.push(format!(
+                    "{:<6} {path:<42} as {:<22} expected 403 or 404, got {}",
+                    row.method,
+                    ROLES[role].0,
+                    describe(&r)
+                ));
+            }
+            if fingerprint(world).await != before {
+                failures.push(format!(
+                    "{:<6} {path:<42} as {:<22} changed something",
+                    row.method, ROLES[role].0
+                ));
+            }
+            for secret in ["Northside", "Elsewhere", "Olga", "Ada Moss", "Nora"] {
+                if r.body.contains(secret) {
+                    failures.push(format!(
+                        "{:<6} {path:<42} as {:<22} shows {secret:?}",
+                        row.method, ROLES[role].0
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{what}: {} of {checked} checks failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    checked
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn harbor_house_staff_cannot_reach_northside() {
+    let world = world().await;
+    let checked = only_forbidden_or_not_found(
+        &world,
+        &world.northside,
+        &[AGENCY_ADMIN, EXECUTIVE_DIRECTOR],
+        "cross-agency",
+    )
+    .await;
+    let kinds = ROWS
+        .iter()
+        .filter(|r| !r.api && world.northside.0.contains_key(&r.id))
+        .count();
+    assert_eq!(checked, kinds * 2);
+    assert!(kinds >= 6, "agency, project and person pages are covered");
+    // The lists only show their own agency.
+    let (ata, _) = browser(&world.app, ROLES[AGENCY_ADMIN].1).await;
+    for path in [
+        "/admin/agencies",
+        "/admin/projects",
+        "/admin/people",
+        "/admin/agencies.csv",
+        "/admin/people.csv",
+        "/requests?status=all",
+        "/hmis-accounts",
+        "/hmis-accounts.csv",
+    ] {
+        let r = ata.get(path).await;
+        r.expect(200);
+        assert!(r.body.contains("Harbor"), "{path} lists Harbor House");
+        assert!(
+            !r.body.contains("Northside"),
+            "{path} shows Northside to Harbor House's administrator"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_role_reaches_another_implementation() {
+    let world = world().await;
+    let roles: Vec<usize> = (1..ROLES.len()).collect();
+    let checked =
+        only_forbidden_or_not_found(&world, &world.foreign, &roles, "cross-implementation").await;
+    let kinds = ROWS
+        .iter()
+        .filter(|r| !r.api && world.foreign.0.contains_key(&r.id))
+        .count();
+    assert_eq!(checked, kinds * roles.len());
+    // Nor do its lists.
+    let (lead, _) = browser(&world.app, ROLES[7].1).await;
+    for path in [
+        "/admin/agencies",
+        "/admin/projects",
+        "/admin/people",
+        "/admin/outbox",
+        "/admin/audit",
+        "/admin/people.csv",
+        "/requests?status=all",
+        "/hmis-accounts",
+        "/hmis-accounts.csv",
+    ] {
+        let r = lead.get(path).await;
+        r.expect(200);
+        assert!(
+            !r.body.contains("Elsewhere") && !r.body.contains("Olga"),
+            "{path} shows the other implementation"
+        );
+    }
+}
