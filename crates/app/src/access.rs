@@ -6,13 +6,18 @@ use crate::error::Problems;
 use crate::{auth, mail, processes, App, AppError, AppResult, Ctx};
 use chrono::Duration;
 use onramp_domain::authz::{Actor, Permission};
-use onramp_domain::process::{self, DeadlineFrom, ProcessTemplate, RequestFacts, StepActor, StepDef, StepKind, StepStatus};
+use onramp_domain::process::{
+    self, DeadlineFrom, ProcessTemplate, RequestFacts, StepActor, StepDef, StepKind, StepStatus,
+};
 use onramp_domain::request::{RequestMove, RequestStatus};
 use onramp_domain::values::required_text;
 use onramp_domain::{AgencyRole, Email, ImplementationRole};
 use onramp_store::access::{NewAccessRequest, RequestFilter};
 use onramp_store::people::PersonFields;
-use onramp_store::{AccessRequest, AccessRequestSummary, Page, PageRequest, Person, RequestMessage, RequestStep, StoreError, Tx};
+use onramp_store::{
+    AccessRequest, AccessRequestSummary, Page, PageRequest, Person, RequestMessage, RequestStep,
+    StoreError, Tx,
+};
 use serde::Deserialize;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -66,16 +71,34 @@ struct Parsed {
 async fn parse(tx: &mut Tx, ctx: &Ctx, input: &RequestInput) -> AppResult<Parsed> {
     let imp = ctx.implementation_id();
     let mut p = Problems::default();
-    let given = p.check(required_text("given_name", "the person's given name", &input.given_name, 100));
-    let family = p.check(required_text("family_name", "the person's family name", &input.family_name, 100));
+    let given = p.check(required_text(
+        "given_name",
+        "the person's given name",
+        &input.given_name,
+        100,
+    ));
+    let family = p.check(required_text(
+        "family_name",
+        "the person's family name",
+        &input.family_name,
+        100,
+    ));
     let email = p.check_str("email", Email::parse(&input.email));
     let note = input.note.trim().chars().take(4000).collect::<String>();
     let mut agency_id = None;
     match input.agency_id.trim().parse::<i64>() {
         Ok(id) => match tx.agency_get(imp, id).await {
-            Ok(a) if !ctx.actor.may(Permission::RequestAccessFor(a.id)) => return Err(AppError::Forbidden),
+            Ok(a) if !ctx.actor.may(Permission::RequestAccessFor(a.id)) => {
+                return Err(AppError::Forbidden)
+            }
             Ok(a) if !a.active || a.participation_status != "participating" => {
-                p.push("agency_id", format!("{} does not participate in the HMIS ({}): ask the HMIS Lead", a.name, a.participation_status));
+                p.push(
+                    "agency_id",
+                    format!(
+                        "{} does not participate in the HMIS ({}): ask the HMIS Lead",
+                        a.name, a.participation_status
+                    ),
+                );
             }
             Ok(a) => agency_id = Some(a.id),
             Err(StoreError::NotFound) => p.push("agency_id", "Choose an agency"),
@@ -83,12 +106,30 @@ async fn parse(tx: &mut Tx, ctx: &Ctx, input: &RequestInput) -> AppResult<Parsed
         },
         Err(_) => p.push("agency_id", "Choose an agency"),
     }
-    let levels = tx.catalogue_list(onramp_store::organisation::Catalogue::AccessLevels, imp, None, Some(true), PageRequest::ALL).await?.items;
+    let levels = tx
+        .catalogue_list(
+            onramp_store::organisation::Catalogue::AccessLevels,
+            imp,
+            None,
+            Some(true),
+            PageRequest::ALL,
+        )
+        .await?
+        .items;
     let access_level = input.access_level.trim().to_string();
     if !levels.iter().any(|l| l.code == access_level) {
         p.push("access_level", "Choose the access level the person needs");
     }
-    let resp = tx.catalogue_list(onramp_store::organisation::Catalogue::Responsibilities, imp, None, Some(true), PageRequest::ALL).await?.items;
+    let resp = tx
+        .catalogue_list(
+            onramp_store::organisation::Catalogue::Responsibilities,
+            imp,
+            None,
+            Some(true),
+            PageRequest::ALL,
+        )
+        .await?
+        .items;
     let mut responsibilities = Vec::new();
     for r in &input.responsibilities {
         let r = r.trim();
@@ -100,12 +141,20 @@ async fn parse(tx: &mut Tx, ctx: &Ctx, input: &RequestInput) -> AppResult<Parsed
                 responsibilities.push(r.to_string());
             }
         } else {
-            p.push("responsibilities", format!("{r:?} is not a responsibility of this implementation"));
+            p.push(
+                "responsibilities",
+                format!("{r:?} is not a responsibility of this implementation"),
+            );
         }
     }
     let mut projects = Vec::new();
     let mut project_types = Vec::new();
-    for raw in input.projects.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
+    for raw in input
+        .projects
+        .iter()
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+    {
         let Ok(id) = raw.parse::<i64>() else {
             p.push("projects", "Choose projects from the list");
             continue;
@@ -117,13 +166,19 @@ async fn parse(tx: &mut Tx, ctx: &Ctx, input: &RequestInput) -> AppResult<Parsed
                     project_types.push(pr.hud_project_type);
                 }
             }
-            Ok(pr) => p.push("projects", format!("{} is not an active project of this agency", pr.name)),
+            Ok(pr) => p.push(
+                "projects",
+                format!("{} is not an active project of this agency", pr.name),
+            ),
             Err(StoreError::NotFound) => p.push("projects", "Choose projects from the list"),
             Err(e) => return Err(e.into()),
         }
     }
     if projects.is_empty() && agency_id.is_some() {
-        p.push("projects", "Choose at least one project the person will work in");
+        p.push(
+            "projects",
+            "Choose at least one project the person will work in",
+        );
     }
     let claimed_returning = match input.new_or_returning.trim() {
         "new" => Some(false),
@@ -171,26 +226,52 @@ pub async fn submit(app: &App, ctx: &Ctx, input: &RequestInput) -> AppResult<Sub
                 return Ok(Submitted::ConfirmPerson(named));
             }
         } else if confirm != "new" {
-            let id: i64 = confirm.parse().map_err(|_| AppError::field("confirm_person", "Choose whether this is the same person"))?;
+            let id: i64 = confirm.parse().map_err(|_| {
+                AppError::field("confirm_person", "Choose whether this is the same person")
+            })?;
             let p = tx.person_get(imp, id).await?;
-            if !tx.people_named(imp, &v.given, &v.family).await?.iter().any(|n| n.id == p.id) {
-                return Err(AppError::field("confirm_person", "Choose one of the people listed"));
+            if !tx
+                .people_named(imp, &v.given, &v.family)
+                .await?
+                .iter()
+                .any(|n| n.id == p.id)
+            {
+                return Err(AppError::field(
+                    "confirm_person",
+                    "Choose one of the people listed",
+                ));
             }
             person = Some(p);
         }
     }
     let history_exists = match &person {
-        Some(p) => !tx.requests_of_person(p.id).await?.is_empty() || !tx.training_records_of(p.id).await?.is_empty() || !tx.hmis_accounts_of_person(p.id).await?.is_empty(),
+        Some(p) => {
+            !tx.requests_of_person(p.id).await?.is_empty()
+                || !tx.training_records_of(p.id).await?.is_empty()
+                || !tx.hmis_accounts_of_person(p.id).await?.is_empty()
+        }
         None => false,
     };
     let returning = history_exists || v.claimed_returning == Some(true) && person.is_some();
     let person_id = match &person {
         Some(p) => {
-            if let Some(live) = tx.requests_of_person(p.id).await?.into_iter().find(|r| RequestStatus::parse(&r.status).is_some_and(|s| s.is_live())) {
-                return Err(AppError::Conflict(format!("{} already has an access request in progress (request #{}).", p.display_name(), live.id)));
+            if let Some(live) = tx
+                .requests_of_person(p.id)
+                .await?
+                .into_iter()
+                .find(|r| RequestStatus::parse(&r.status).is_some_and(|s| s.is_live()))
+            {
+                return Err(AppError::Conflict(format!(
+                    "{} already has an access request in progress (request #{}).",
+                    p.display_name(),
+                    live.id
+                )));
             }
             if !p.active {
-                return Err(AppError::Conflict(format!("{} is deactivated in Onramp: ask the HMIS Lead to reactivate them first.", p.display_name())));
+                return Err(AppError::Conflict(format!(
+                    "{} is deactivated in Onramp: ask the HMIS Lead to reactivate them first.",
+                    p.display_name()
+                )));
             }
             if p.agency_id != Some(v.agency_id) {
                 // A person moving between agencies keeps their history; only their agency changes.
@@ -200,11 +281,21 @@ pub async fn submit(app: &App, ctx: &Ctx, input: &RequestInput) -> AppResult<Sub
             p.id
         }
         None => {
-            let fields = PersonFields { given_name: &v.given, family_name: &v.family, email: v.email.as_str(), agency_id: Some(v.agency_id) };
-            let id = tx.person_create(imp, &fields, now).await.map_err(|e| match e {
-                StoreError::Conflict(_) => AppError::field("email", "Someone already uses this email address"),
-                other => other.into(),
-            })?;
+            let fields = PersonFields {
+                given_name: &v.given,
+                family_name: &v.family,
+                email: v.email.as_str(),
+                agency_id: Some(v.agency_id),
+            };
+            let id = tx
+                .person_create(imp, &fields, now)
+                .await
+                .map_err(|e| match e {
+                    StoreError::Conflict(_) => {
+                        AppError::field("email", "Someone already uses this email address")
+                    }
+                    other => other.into(),
+                })?;
             record(&mut tx, app, ctx, "person.create", "person", Some(id), json!({"after": {"given_name": v.given, "family_name": v.family, "email": v.email.as_str(), "agency_id": v.agency_id}, "via": "access request"})).await?;
             id
         }
@@ -212,9 +303,15 @@ pub async fn submit(app: &App, ctx: &Ctx, input: &RequestInput) -> AppResult<Sub
 
     // Which process?
     let template_row = if !input.process.trim().is_empty() && ctx.actor.may(Permission::WorkQueue) {
-        processes::latest_by_key(&mut tx, imp, input.process.trim()).await?.ok_or_else(|| AppError::field("process", "Choose a process"))?
+        processes::latest_by_key(&mut tx, imp, input.process.trim())
+            .await?
+            .ok_or_else(|| AppError::field("process", "Choose a process"))?
     } else {
-        processes::default_template(&mut tx, imp).await?.ok_or_else(|| AppError::Conflict("The HMIS Lead has not set up an onboarding process yet.".into()))?
+        processes::default_template(&mut tx, imp)
+            .await?
+            .ok_or_else(|| {
+                AppError::Conflict("The HMIS Lead has not set up an onboarding process yet.".into())
+            })?
     };
     let template = processes::load(&mut tx, imp, template_row.id).await?;
 
@@ -235,17 +332,38 @@ pub async fn submit(app: &App, ctx: &Ctx, input: &RequestInput) -> AppResult<Sub
         )
         .await?;
     tx.request_projects_set(request_id, &v.projects).await?;
-    let facts = RequestFacts { access_level: v.access_level.clone(), responsibilities: v.responsibilities.clone(), project_types: v.project_types.clone(), returning };
+    let facts = RequestFacts {
+        access_level: v.access_level.clone(),
+        responsibilities: v.responsibilities.clone(),
+        project_types: v.project_types.clone(),
+        returning,
+    };
     // Carry over a returning person's recent training.
     let mut settled: BTreeMap<String, StepStatus> = BTreeMap::new();
     let mut notes: BTreeMap<String, String> = BTreeMap::new();
     if returning {
         let records = tx.training_records_of(person_id).await?;
         let since = now - Duration::days(i64::from(template.carry_over_days));
-        for s in template.steps.iter().filter(|s| s.kind.is_training() && s.applies.matches(&facts)) {
-            if let Some(r) = records.iter().find(|r| r.kind == s.kind.as_str() && r.completed_at >= since) {
+        for s in template
+            .steps
+            .iter()
+            .filter(|s| s.kind.is_training() && s.applies.matches(&facts))
+        {
+            if let Some(r) = records
+                .iter()
+                .find(|r| r.kind == s.kind.as_str() && r.completed_at >= since)
+            {
                 settled.insert(s.key.clone(), StepStatus::Met);
-                notes.insert(s.key.clone(), format!("Carried over: completed {}{}", r.completed_at.format("%Y-%m-%d"), r.request_id.map(|id| format!(" on request #{id}")).unwrap_or_default()));
+                notes.insert(
+                    s.key.clone(),
+                    format!(
+                        "Carried over: completed {}{}",
+                        r.completed_at.format("%Y-%m-%d"),
+                        r.request_id
+                            .map(|id| format!(" on request #{id}"))
+                            .unwrap_or_default()
+                    ),
+                );
             }
         }
     }
@@ -267,7 +385,11 @@ pub async fn submit(app: &App, ctx: &Ctx, input: &RequestInput) -> AppResult<Sub
         })
         .await?;
         if let Some(StepStatus::Met) = settled.get(&s.key) {
-            let st = tx.request_steps(request_id).await?.into_iter().find(|x| x.step_key == s.key);
+            let st = tx
+                .request_steps(request_id)
+                .await?
+                .into_iter()
+                .find(|x| x.step_key == s.key);
             if let Some(mut st) = st {
                 st.status = StepStatus::Met.as_str().into();
                 tx.request_step_save(&st).await?;
@@ -287,13 +409,20 @@ pub async fn submit(app: &App, ctx: &Ctx, input: &RequestInput) -> AppResult<Sub
     let link = request_link(app, request_id);
     if let Some(requester_email) = tx.account_get(ctx.actor.person_id).await?.map(|a| a.email) {
         let requester = tx.person_by_id(ctx.actor.person_id).await?;
-        mail::queue(&mut tx, app, imp, &requester_email, "request_received", &[
-            ("name", &requester.given_name),
-            ("person", &person.display_name()),
-            ("agency", &agency.name),
-            ("implementation", &implementation),
-            ("request_link", &link),
-        ])
+        mail::queue(
+            &mut tx,
+            app,
+            imp,
+            &requester_email,
+            "request_received",
+            &[
+                ("name", &requester.given_name),
+                ("person", &person.display_name()),
+                ("agency", &agency.name),
+                ("implementation", &implementation),
+                ("request_link", &link),
+            ],
+        )
         .await?;
     }
     advance(&mut tx, app, ctx, &request, &template).await?;
@@ -308,18 +437,32 @@ pub fn request_link(app: &App, request_id: i64) -> String {
 /// Recomputes a request's steps after a change: opens steps whose prerequisites are
 /// settled (setting their deadline and SLA), sends the welcome once no Lead review is
 /// pending, and completes the request when every step is settled.
-pub(crate) async fn advance(tx: &mut Tx, app: &App, ctx: &Ctx, request: &AccessRequest, template: &ProcessTemplate) -> AppResult<()> {
+pub(crate) async fn advance(
+    tx: &mut Tx,
+    app: &App,
+    ctx: &Ctx,
+    request: &AccessRequest,
+    template: &ProcessTemplate,
+) -> AppResult<()> {
     let now = app.now();
     let facts = facts_of(tx, request).await?;
     let mut steps = tx.request_steps(request.id).await?;
     let settled: BTreeMap<String, StepStatus> = steps
         .iter()
-        .filter_map(|s| StepStatus::parse(&s.status).filter(|st| matches!(st, StepStatus::Done | StepStatus::Met)).map(|st| (s.step_key.clone(), st)))
+        .filter_map(|s| {
+            StepStatus::parse(&s.status)
+                .filter(|st| matches!(st, StepStatus::Done | StepStatus::Met))
+                .map(|st| (s.step_key.clone(), st))
+        })
         .collect();
     let statuses = process::step_statuses(template, &facts, &settled);
     for (key, status) in &statuses {
-        let Some(row) = steps.iter_mut().find(|s| &s.step_key == key) else { continue };
-        let Some(def) = template.step(key) else { continue };
+        let Some(row) = steps.iter_mut().find(|s| &s.step_key == key) else {
+            continue;
+        };
+        let Some(def) = template.step(key) else {
+            continue;
+        };
         let before = StepStatus::parse(&row.status);
         if before == Some(*status) {
             continue;
@@ -337,7 +480,12 @@ pub(crate) async fn advance(tx: &mut Tx, app: &App, ctx: &Ctx, request: &AccessR
                 };
                 from + Duration::days(i64::from(d.days))
             });
-            if *status == StepStatus::Waiting && def.deadline.as_ref().is_some_and(|d| d.from == DeadlineFrom::StepOpen) {
+            if *status == StepStatus::Waiting
+                && def
+                    .deadline
+                    .as_ref()
+                    .is_some_and(|d| d.from == DeadlineFrom::StepOpen)
+            {
                 row.due_at = None;
             }
         }
@@ -347,13 +495,39 @@ pub(crate) async fn advance(tx: &mut Tx, app: &App, ctx: &Ctx, request: &AccessR
         }
     }
     // The welcome goes out once the Lead has validated the request (or at once when no review applies).
-    let review_pending = statuses.iter().any(|(k, s)| template.step(k).is_some_and(|d| d.kind == StepKind::LeadReview) && !s.is_settled());
-    if request.welcomed_at.is_none() && !review_pending && RequestStatus::parse(&request.status) == Some(RequestStatus::Open) {
+    let review_pending = statuses.iter().any(|(k, s)| {
+        template
+            .step(k)
+            .is_some_and(|d| d.kind == StepKind::LeadReview)
+            && !s.is_settled()
+    });
+    if request.welcomed_at.is_none()
+        && !review_pending
+        && RequestStatus::parse(&request.status) == Some(RequestStatus::Open)
+    {
         welcome(tx, app, request).await?;
     }
-    if process::all_settled(&statuses) && RequestStatus::parse(&request.status) == Some(RequestStatus::Open) {
-        tx.request_set_status(request.id, RequestStatus::Completed.as_str(), "", now, Some(now)).await?;
-        record(tx, app, ctx, "access_request.complete", "access_request", Some(request.id), json!({})).await?;
+    if process::all_settled(&statuses)
+        && RequestStatus::parse(&request.status) == Some(RequestStatus::Open)
+    {
+        tx.request_set_status(
+            request.id,
+            RequestStatus::Completed.as_str(),
+            "",
+            now,
+            Some(now),
+        )
+        .await?;
+        record(
+            tx,
+            app,
+            ctx,
+            "access_request.complete",
+            "access_request",
+            Some(request.id),
+            json!({}),
+        )
+        .await?;
         notify_completion(tx, app, request).await?;
     } else {
         tx.request_touch(request.id, now).await?;
@@ -362,7 +536,13 @@ pub(crate) async fn advance(tx: &mut Tx, app: &App, ctx: &Ctx, request: &AccessR
 }
 
 /// What a step's opening sets in motion: a pending HMIS account for provisioning.
-async fn on_step_opened(tx: &mut Tx, app: &App, ctx: &Ctx, request: &AccessRequest, def: &StepDef) -> AppResult<()> {
+async fn on_step_opened(
+    tx: &mut Tx,
+    app: &App,
+    ctx: &Ctx,
+    request: &AccessRequest,
+    def: &StepDef,
+) -> AppResult<()> {
     if def.kind == StepKind::AccountProvisioning {
         crate::provisioning::propose(tx, app, ctx, request).await?;
     }
@@ -371,19 +551,35 @@ async fn on_step_opened(tx: &mut Tx, app: &App, ctx: &Ctx, request: &AccessReque
 
 async fn welcome(tx: &mut Tx, app: &App, request: &AccessRequest) -> AppResult<()> {
     let person = tx.person_by_id(request.person_id).await?;
-    let agency = tx.agency_get(request.implementation_id, request.agency_id).await?;
+    let agency = tx
+        .agency_get(request.implementation_id, request.agency_id)
+        .await?;
     let link = request_link(app, request.id);
     if auth::has_password(tx, person.id).await? {
         let implementation = tx.implementation_get(request.implementation_id).await?.name;
-        mail::queue(tx, app, request.implementation_id, &person.email, "welcome_back", &[
-            ("name", &person.given_name),
-            ("implementation", &implementation),
-            ("agency", &agency.name),
-            ("request_link", &link),
-        ])
+        mail::queue(
+            tx,
+            app,
+            request.implementation_id,
+            &person.email,
+            "welcome_back",
+            &[
+                ("name", &person.given_name),
+                ("implementation", &implementation),
+                ("agency", &agency.name),
+                ("request_link", &link),
+            ],
+        )
         .await?;
     } else {
-        auth::invite_with(tx, app, person.id, Some("welcome"), &[("agency", &agency.name), ("request_link", &link)]).await?;
+        auth::invite_with(
+            tx,
+            app,
+            person.id,
+            Some("welcome"),
+            &[("agency", &agency.name), ("request_link", &link)],
+        )
+        .await?;
     }
     tx.request_set_welcomed(request.id, app.now()).await?;
     Ok(())
@@ -394,18 +590,34 @@ async fn notify_completion(tx: &mut Tx, app: &App, request: &AccessRequest) -> A
     let implementation = tx.implementation_get(request.implementation_id).await?.name;
     let link = request_link(app, request.id);
     let mut recipients = vec![(person.email.clone(), person.given_name.clone())];
-    for (_, email, name) in tx.agency_role_holders(request.agency_id, &[AgencyRole::AgencyAdministrator.as_str(), AgencyRole::Supervisor.as_str()]).await? {
+    for (_, email, name) in tx
+        .agency_role_holders(
+            request.agency_id,
+            &[
+                AgencyRole::AgencyAdministrator.as_str(),
+                AgencyRole::Supervisor.as_str(),
+            ],
+        )
+        .await?
+    {
         if !recipients.iter().any(|(e, _)| *e == email) {
             recipients.push((email, name));
         }
     }
     for (email, name) in recipients {
-        mail::queue(tx, app, request.implementation_id, &email, "training_completion", &[
-            ("name", &name),
-            ("person", &person.display_name()),
-            ("implementation", &implementation),
-            ("request_link", &link),
-        ])
+        mail::queue(
+            tx,
+            app,
+            request.implementation_id,
+            &email,
+            "training_completion",
+            &[
+                ("name", &name),
+                ("person", &person.display_name()),
+                ("implementation", &implementation),
+                ("request_link", &link),
+            ],
+        )
         .await?;
     }
     Ok(())
@@ -414,11 +626,20 @@ async fn notify_completion(tx: &mut Tx, app: &App, request: &AccessRequest) -> A
 async fn facts_of(tx: &mut Tx, request: &AccessRequest) -> AppResult<RequestFacts> {
     let mut project_types = Vec::new();
     for p in tx.request_projects(request.id).await? {
-        project_types.push(tx.project_get(request.implementation_id, p).await?.hud_project_type);
+        project_types.push(
+            tx.project_get(request.implementation_id, p)
+                .await?
+                .hud_project_type,
+        );
     }
     Ok(RequestFacts {
         access_level: request.access_level.clone(),
-        responsibilities: request.responsibilities.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect(),
+        responsibilities: request
+            .responsibilities
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect(),
         project_types,
         returning: request.is_returning,
     })
@@ -433,7 +654,9 @@ pub fn may_act(actor: &Actor, request: &AccessRequest, who: StepActor) -> bool {
         StepActor::AgencyContact => lead || actor.agency_contact_of(a),
         StepActor::Supervisor => lead || actor.agency_contact_of(a),
         StepActor::Trainee => actor.person_id == request.person_id,
-        StepActor::ExecutiveDirector => lead || actor.has_agency_role(a, AgencyRole::ExecutiveDirector),
+        StepActor::ExecutiveDirector => {
+            lead || actor.has_agency_role(a, AgencyRole::ExecutiveDirector)
+        }
         StepActor::Proctor => lead || actor.has(ImplementationRole::Proctor),
         // Signing has its own turn order; see the agreements service.
         StepActor::Signers => false,
@@ -461,7 +684,13 @@ pub enum StepAction {
 }
 
 /// Acts on an open step of a request.
-pub async fn act(app: &App, ctx: &Ctx, request_id: i64, step_key: &str, action: StepAction) -> AppResult<()> {
+pub async fn act(
+    app: &App,
+    ctx: &Ctx,
+    request_id: i64,
+    step_key: &str,
+    action: StepAction,
+) -> AppResult<()> {
     let mut tx = app.store.begin().await?;
     let imp = ctx.implementation_id();
     let request = tx.request_get(imp, request_id).await?;
@@ -469,20 +698,34 @@ pub async fn act(app: &App, ctx: &Ctx, request_id: i64, step_key: &str, action: 
         return Err(AppError::NotFound);
     }
     if RequestStatus::parse(&request.status) != Some(RequestStatus::Open) {
-        return Err(AppError::Conflict("This request is not in progress: reopen or resume it first.".into()));
+        return Err(AppError::Conflict(
+            "This request is not in progress: reopen or resume it first.".into(),
+        ));
     }
     let template = processes::load(&mut tx, imp, request.template_id).await?;
     let def = template.step(step_key).ok_or(AppError::NotFound)?.clone();
-    let step = tx.request_steps(request_id).await?.into_iter().find(|s| s.step_key == step_key).ok_or(AppError::NotFound)?;
+    let step = tx
+        .request_steps(request_id)
+        .await?
+        .into_iter()
+        .find(|s| s.step_key == step_key)
+        .ok_or(AppError::NotFound)?;
     if StepStatus::parse(&step.status) != Some(StepStatus::Open) {
-        return Err(AppError::Conflict(format!("\u{201c}{}\u{201d} is not waiting for anyone now.", def.title)));
+        return Err(AppError::Conflict(format!(
+            "\u{201c}{}\u{201d} is not waiting for anyone now.",
+            def.title
+        )));
     }
     let (status, note, summary) = match (&action, def.kind) {
         (StepAction::Approve, StepKind::LeadReview) => {
             if !may_act(&ctx.actor, &request, def.actor) {
                 return Err(AppError::Forbidden);
             }
-            (StepStatus::Done, "Approved".to_string(), json!({"decision": "approved"}))
+            (
+                StepStatus::Done,
+                "Approved".to_string(),
+                json!({"decision": "approved"}),
+            )
         }
         (StepAction::Reject { reason }, StepKind::LeadReview) => {
             if !may_act(&ctx.actor, &request, def.actor) {
@@ -491,16 +734,44 @@ pub async fn act(app: &App, ctx: &Ctx, request_id: i64, step_key: &str, action: 
             drop(tx);
             return change_status(app, ctx, request_id, RequestMove::Reject, reason).await;
         }
-        (StepAction::Attest { background_check_on }, StepKind::StaffVerification) => {
+        (
+            StepAction::Attest {
+                background_check_on,
+            },
+            StepKind::StaffVerification,
+        ) => {
             if !may_act(&ctx.actor, &request, def.actor) {
                 return Err(AppError::Forbidden);
             }
-            let date = chrono::NaiveDate::parse_from_str(background_check_on.trim(), "%Y-%m-%d").map_err(|_| AppError::field("background_check_on", "Enter the date the background check passed, as YYYY-MM-DD"))?;
+            let date = chrono::NaiveDate::parse_from_str(background_check_on.trim(), "%Y-%m-%d")
+                .map_err(|_| {
+                    AppError::field(
+                        "background_check_on",
+                        "Enter the date the background check passed, as YYYY-MM-DD",
+                    )
+                })?;
             if date > app.now().date_naive() {
-                return Err(AppError::field("background_check_on", "The background check date cannot be in the future"));
+                return Err(AppError::field(
+                    "background_check_on",
+                    "The background check date cannot be in the future",
+                ));
             }
-            tx.staff_verification_add(request_id, request.person_id, ctx.actor.person_id, date, app.now()).await?;
-            (StepStatus::Done, format!("Background check passed on {date}, attested by {}", ctx.actor.display_name), json!({"background_check_on": date}))
+            tx.staff_verification_add(
+                request_id,
+                request.person_id,
+                ctx.actor.person_id,
+                date,
+                app.now(),
+            )
+            .await?;
+            (
+                StepStatus::Done,
+                format!(
+                    "Background check passed on {date}, attested by {}",
+                    ctx.actor.display_name
+                ),
+                json!({"background_check_on": date}),
+            )
         }
         (StepAction::Done { note }, StepKind::Checklist | StepKind::FirstSignInConfirmed) => {
             if !may_act(&ctx.actor, &request, def.actor) {
@@ -509,24 +780,50 @@ pub async fn act(app: &App, ctx: &Ctx, request_id: i64, step_key: &str, action: 
             if def.kind == StepKind::FirstSignInConfirmed {
                 crate::provisioning::record_first_sign_in(&mut tx, app, ctx, &request).await?;
             }
-            (StepStatus::Done, note.trim().chars().take(1000).collect(), json!({"note": note.trim()}))
+            (
+                StepStatus::Done,
+                note.trim().chars().take(1000).collect(),
+                json!({"note": note.trim()}),
+            )
         }
         (StepAction::RecordMet { reason }, kind) if kind.may_be_recorded_as_met() => {
             if !ctx.actor.is_lead_staff() {
                 return Err(AppError::Forbidden);
             }
-            let reason = required_text("reason", "a reason (e.g. where the training was done)", reason, 1000).map_err(|e| AppError::Invalid(vec![e]))?;
-            (StepStatus::Met, format!("Recorded as met by {}: {reason}", ctx.actor.display_name), json!({"reason": reason}))
+            let reason = required_text(
+                "reason",
+                "a reason (e.g. where the training was done)",
+                reason,
+                1000,
+            )
+            .map_err(|e| AppError::Invalid(vec![e]))?;
+            (
+                StepStatus::Met,
+                format!("Recorded as met by {}: {reason}", ctx.actor.display_name),
+                json!({"reason": reason}),
+            )
         }
         (StepAction::Done { .. }, StepKind::AccountProvisioning) => {
-            return Err(AppError::Conflict("Record the HMIS account on the provisioning task instead.".into()));
+            return Err(AppError::Conflict(
+                "Record the HMIS account on the provisioning task instead.".into(),
+            ));
         }
         (StepAction::Done { .. }, StepKind::AgreementSigning) => {
-            return Err(AppError::Conflict("An agreement step is done when every signer has signed.".into()));
+            return Err(AppError::Conflict(
+                "An agreement step is done when every signer has signed.".into(),
+            ));
         }
-        _ => return Err(AppError::Conflict(format!("That cannot be done on \u{201c}{}\u{201d}.", def.title))),
+        _ => {
+            return Err(AppError::Conflict(format!(
+                "That cannot be done on \u{201c}{}\u{201d}.",
+                def.title
+            )))
+        }
     };
-    settle(&mut tx, app, ctx, &request, &template, &def, status, &note, summary).await?;
+    settle(
+        &mut tx, app, ctx, &request, &template, &def, status, &note, summary,
+    )
+    .await?;
     if def.kind == StepKind::LeadReview {
         notify_contacts(&mut tx, app, &request, "request_approved", &[]).await?;
     }
@@ -536,40 +833,99 @@ pub async fn act(app: &App, ctx: &Ctx, request_id: i64, step_key: &str, action: 
 
 /// Marks a step settled, keeps training history, audits, and moves the request on.
 #[allow(clippy::too_many_arguments)]
-pub(crate) async fn settle(tx: &mut Tx, app: &App, ctx: &Ctx, request: &AccessRequest, template: &ProcessTemplate, def: &StepDef, status: StepStatus, note: &str, summary: serde_json::Value) -> AppResult<()> {
+pub(crate) async fn settle(
+    tx: &mut Tx,
+    app: &App,
+    ctx: &Ctx,
+    request: &AccessRequest,
+    template: &ProcessTemplate,
+    def: &StepDef,
+    status: StepStatus,
+    note: &str,
+    summary: serde_json::Value,
+) -> AppResult<()> {
     let now = app.now();
-    let mut step = tx.request_steps(request.id).await?.into_iter().find(|s| s.step_key == def.key).ok_or(AppError::NotFound)?;
+    let mut step = tx
+        .request_steps(request.id)
+        .await?
+        .into_iter()
+        .find(|s| s.step_key == def.key)
+        .ok_or(AppError::NotFound)?;
     step.status = status.as_str().into();
     step.done_at = Some(now);
     step.done_by = Some(ctx.actor.person_id);
     step.note = note.to_string();
     tx.request_step_save(&step).await?;
     if def.kind.is_training() {
-        let how = if status == StepStatus::Met { "recorded_as_met" } else { "done" };
-        tx.training_record_add(request.person_id, def.kind.as_str(), &def.key, Some(request.id), now, how, note).await?;
+        let how = if status == StepStatus::Met {
+            "recorded_as_met"
+        } else {
+            "done"
+        };
+        tx.training_record_add(
+            request.person_id,
+            def.kind.as_str(),
+            &def.key,
+            Some(request.id),
+            now,
+            how,
+            note,
+        )
+        .await?;
     }
-    record(tx, app, ctx, &format!("access_request.step_{}", status.as_str()), "access_request", Some(request.id), json!({"step": def.key, "kind": def.kind.as_str(), "detail": summary})).await?;
-    let fresh = tx.request_get(request.implementation_id, request.id).await?;
+    record(
+        tx,
+        app,
+        ctx,
+        &format!("access_request.step_{}", status.as_str()),
+        "access_request",
+        Some(request.id),
+        json!({"step": def.key, "kind": def.kind.as_str(), "detail": summary}),
+    )
+    .await?;
+    let fresh = tx
+        .request_get(request.implementation_id, request.id)
+        .await?;
     advance(tx, app, ctx, &fresh, template).await
 }
 
 /// Emails the request's agency contacts (and the requester) with a template.
-async fn notify_contacts(tx: &mut Tx, app: &App, request: &AccessRequest, key: &str, extra: &[(&str, &str)]) -> AppResult<()> {
+async fn notify_contacts(
+    tx: &mut Tx,
+    app: &App,
+    request: &AccessRequest,
+    key: &str,
+    extra: &[(&str, &str)],
+) -> AppResult<()> {
     let person = tx.person_by_id(request.person_id).await?;
-    let agency = tx.agency_get(request.implementation_id, request.agency_id).await?;
+    let agency = tx
+        .agency_get(request.implementation_id, request.agency_id)
+        .await?;
     let implementation = tx.implementation_get(request.implementation_id).await?.name;
     let link = request_link(app, request.id);
     let mut recipients: Vec<(String, String)> = Vec::new();
     let requester = tx.person_by_id(request.requested_by).await?;
     recipients.push((requester.email.clone(), requester.given_name.clone()));
-    for (_, email, name) in tx.agency_role_holders(request.agency_id, &[AgencyRole::AgencyAdministrator.as_str()]).await? {
+    for (_, email, name) in tx
+        .agency_role_holders(
+            request.agency_id,
+            &[AgencyRole::AgencyAdministrator.as_str()],
+        )
+        .await?
+    {
         if !recipients.iter().any(|(e, _)| *e == email) {
             recipients.push((email, name));
         }
     }
     let person_name = person.display_name();
     for (email, name) in recipients {
-        let mut vars: Vec<(&str, &str)> = vec![("name", &name), ("person", &person_name), ("agency", &agency.name), ("implementation", &implementation), ("request_link", &link)];
+        let mut vars: Vec<(&str, &str)> = vec![
+            ("name", &name),
+            ("person", &person_name),
+            ("agency", &agency.name),
+            ("implementation", &implementation),
+            ("request_link", &link),
+        ];
         vars.extend_from_slice(extra);
         mail::queue(tx, app, request.implementation_id, &email, key, &vars).await?;
     }
@@ -577,7 +933,13 @@ async fn notify_contacts(tx: &mut Tx, app: &App, request: &AccessRequest, key: &
 }
 
 /// Holds, resumes, withdraws, rejects or reopens a request.
-pub async fn change_status(app: &App, ctx: &Ctx, request_id: i64, m: RequestMove, reason: &str) -> AppResult<()> {
+pub async fn change_status(
+    app: &App,
+    ctx: &Ctx,
+    request_id: i64,
+    m: RequestMove,
+    reason: &str,
+) -> AppResult<()> {
     let mut tx = app.store.begin().await?;
     let imp = ctx.implementation_id();
     let request = tx.request_get(imp, request_id).await?;
@@ -585,31 +947,73 @@ pub async fn change_status(app: &App, ctx: &Ctx, request_id: i64, m: RequestMove
         return Err(AppError::NotFound);
     }
     let allowed = match m {
-        RequestMove::Withdraw => ctx.actor.is_lead_staff() || ctx.actor.agency_contact_of(request.agency_id),
-        RequestMove::Hold | RequestMove::Resume | RequestMove::Reject | RequestMove::Reopen => ctx.actor.may(Permission::WorkQueue),
+        RequestMove::Withdraw => {
+            ctx.actor.is_lead_staff() || ctx.actor.agency_contact_of(request.agency_id)
+        }
+        RequestMove::Hold | RequestMove::Resume | RequestMove::Reject | RequestMove::Reopen => {
+            ctx.actor.may(Permission::WorkQueue)
+        }
         RequestMove::Complete | RequestMove::Expire => false,
     };
     if !allowed {
         return Err(AppError::Forbidden);
     }
-    let from = RequestStatus::parse(&request.status).ok_or_else(|| AppError::Internal(format!("request {request_id} has status {:?}", request.status)))?;
+    let from = RequestStatus::parse(&request.status).ok_or_else(|| {
+        AppError::Internal(format!(
+            "request {request_id} has status {:?}",
+            request.status
+        ))
+    })?;
     let to = from.apply(m).map_err(AppError::Conflict)?;
     let reason = reason.trim().chars().take(2000).collect::<String>();
     if matches!(m, RequestMove::Reject | RequestMove::Hold) && reason.is_empty() {
-        return Err(AppError::field("reason", "Give a reason: the agency will see it"));
+        return Err(AppError::field(
+            "reason",
+            "Give a reason: the agency will see it",
+        ));
     }
     if m == RequestMove::Reopen {
         // Nothing entered is lost: the person cannot have two live requests.
-        if tx.requests_of_person(request.person_id).await?.iter().any(|r| r.id != request.id && RequestStatus::parse(&r.status).is_some_and(|s| s.is_live())) {
-            return Err(AppError::Conflict("This person has another request in progress.".into()));
+        if tx
+            .requests_of_person(request.person_id)
+            .await?
+            .iter()
+            .any(|r| {
+                r.id != request.id && RequestStatus::parse(&r.status).is_some_and(|s| s.is_live())
+            })
+        {
+            return Err(AppError::Conflict(
+                "This person has another request in progress.".into(),
+            ));
         }
     }
     let now = app.now();
-    let closed = if matches!(to, RequestStatus::Open | RequestStatus::OnHold) { None } else { Some(now) };
-    tx.request_set_status(request_id, to.as_str(), &reason, now, closed).await?;
-    record(&mut tx, app, ctx, &format!("access_request.{}", to.as_str()), "access_request", Some(request_id), json!({"before": from.as_str(), "after": to.as_str(), "reason": reason})).await?;
+    let closed = if matches!(to, RequestStatus::Open | RequestStatus::OnHold) {
+        None
+    } else {
+        Some(now)
+    };
+    tx.request_set_status(request_id, to.as_str(), &reason, now, closed)
+        .await?;
+    record(
+        &mut tx,
+        app,
+        ctx,
+        &format!("access_request.{}", to.as_str()),
+        "access_request",
+        Some(request_id),
+        json!({"before": from.as_str(), "after": to.as_str(), "reason": reason}),
+    )
+    .await?;
     if m == RequestMove::Reject {
-        notify_contacts(&mut tx, app, &request, "request_rejected", &[("reason", &reason)]).await?;
+        notify_contacts(
+            &mut tx,
+            app,
+            &request,
+            "request_rejected",
+            &[("reason", &reason)],
+        )
+        .await?;
     }
     if matches!(m, RequestMove::Reopen | RequestMove::Resume) {
         // Deadlines that passed while the request was closed or held start again from now.
@@ -679,17 +1083,27 @@ pub async fn view(app: &App, ctx: &Ctx, request_id: i64) -> AppResult<RequestVie
     let mut projects = Vec::new();
     for p in tx.request_projects(request_id).await? {
         let pr = tx.project_get(imp, p).await?;
-        let label = onramp_domain::HudProjectType::from_code(pr.hud_project_type).map(|t| t.short()).unwrap_or("?").to_string();
+        let label = onramp_domain::HudProjectType::from_code(pr.hud_project_type)
+            .map(|t| t.short())
+            .unwrap_or("?")
+            .to_string();
         projects.push((pr.id, pr.name, label));
     }
     let now = app.now();
     let status = RequestStatus::parse(&request.status).unwrap_or(RequestStatus::Open);
     let mut steps = Vec::new();
     for row in tx.request_steps(request_id).await? {
-        let Some(def) = template.step(&row.step_key).cloned() else { continue };
+        let Some(def) = template.step(&row.step_key).cloned() else {
+            continue;
+        };
         let st = StepStatus::parse(&row.status).unwrap_or(StepStatus::Waiting);
         let open = st == StepStatus::Open && status == RequestStatus::Open;
-        let mine = open && (may_act(&ctx.actor, &request, def.actor) || (def.kind == StepKind::AgreementSigning && crate::agreements::may_sign_now(&mut tx, &ctx.actor, &request, &def).await?) || (def.kind.may_be_recorded_as_met() && ctx.actor.is_lead_staff()));
+        let mine = open
+            && (may_act(&ctx.actor, &request, def.actor)
+                || (def.kind == StepKind::AgreementSigning
+                    && crate::agreements::may_sign_now(&mut tx, &ctx.actor, &request, &def)
+                        .await?)
+                || (def.kind.may_be_recorded_as_met() && ctx.actor.is_lead_staff()));
         steps.push(StepView {
             sla_overdue: open && row.sla_due_at.is_some_and(|d| d < now),
             overdue: open && row.due_at.is_some_and(|d| d < now),
@@ -699,13 +1113,20 @@ pub async fn view(app: &App, ctx: &Ctx, request_id: i64) -> AppResult<RequestVie
             mine,
         });
     }
-    let applicable = steps.iter().filter(|s| s.status != StepStatus::NotApplicable).count();
-    let done = steps.iter().filter(|s| matches!(s.status, StepStatus::Done | StepStatus::Met)).count();
+    let applicable = steps
+        .iter()
+        .filter(|s| s.status != StepStatus::NotApplicable)
+        .count();
+    let done = steps
+        .iter()
+        .filter(|s| matches!(s.status, StepStatus::Done | StepStatus::Met))
+        .count();
     let messages = tx.request_messages(request_id).await?;
     let hmis_account = tx.hmis_account_of_request(request_id).await?;
     Ok(RequestView {
         may_work: ctx.actor.may(Permission::WorkQueue),
-        may_withdraw: status.is_live() && (ctx.actor.is_lead_staff() || ctx.actor.agency_contact_of(request.agency_id)),
+        may_withdraw: status.is_live()
+            && (ctx.actor.is_lead_staff() || ctx.actor.agency_contact_of(request.agency_id)),
         status,
         person,
         agency_name,
@@ -722,7 +1143,12 @@ pub async fn view(app: &App, ctx: &Ctx, request_id: i64) -> AppResult<RequestVie
 }
 
 /// Requests the actor may see: the Lead's queue, an agency's pipeline, or the person's own.
-pub async fn list(app: &App, ctx: &Ctx, mut f: RequestFilter, page: PageRequest) -> AppResult<Page<AccessRequestSummary>> {
+pub async fn list(
+    app: &App,
+    ctx: &Ctx,
+    mut f: RequestFilter,
+    page: PageRequest,
+) -> AppResult<Page<AccessRequestSummary>> {
     let a = &ctx.actor;
     if !a.may(Permission::ViewOrganisation) {
         let mine = a.overseen_agencies();
@@ -744,9 +1170,27 @@ pub async fn post_message(app: &App, ctx: &Ctx, request_id: i64, body: &str) -> 
     if !may_view(&ctx.actor, &request) {
         return Err(AppError::NotFound);
     }
-    let body = required_text("body", "a message", body, 4000).map_err(|e| AppError::Invalid(vec![e]))?;
-    let id = tx.request_message_add(request_id, Some(ctx.actor.person_id), &ctx.actor.display_name, &body, app.now()).await?;
-    record(&mut tx, app, ctx, "access_request.message", "access_request", Some(request_id), json!({"message_id": id})).await?;
+    let body =
+        required_text("body", "a message", body, 4000).map_err(|e| AppError::Invalid(vec![e]))?;
+    let id = tx
+        .request_message_add(
+            request_id,
+            Some(ctx.actor.person_id),
+            &ctx.actor.display_name,
+            &body,
+            app.now(),
+        )
+        .await?;
+    record(
+        &mut tx,
+        app,
+        ctx,
+        "access_request.message",
+        "access_request",
+        Some(request_id),
+        json!({"message_id": id}),
+    )
+    .await?;
     // From the Lead: to the requester and the person. From anyone else: to the Lead staff.
     let person = tx.person_by_id(request.person_id).await?;
     let link = request_link(app, request_id);
@@ -758,7 +1202,16 @@ pub async fn post_message(app: &App, ctx: &Ctx, request_id: i64, body: &str) -> 
             recipients.push((person.email.clone(), person.given_name.clone()));
         }
     } else {
-        for (_, email, name) in tx.implementation_role_holders(imp, &[ImplementationRole::LeadAdmin.as_str(), ImplementationRole::TrainingCoordinator.as_str()]).await? {
+        for (_, email, name) in tx
+            .implementation_role_holders(
+                imp,
+                &[
+                    ImplementationRole::LeadAdmin.as_str(),
+                    ImplementationRole::TrainingCoordinator.as_str(),
+                ],
+            )
+            .await?
+        {
             recipients.push((email, name));
         }
         if ctx.actor.person_id != request.requested_by {
@@ -770,13 +1223,20 @@ pub async fn post_message(app: &App, ctx: &Ctx, request_id: i64, body: &str) -> 
     recipients.retain(|(e, _)| Some(e) != own.as_ref());
     recipients.dedup_by(|a, b| a.0 == b.0);
     for (email, name) in recipients {
-        mail::queue(&mut tx, app, imp, &email, "request_message", &[
-            ("name", &name),
-            ("person", &person.display_name()),
-            ("author", &ctx.actor.display_name),
-            ("message", &body),
-            ("request_link", &link),
-        ])
+        mail::queue(
+            &mut tx,
+            app,
+            imp,
+            &email,
+            "request_message",
+            &[
+                ("name", &name),
+                ("person", &person.display_name()),
+                ("author", &ctx.actor.display_name),
+                ("message", &body),
+                ("request_link", &link),
+            ],
+        )
         .await?;
     }
     tx.commit().await?;
@@ -814,7 +1274,9 @@ pub async fn sweep(app: &App) -> AppResult<SweepReport> {
             if StepStatus::parse(&s.status) != Some(StepStatus::Open) {
                 continue;
             }
-            let Some(def) = template.step(&s.step_key).cloned() else { continue };
+            let Some(def) = template.step(&s.step_key).cloned() else {
+                continue;
+            };
             let mut changed = false;
             if let (Some(due), Some(d)) = (s.due_at, def.deadline.as_ref()) {
                 if due <= now {
@@ -824,15 +1286,34 @@ pub async fn sweep(app: &App) -> AppResult<SweepReport> {
                         }
                         process::OnExpiry::Notify => {
                             if s.warned_at.is_none_or(|w| w < due) {
-                                notify_actors(&mut tx, app, &request, &def, "deadline_warning", &format!("{} (passed)", due.format("%Y-%m-%d"))).await?;
+                                notify_actors(
+                                    &mut tx,
+                                    app,
+                                    &request,
+                                    &def,
+                                    "deadline_warning",
+                                    &format!("{} (passed)", due.format("%Y-%m-%d")),
+                                )
+                                .await?;
                                 s.warned_at = Some(now);
                                 changed = true;
                                 report.warned += 1;
                             }
                         }
                     }
-                } else if d.warn_days_before > 0 && s.warned_at.is_none() && due - Duration::days(i64::from(d.warn_days_before)) <= now {
-                    notify_actors(&mut tx, app, &request, &def, "deadline_warning", &due.format("%Y-%m-%d").to_string()).await?;
+                } else if d.warn_days_before > 0
+                    && s.warned_at.is_none()
+                    && due - Duration::days(i64::from(d.warn_days_before)) <= now
+                {
+                    notify_actors(
+                        &mut tx,
+                        app,
+                        &request,
+                        &def,
+                        "deadline_warning",
+                        &due.format("%Y-%m-%d").to_string(),
+                    )
+                    .await?;
                     s.warned_at = Some(now);
                     changed = true;
                     report.warned += 1;
@@ -843,13 +1324,25 @@ pub async fn sweep(app: &App) -> AppResult<SweepReport> {
                     s.sla_breached_at = Some(now);
                     changed = true;
                     report.sla_breached += 1;
-                    record(&mut tx, app, &ctx, "access_request.sla_breached", "access_request", Some(id), json!({"step": def.key, "sla_due_at": sla})).await?;
+                    record(
+                        &mut tx,
+                        app,
+                        &ctx,
+                        "access_request.sla_breached",
+                        "access_request",
+                        Some(id),
+                        json!({"step": def.key, "sla_due_at": sla}),
+                    )
+                    .await?;
                 }
             }
             if let Some(every) = def.remind_every_days {
                 let last = s.reminded_at.or(s.opened_at).unwrap_or(now);
                 if now - last >= Duration::days(i64::from(every)) {
-                    let due = s.due_at.map(|d| format!(" Due by {}.", d.format("%Y-%m-%d"))).unwrap_or_default();
+                    let due = s
+                        .due_at
+                        .map(|d| format!(" Due by {}.", d.format("%Y-%m-%d")))
+                        .unwrap_or_default();
                     notify_actors(&mut tx, app, &request, &def, "step_reminder", &due).await?;
                     s.reminded_at = Some(now);
                     changed = true;
@@ -861,9 +1354,32 @@ pub async fn sweep(app: &App) -> AppResult<SweepReport> {
             }
         }
         if let Some(step) = expired_by {
-            tx.request_set_status(id, RequestStatus::Expired.as_str(), &format!("Deadline passed: {step}"), now, Some(now)).await?;
-            record(&mut tx, app, &ctx, "access_request.expired", "access_request", Some(id), json!({"step": step})).await?;
-            notify_contacts(&mut tx, app, &request, "request_expired", &[("step", &step)]).await?;
+            tx.request_set_status(
+                id,
+                RequestStatus::Expired.as_str(),
+                &format!("Deadline passed: {step}"),
+                now,
+                Some(now),
+            )
+            .await?;
+            record(
+                &mut tx,
+                app,
+                &ctx,
+                "access_request.expired",
+                "access_request",
+                Some(id),
+                json!({"step": step}),
+            )
+            .await?;
+            notify_contacts(
+                &mut tx,
+                app,
+                &request,
+                "request_expired",
+                &[("step", &step)],
+            )
+            .await?;
             report.expired += 1;
         }
         tx.commit().await?;
@@ -874,26 +1390,77 @@ pub async fn sweep(app: &App) -> AppResult<SweepReport> {
 /// The actor recorded for automatic changes.
 fn system_ctx(implementation_id: i64) -> Ctx {
     Ctx::new(
-        Actor { person_id: 0, implementation_id, display_name: "Onramp (scheduled)".into(), implementation_roles: vec![], agency_roles: vec![], agency_id: None },
+        Actor {
+            person_id: 0,
+            implementation_id,
+            display_name: "Onramp (scheduled)".into(),
+            implementation_roles: vec![],
+            agency_roles: vec![],
+            agency_id: None,
+        },
         "local",
     )
 }
 
 /// Emails whoever acts on a step.
-async fn notify_actors(tx: &mut Tx, app: &App, request: &AccessRequest, def: &StepDef, key: &str, due: &str) -> AppResult<()> {
+async fn notify_actors(
+    tx: &mut Tx,
+    app: &App,
+    request: &AccessRequest,
+    def: &StepDef,
+    key: &str,
+    due: &str,
+) -> AppResult<()> {
     let person = tx.person_by_id(request.person_id).await?;
     let link = request_link(app, request.id);
     let a = request.agency_id;
     let recipients: Vec<(String, String)> = match def.actor {
         StepActor::Trainee => vec![(person.email.clone(), person.given_name.clone())],
-        StepActor::Lead => tx.implementation_role_holders(request.implementation_id, &["lead_admin", "training_coordinator"]).await?.into_iter().map(|(_, e, n)| (e, n)).collect(),
-        StepActor::Proctor => tx.implementation_role_holders(request.implementation_id, &["proctor"]).await?.into_iter().map(|(_, e, n)| (e, n)).collect(),
-        StepActor::AgencyContact | StepActor::Supervisor => tx.agency_role_holders(a, &["agency_administrator", "supervisor"]).await?.into_iter().map(|(_, e, n)| (e, n)).collect(),
-        StepActor::ExecutiveDirector => tx.agency_role_holders(a, &["executive_director"]).await?.into_iter().map(|(_, e, n)| (e, n)).collect(),
+        StepActor::Lead => tx
+            .implementation_role_holders(
+                request.implementation_id,
+                &["lead_admin", "training_coordinator"],
+            )
+            .await?
+            .into_iter()
+            .map(|(_, e, n)| (e, n))
+            .collect(),
+        StepActor::Proctor => tx
+            .implementation_role_holders(request.implementation_id, &["proctor"])
+            .await?
+            .into_iter()
+            .map(|(_, e, n)| (e, n))
+            .collect(),
+        StepActor::AgencyContact | StepActor::Supervisor => tx
+            .agency_role_holders(a, &["agency_administrator", "supervisor"])
+            .await?
+            .into_iter()
+            .map(|(_, e, n)| (e, n))
+            .collect(),
+        StepActor::ExecutiveDirector => tx
+            .agency_role_holders(a, &["executive_director"])
+            .await?
+            .into_iter()
+            .map(|(_, e, n)| (e, n))
+            .collect(),
         StepActor::Signers => crate::agreements::next_signers(tx, request, def).await?,
     };
     for (email, name) in recipients {
-        mail::queue(tx, app, request.implementation_id, &email, key, &[("name", &name), ("person", &person.display_name()), ("step", &def.title), ("due", due), ("request_link", &link)]).await?;
+        mail::queue(
+            tx,
+            app,
+            request.implementation_id,
+            &email,
+            key,
+            &[
+                ("name", &name),
+                ("person", &person.display_name()),
+                ("step", &def.title),
+                ("due", due),
+                ("request_link", &link),
+            ],
+        )
+        .await?;
     }
     Ok(())
 }
@@ -921,25 +1488,72 @@ pub struct Overview {
 
 pub async fn overview(app: &App, ctx: &Ctx) -> AppResult<Overview> {
     let mut out = Overview::default();
-    let live = RequestFilter { statuses: vec!["open".into(), "on_hold".into()], ..Default::default() };
+    let live = RequestFilter {
+        statuses: vec!["open".into(), "on_hold".into()],
+        ..Default::default()
+    };
     let a = &ctx.actor;
     if a.may(Permission::ViewOrganisation) {
-        out.live = list(app, ctx, live.clone(), PageRequest::new(1, 1)).await?.total;
-        out.sla_breached = list(app, ctx, RequestFilter { sla_breached: true, ..live.clone() }, PageRequest::new(1, 1)).await?.total;
+        out.live = list(app, ctx, live.clone(), PageRequest::new(1, 1))
+            .await?
+            .total;
+        out.sla_breached = list(
+            app,
+            ctx,
+            RequestFilter {
+                sla_breached: true,
+                ..live.clone()
+            },
+            PageRequest::new(1, 1),
+        )
+        .await?
+        .total;
     }
-    let own = list(app, ctx, RequestFilter { person_id: Some(a.person_id), ..live.clone() }, PageRequest::new(1, 10)).await?;
+    let own = list(
+        app,
+        ctx,
+        RequestFilter {
+            person_id: Some(a.person_id),
+            ..live.clone()
+        },
+        PageRequest::new(1, 10),
+    )
+    .await?;
     for r in own.items {
         let v = view(app, ctx, r.id).await?;
         for s in v.steps.iter().filter(|s| s.status == StepStatus::Open) {
-            out.own.push(NextStep { request_id: r.id, person_name: r.person_name.clone(), title: s.def.title.clone(), mine: s.mine });
+            out.own.push(NextStep {
+                request_id: r.id,
+                person_name: r.person_name.clone(),
+                title: s.def.title.clone(),
+                mine: s.mine,
+            });
         }
     }
     if !a.overseen_agencies().is_empty() {
-        let theirs = list(app, ctx, RequestFilter { only_agencies: Some(a.overseen_agencies()), ..live }, PageRequest::new(1, 50)).await?;
-        for r in theirs.items.into_iter().filter(|r| r.person_id != a.person_id) {
+        let theirs = list(
+            app,
+            ctx,
+            RequestFilter {
+                only_agencies: Some(a.overseen_agencies()),
+                ..live
+            },
+            PageRequest::new(1, 50),
+        )
+        .await?;
+        for r in theirs
+            .items
+            .into_iter()
+            .filter(|r| r.person_id != a.person_id)
+        {
             let v = view(app, ctx, r.id).await?;
             for s in v.steps.iter().filter(|s| s.mine) {
-                out.to_act.push(NextStep { request_id: r.id, person_name: r.person_name.clone(), title: s.def.title.clone(), mine: true });
+                out.to_act.push(NextStep {
+                    request_id: r.id,
+                    person_name: r.person_name.clone(),
+                    title: s.def.title.clone(),
+                    mine: true,
+                });
             }
         }
     }

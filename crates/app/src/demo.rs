@@ -18,17 +18,45 @@ pub struct DemoLogin {
 }
 
 pub const DEMO_LOGINS: &[DemoLogin] = &[
-    DemoLogin { role: "Lead admin", email: "lead@demo.example.org" },
-    DemoLogin { role: "Training coordinator", email: "coordinator@demo.example.org" },
-    DemoLogin { role: "Proctor", email: "proctor@demo.example.org" },
-    DemoLogin { role: "Auditor", email: "auditor@demo.example.org" },
-    DemoLogin { role: "Agency administrator (Harbor House)", email: "ata@harbor.example.org" },
-    DemoLogin { role: "Executive director (Harbor House)", email: "director@harbor.example.org" },
-    DemoLogin { role: "Trainee (Harbor House)", email: "trainee@harbor.example.org" },
+    DemoLogin {
+        role: "Lead admin",
+        email: "lead@demo.example.org",
+    },
+    DemoLogin {
+        role: "Training coordinator",
+        email: "coordinator@demo.example.org",
+    },
+    DemoLogin {
+        role: "Proctor",
+        email: "proctor@demo.example.org",
+    },
+    DemoLogin {
+        role: "Auditor",
+        email: "auditor@demo.example.org",
+    },
+    DemoLogin {
+        role: "Agency administrator (Harbor House)",
+        email: "ata@harbor.example.org",
+    },
+    DemoLogin {
+        role: "Executive director (Harbor House)",
+        email: "director@harbor.example.org",
+    },
+    DemoLogin {
+        role: "Trainee (Harbor House)",
+        email: "trainee@harbor.example.org",
+    },
 ];
 
 /// Given name, family name, email, agency, implementation roles, agency roles.
-type DemoPerson<'a> = (&'a str, &'a str, &'a str, Option<i64>, &'a [ImplementationRole], &'a [AgencyRole]);
+type DemoPerson<'a> = (
+    &'a str,
+    &'a str,
+    &'a str,
+    Option<i64>,
+    &'a [ImplementationRole],
+    &'a [AgencyRole],
+);
 
 /// Creates the demo implementation unless it exists. Returns its id and whether it was new.
 pub async fn load(app: &App) -> AppResult<(i64, bool)> {
@@ -37,17 +65,64 @@ pub async fn load(app: &App) -> AppResult<(i64, bool)> {
         return Ok((i.id, false));
     }
     let now = app.now();
-    let imp = create_implementation(&mut tx, app, DEMO_SLUG, "Lakeside County HMIS", "Lakeside Continuum of Care", &["IL-510".into(), "IL-511".into()]).await?;
+    let imp = create_implementation(
+        &mut tx,
+        app,
+        DEMO_SLUG,
+        "Lakeside County HMIS",
+        "Lakeside Continuum of Care",
+        &["IL-510".into(), "IL-511".into()],
+    )
+    .await?;
     let agencies = [
-        ("Harbor House", ParticipationStatus::Participating, &[("Harbor House Emergency Shelter", HudProjectType::EmergencyShelterEntryExit), ("Harbor House Rapid Re-Housing", HudProjectType::RapidReHousing)][..]),
-        ("Northside Outreach Collective", ParticipationStatus::Participating, &[("Northside Street Outreach", HudProjectType::StreetOutreach), ("Northside Day Center", HudProjectType::DayShelter)][..]),
-        ("Lakeside Coordinated Entry", ParticipationStatus::Participating, &[("Lakeside Coordinated Entry", HudProjectType::CoordinatedEntry)][..]),
-        ("Cedar Supportive Housing", ParticipationStatus::Pending, &[("Cedar PSH", HudProjectType::PermanentSupportiveHousing)][..]),
+        (
+            "Harbor House",
+            ParticipationStatus::Participating,
+            &[
+                (
+                    "Harbor House Emergency Shelter",
+                    HudProjectType::EmergencyShelterEntryExit,
+                ),
+                (
+                    "Harbor House Rapid Re-Housing",
+                    HudProjectType::RapidReHousing,
+                ),
+            ][..],
+        ),
+        (
+            "Northside Outreach Collective",
+            ParticipationStatus::Participating,
+            &[
+                ("Northside Street Outreach", HudProjectType::StreetOutreach),
+                ("Northside Day Center", HudProjectType::DayShelter),
+            ][..],
+        ),
+        (
+            "Lakeside Coordinated Entry",
+            ParticipationStatus::Participating,
+            &[(
+                "Lakeside Coordinated Entry",
+                HudProjectType::CoordinatedEntry,
+            )][..],
+        ),
+        (
+            "Cedar Supportive Housing",
+            ParticipationStatus::Pending,
+            &[("Cedar PSH", HudProjectType::PermanentSupportiveHousing)][..],
+        ),
     ];
     let mut agency_ids = Vec::new();
     for (name, status, projects) in agencies {
         let id = tx
-            .agency_create(&NewAgency { implementation_id: imp, name, participation_status: status.as_str(), participation_date: Some(now.date_naive()) }, now)
+            .agency_create(
+                &NewAgency {
+                    implementation_id: imp,
+                    name,
+                    participation_status: status.as_str(),
+                    participation_date: Some(now.date_naive()),
+                },
+                now,
+            )
             .await?;
         for (pname, kind) in projects {
             tx.project_create(imp, id, pname, kind.code(), now).await?;
@@ -57,20 +132,99 @@ pub async fn load(app: &App) -> AppResult<(i64, bool)> {
     let harbor = agency_ids[0];
     let northside = agency_ids[1];
     let people: &[DemoPerson] = &[
-        ("Lena", "Okafor", "lead@demo.example.org", None, &[ImplementationRole::LeadAdmin], &[]),
-        ("Marcus", "Bell", "coordinator@demo.example.org", None, &[ImplementationRole::TrainingCoordinator], &[]),
-        ("Priya", "Raman", "proctor@demo.example.org", None, &[ImplementationRole::Proctor], &[]),
-        ("Dana", "Whitfield", "auditor@demo.example.org", None, &[ImplementationRole::Auditor], &[]),
-        ("Tomas", "Reyes", "ata@harbor.example.org", Some(harbor), &[], &[AgencyRole::AgencyAdministrator, AgencyRole::Supervisor]),
-        ("Grace", "Lin", "director@harbor.example.org", Some(harbor), &[], &[AgencyRole::ExecutiveDirector]),
-        ("Sam", "Ortiz", "trainee@harbor.example.org", Some(harbor), &[], &[]),
-        ("Ivy", "Chen", "security@harbor.example.org", Some(harbor), &[], &[AgencyRole::SecurityOfficer]),
-        ("Noah", "Grant", "ata@northside.example.org", Some(northside), &[], &[AgencyRole::AgencyAdministrator]),
-        ("Ada", "Moss", "trainee@northside.example.org", Some(northside), &[], &[]),
+        (
+            "Lena",
+            "Okafor",
+            "lead@demo.example.org",
+            None,
+            &[ImplementationRole::LeadAdmin],
+            &[],
+        ),
+        (
+            "Marcus",
+            "Bell",
+            "coordinator@demo.example.org",
+            None,
+            &[ImplementationRole::TrainingCoordinator],
+            &[],
+        ),
+        (
+            "Priya",
+            "Raman",
+            "proctor@demo.example.org",
+            None,
+            &[ImplementationRole::Proctor],
+            &[],
+        ),
+        (
+            "Dana",
+            "Whitfield",
+            "auditor@demo.example.org",
+            None,
+            &[ImplementationRole::Auditor],
+            &[],
+        ),
+        (
+            "Tomas",
+            "Reyes",
+            "ata@harbor.example.org",
+            Some(harbor),
+            &[],
+            &[AgencyRole::AgencyAdministrator, AgencyRole::Supervisor],
+        ),
+        (
+            "Grace",
+            "Lin",
+            "director@harbor.example.org",
+            Some(harbor),
+            &[],
+            &[AgencyRole::ExecutiveDirector],
+        ),
+        (
+            "Sam",
+            "Ortiz",
+            "trainee@harbor.example.org",
+            Some(harbor),
+            &[],
+            &[],
+        ),
+        (
+            "Ivy",
+            "Chen",
+            "security@harbor.example.org",
+            Some(harbor),
+            &[],
+            &[AgencyRole::SecurityOfficer],
+        ),
+        (
+            "Noah",
+            "Grant",
+            "ata@northside.example.org",
+            Some(northside),
+            &[],
+            &[AgencyRole::AgencyAdministrator],
+        ),
+        (
+            "Ada",
+            "Moss",
+            "trainee@northside.example.org",
+            Some(northside),
+            &[],
+            &[],
+        ),
     ];
     for (given, family, email, agency, impl_roles, agency_roles) in people {
         let id = tx
-            .person_create(imp, &PersonFields { given_name: given, family_name: family, email, agency_id: *agency }, now)
+            .person_create(
+                imp,
+                &PersonFields {
+                    given_name: given,
+                    family_name: family,
+                    email,
+                    agency_id: *agency,
+                },
+                now,
+            )
             .await?;
         tx.account_create(id, email).await?;
         auth::issue_password(&mut tx, app, id, DEMO_PASSWORD, false).await?;
@@ -84,7 +238,18 @@ pub async fn load(app: &App) -> AppResult<(i64, bool)> {
         }
     }
     crate::processes::install_seeds(&mut tx, app, imp).await?;
-    crate::audit::record_system(&mut tx, app, Some(imp), None, "demo.load", "implementation", Some(imp), serde_json::json!({"people": people.len()}), "local").await?;
+    crate::audit::record_system(
+        &mut tx,
+        app,
+        Some(imp),
+        None,
+        "demo.load",
+        "implementation",
+        Some(imp),
+        serde_json::json!({"people": people.len()}),
+        "local",
+    )
+    .await?;
     tx.commit().await?;
     Ok((imp, true))
 }

@@ -144,7 +144,11 @@ pub fn default_template(key: &str) -> Option<&'static DefaultTemplate> {
 pub fn render(template: &str, vars: &[(&str, &str)], escape: bool) -> String {
     let mut out = template.to_string();
     for (k, v) in vars {
-        let value = if escape { html_escape(v) } else { (*v).to_string() };
+        let value = if escape {
+            html_escape(v)
+        } else {
+            (*v).to_string()
+        };
         out = out.replace(&format!("{{{{{k}}}}}"), &value);
     }
     out
@@ -174,7 +178,11 @@ pub struct RenderedEmail {
 }
 
 /// The template in force for an implementation: its override, else the default.
-pub async fn template_for(tx: &mut Tx, implementation_id: i64, key: &str) -> AppResult<(String, String, String)> {
+pub async fn template_for(
+    tx: &mut Tx,
+    implementation_id: i64,
+    key: &str,
+) -> AppResult<(String, String, String)> {
     if let Some(t) = tx.email_template_get(implementation_id, key).await? {
         return Ok((t.subject, t.text_body, t.html_body));
     }
@@ -182,7 +190,12 @@ pub async fn template_for(tx: &mut Tx, implementation_id: i64, key: &str) -> App
     Ok((d.subject.into(), d.text.into(), d.html.into()))
 }
 
-pub async fn render_for(tx: &mut Tx, implementation_id: i64, key: &str, vars: &[(&str, &str)]) -> AppResult<RenderedEmail> {
+pub async fn render_for(
+    tx: &mut Tx,
+    implementation_id: i64,
+    key: &str,
+    vars: &[(&str, &str)],
+) -> AppResult<RenderedEmail> {
     let (s, t, h) = template_for(tx, implementation_id, key).await?;
     Ok(RenderedEmail {
         subject: render(&s, vars, false).replace(['\r', '\n'], " "),
@@ -233,14 +246,22 @@ pub async fn templates(app: &App, ctx: &Ctx) -> AppResult<Vec<TemplateView>> {
     let mut tx = app.store.read().await?;
     let mut out = Vec::new();
     for d in DEFAULTS {
-        let custom = tx.email_template_get(ctx.implementation_id(), d.key).await?;
+        let custom = tx
+            .email_template_get(ctx.implementation_id(), d.key)
+            .await?;
         out.push(TemplateView {
             key: d.key,
             title: d.title,
             placeholders: d.placeholders,
             customised: custom.is_some(),
-            subject: custom.as_ref().map(|c| c.subject.clone()).unwrap_or_else(|| d.subject.into()),
-            text: custom.as_ref().map(|c| c.text_body.clone()).unwrap_or_else(|| d.text.into()),
+            subject: custom
+                .as_ref()
+                .map(|c| c.subject.clone())
+                .unwrap_or_else(|| d.subject.into()),
+            text: custom
+                .as_ref()
+                .map(|c| c.text_body.clone())
+                .unwrap_or_else(|| d.text.into()),
             html: custom.map(|c| c.html_body).unwrap_or_else(|| d.html.into()),
         });
     }
@@ -248,7 +269,14 @@ pub async fn templates(app: &App, ctx: &Ctx) -> AppResult<Vec<TemplateView>> {
 }
 
 /// Saves an implementation's version of a template.
-pub async fn template_save(app: &App, ctx: &Ctx, key: &str, subject: &str, text: &str, html: &str) -> AppResult<()> {
+pub async fn template_save(
+    app: &App,
+    ctx: &Ctx,
+    key: &str,
+    subject: &str,
+    text: &str,
+    html: &str,
+) -> AppResult<()> {
     ctx.require(Permission::ManageOutbox)?;
     let d = default_template(key).ok_or(AppError::NotFound)?;
     let mut p = crate::error::Problems::default();
@@ -272,7 +300,16 @@ pub async fn template_save(app: &App, ctx: &Ctx, key: &str, subject: &str, text:
         updated_at: app.now(),
     })
     .await?;
-    crate::audit::record(&mut tx, app, ctx, "email_template.update", "email_template", None, json!({ "key": key })).await?;
+    crate::audit::record(
+        &mut tx,
+        app,
+        ctx,
+        "email_template.update",
+        "email_template",
+        None,
+        json!({ "key": key }),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -285,7 +322,10 @@ mod tests {
     fn render_escapes_html_only_where_asked() {
         let v = [("name", "<b>Ana</b> & co")];
         assert_eq!(render("Hi {{name}}", &v, false), "Hi <b>Ana</b> & co");
-        assert_eq!(render("Hi {{name}}", &v, true), "Hi &lt;b&gt;Ana&lt;/b&gt; &amp; co");
+        assert_eq!(
+            render("Hi {{name}}", &v, true),
+            "Hi &lt;b&gt;Ana&lt;/b&gt; &amp; co"
+        );
         assert_eq!(render("{{other}}", &v, true), "{{other}}");
     }
 
@@ -297,7 +337,11 @@ mod tests {
                 while let Some(i) = rest.find("{{") {
                     let end = rest[i..].find("}}").map(|e| i + e).unwrap_or(rest.len());
                     let name = &rest[i + 2..end];
-                    assert!(d.placeholders.contains(&name), "{}: unknown placeholder {name}", d.key);
+                    assert!(
+                        d.placeholders.contains(&name),
+                        "{}: unknown placeholder {name}",
+                        d.key
+                    );
                     rest = &rest[end..];
                 }
             }

@@ -43,7 +43,10 @@ pub struct SettingsInput {
 /// Parses a list of CoC codes; every code must be valid and at least one given.
 pub fn parse_cocs(input: &str) -> Result<Vec<String>, String> {
     let mut out = Vec::new();
-    for part in input.split(|c: char| c == ',' || c.is_whitespace()).filter(|s| !s.is_empty()) {
+    for part in input
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|s| !s.is_empty())
+    {
         let code = CocCode::parse(part)?;
         if !out.contains(&code.as_str().to_string()) {
             out.push(code.as_str().to_string());
@@ -58,8 +61,18 @@ pub fn parse_cocs(input: &str) -> Result<Vec<String>, String> {
 pub async fn update_settings(app: &App, ctx: &Ctx, input: &SettingsInput) -> AppResult<()> {
     ctx.require(Permission::ManageImplementation)?;
     let mut p = Problems::default();
-    let name = p.check(required_text("name", "the implementation's name", &input.name, 200));
-    let lead = p.check(required_text("hmis_lead_name", "the HMIS Lead's name", &input.hmis_lead_name, 200));
+    let name = p.check(required_text(
+        "name",
+        "the implementation's name",
+        &input.name,
+        200,
+    ));
+    let lead = p.check(required_text(
+        "hmis_lead_name",
+        "the HMIS Lead's name",
+        &input.hmis_lead_name,
+        200,
+    ));
     let cocs = p.check_str("cocs", parse_cocs(&input.cocs));
     p.into_result()?;
     let (Some(name), Some(lead), Some(cocs)) = (name, lead, cocs) else {
@@ -68,7 +81,8 @@ pub async fn update_settings(app: &App, ctx: &Ctx, input: &SettingsInput) -> App
     let mut tx = app.store.begin().await?;
     let before = tx.implementation_get(ctx.implementation_id()).await?;
     let before_cocs = tx.cocs_of(ctx.implementation_id()).await?;
-    tx.implementation_update(ctx.implementation_id(), &name, &lead, app.now()).await?;
+    tx.implementation_update(ctx.implementation_id(), &name, &lead, app.now())
+        .await?;
     tx.cocs_replace(ctx.implementation_id(), &cocs).await?;
     record(&mut tx, app, ctx, "implementation.update", "implementation", Some(ctx.implementation_id()), json!({
         "before": {"name": before.name, "hmis_lead_name": before.hmis_lead_name, "cocs": before_cocs},
@@ -123,7 +137,12 @@ fn agency_scope(ctx: &Ctx) -> AppResult<Option<Vec<i64>>> {
     }
 }
 
-pub async fn agencies(app: &App, ctx: &Ctx, mut f: AgencyFilter, page: PageRequest) -> AppResult<Page<Agency>> {
+pub async fn agencies(
+    app: &App,
+    ctx: &Ctx,
+    mut f: AgencyFilter,
+    page: PageRequest,
+) -> AppResult<Page<Agency>> {
     f.only = agency_scope(ctx)?;
     let mut tx = app.store.read().await?;
     Ok(tx.agencies_list(ctx.implementation_id(), &f, page).await?)
@@ -135,10 +154,15 @@ pub async fn agency(app: &App, ctx: &Ctx, id: i64) -> AppResult<Agency> {
     Ok(tx.agency_get(ctx.implementation_id(), id).await?)
 }
 
-fn parse_agency(input: &AgencyInput) -> AppResult<(String, ParticipationStatus, Option<NaiveDate>)> {
+fn parse_agency(
+    input: &AgencyInput,
+) -> AppResult<(String, ParticipationStatus, Option<NaiveDate>)> {
     let mut p = Problems::default();
     let name = p.check(required_text("name", "the agency's name", &input.name, 200));
-    let status = p.check_str("participation_status", ParticipationStatus::parse(&input.participation_status));
+    let status = p.check_str(
+        "participation_status",
+        ParticipationStatus::parse(&input.participation_status),
+    );
     let date = parse_date("participation_date", &input.participation_date, &mut p);
     p.into_result()?;
     match (name, status) {
@@ -151,8 +175,16 @@ pub async fn agency_create(app: &App, ctx: &Ctx, input: &AgencyInput) -> AppResu
     ctx.require(Permission::ManageImplementation)?;
     let (name, status, date) = parse_agency(input)?;
     let mut tx = app.store.begin().await?;
-    let a = NewAgency { implementation_id: ctx.implementation_id(), name: &name, participation_status: status.as_str(), participation_date: date };
-    let id = tx.agency_create(&a, app.now()).await.map_err(|e| conflict_on(e, "name", "An agency with this name already exists"))?;
+    let a = NewAgency {
+        implementation_id: ctx.implementation_id(),
+        name: &name,
+        participation_status: status.as_str(),
+        participation_date: date,
+    };
+    let id = tx
+        .agency_create(&a, app.now())
+        .await
+        .map_err(|e| conflict_on(e, "name", "An agency with this name already exists"))?;
     record(&mut tx, app, ctx, "agency.create", "agency", Some(id), json!({"after": {"name": name, "participation_status": status.as_str(), "participation_date": date}})).await?;
     tx.commit().await?;
     Ok(id)
@@ -163,9 +195,20 @@ pub async fn agency_update(app: &App, ctx: &Ctx, id: i64, input: &AgencyInput) -
     let (name, status, date) = parse_agency(input)?;
     let mut tx = app.store.begin().await?;
     let before = tx.agency_get(ctx.implementation_id(), id).await?;
-    let a = NewAgency { implementation_id: ctx.implementation_id(), name: &name, participation_status: status.as_str(), participation_date: date };
-    tx.agency_update(id, &a, input.active, app.now()).await.map_err(|e| conflict_on(e, "name", "An agency with this name already exists"))?;
-    let action = if before.active && !input.active { "agency.deactivate" } else { "agency.update" };
+    let a = NewAgency {
+        implementation_id: ctx.implementation_id(),
+        name: &name,
+        participation_status: status.as_str(),
+        participation_date: date,
+    };
+    tx.agency_update(id, &a, input.active, app.now())
+        .await
+        .map_err(|e| conflict_on(e, "name", "An agency with this name already exists"))?;
+    let action = if before.active && !input.active {
+        "agency.deactivate"
+    } else {
+        "agency.update"
+    };
     record(&mut tx, app, ctx, action, "agency", Some(id), json!({
         "before": {"name": before.name, "participation_status": before.participation_status, "participation_date": before.participation_date, "active": before.active},
         "after": {"name": name, "participation_status": status.as_str(), "participation_date": date, "active": input.active},
@@ -185,9 +228,23 @@ fn conflict_on(e: onramp_store::StoreError, field: &str, message: &str) -> AppEr
 pub async fn agencies_csv(app: &App, ctx: &Ctx, f: AgencyFilter) -> AppResult<String> {
     let page = agencies(app, ctx, f, PageRequest::ALL).await?;
     write_csv(
-        &["id", "name", "participation_status", "participation_date", "active"],
+        &[
+            "id",
+            "name",
+            "participation_status",
+            "participation_date",
+            "active",
+        ],
         page.items.into_iter().map(|a| {
-            vec![a.id.to_string(), a.name, a.participation_status, a.participation_date.map(|d| d.to_string()).unwrap_or_default(), a.active.to_string()]
+            vec![
+                a.id.to_string(),
+                a.name,
+                a.participation_status,
+                a.participation_date
+                    .map(|d| d.to_string())
+                    .unwrap_or_default(),
+                a.active.to_string(),
+            ]
         }),
     )
     .map_err(|e| AppError::Internal(e.to_string()))
@@ -204,7 +261,12 @@ pub struct ProjectInput {
     pub active: bool,
 }
 
-pub async fn projects(app: &App, ctx: &Ctx, mut f: ProjectFilter, page: PageRequest) -> AppResult<Page<Project>> {
+pub async fn projects(
+    app: &App,
+    ctx: &Ctx,
+    mut f: ProjectFilter,
+    page: PageRequest,
+) -> AppResult<Page<Project>> {
     f.only_agencies = agency_scope(ctx)?;
     let mut tx = app.store.read().await?;
     Ok(tx.projects_list(ctx.implementation_id(), &f, page).await?)
@@ -217,10 +279,22 @@ pub async fn project(app: &App, ctx: &Ctx, id: i64) -> AppResult<Project> {
     Ok(p)
 }
 
-async fn parse_project(app: &App, ctx: &Ctx, input: &ProjectInput) -> AppResult<(i64, String, HudProjectType)> {
+async fn parse_project(
+    app: &App,
+    ctx: &Ctx,
+    input: &ProjectInput,
+) -> AppResult<(i64, String, HudProjectType)> {
     let mut p = Problems::default();
-    let name = p.check(required_text("name", "the project's name", &input.name, 200));
-    let kind = p.check_str("hud_project_type", HudProjectType::parse(&input.hud_project_type));
+    let name = p.check(required_text(
+        "name",
+        "the project's name",
+        &input.name,
+        200,
+    ));
+    let kind = p.check_str(
+        "hud_project_type",
+        HudProjectType::parse(&input.hud_project_type),
+    );
     let agency_id = match input.agency_id.trim().parse::<i64>() {
         Ok(id) => {
             let mut tx = app.store.read().await?;
@@ -250,10 +324,31 @@ pub async fn project_create(app: &App, ctx: &Ctx, input: &ProjectInput) -> AppRe
     let (agency_id, name, kind) = parse_project(app, ctx, input).await?;
     let mut tx = app.store.begin().await?;
     let id = tx
-        .project_create(ctx.implementation_id(), agency_id, &name, kind.code(), app.now())
+        .project_create(
+            ctx.implementation_id(),
+            agency_id,
+            &name,
+            kind.code(),
+            app.now(),
+        )
         .await
-        .map_err(|e| conflict_on(e, "name", "This agency already has a project with this name"))?;
-    record(&mut tx, app, ctx, "project.create", "project", Some(id), json!({"after": {"agency_id": agency_id, "name": name, "hud_project_type": kind.code()}})).await?;
+        .map_err(|e| {
+            conflict_on(
+                e,
+                "name",
+                "This agency already has a project with this name",
+            )
+        })?;
+    record(
+        &mut tx,
+        app,
+        ctx,
+        "project.create",
+        "project",
+        Some(id),
+        json!({"after": {"agency_id": agency_id, "name": name, "hud_project_type": kind.code()}}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -263,10 +358,28 @@ pub async fn project_update(app: &App, ctx: &Ctx, id: i64, input: &ProjectInput)
     let (agency_id, name, kind) = parse_project(app, ctx, input).await?;
     let mut tx = app.store.begin().await?;
     let before = tx.project_get(ctx.implementation_id(), id).await?;
-    tx.project_update(ctx.implementation_id(), id, agency_id, &name, kind.code(), input.active, app.now())
-        .await
-        .map_err(|e| conflict_on(e, "name", "This agency already has a project with this name"))?;
-    let action = if before.active && !input.active { "project.deactivate" } else { "project.update" };
+    tx.project_update(
+        ctx.implementation_id(),
+        id,
+        agency_id,
+        &name,
+        kind.code(),
+        input.active,
+        app.now(),
+    )
+    .await
+    .map_err(|e| {
+        conflict_on(
+            e,
+            "name",
+            "This agency already has a project with this name",
+        )
+    })?;
+    let action = if before.active && !input.active {
+        "project.deactivate"
+    } else {
+        "project.update"
+    };
     record(&mut tx, app, ctx, action, "project", Some(id), json!({
         "before": {"agency_id": before.agency_id, "name": before.name, "hud_project_type": before.hud_project_type, "active": before.active},
         "after": {"agency_id": agency_id, "name": name, "hud_project_type": kind.code(), "active": input.active},
@@ -278,10 +391,26 @@ pub async fn project_update(app: &App, ctx: &Ctx, id: i64, input: &ProjectInput)
 pub async fn projects_csv(app: &App, ctx: &Ctx, f: ProjectFilter) -> AppResult<String> {
     let page = projects(app, ctx, f, PageRequest::ALL).await?;
     write_csv(
-        &["id", "agency", "name", "hud_project_type", "hud_project_type_label", "active"],
+        &[
+            "id",
+            "agency",
+            "name",
+            "hud_project_type",
+            "hud_project_type_label",
+            "active",
+        ],
         page.items.into_iter().map(|p| {
-            let label = HudProjectType::from_code(p.hud_project_type).map(|t| t.label()).unwrap_or("unknown");
-            vec![p.id.to_string(), p.agency_name, p.name, p.hud_project_type.to_string(), label.to_string(), p.active.to_string()]
+            let label = HudProjectType::from_code(p.hud_project_type)
+                .map(|t| t.label())
+                .unwrap_or("unknown");
+            vec![
+                p.id.to_string(),
+                p.agency_name,
+                p.name,
+                p.hud_project_type.to_string(),
+                label.to_string(),
+                p.active.to_string(),
+            ]
         }),
     )
     .map_err(|e| AppError::Internal(e.to_string()))
@@ -300,13 +429,27 @@ pub struct CatalogueInput {
     pub active: bool,
 }
 
-pub async fn catalogue(app: &App, ctx: &Ctx, cat: Catalogue, search: Option<&str>, active: Option<bool>, page: PageRequest) -> AppResult<Page<CatalogueEntry>> {
+pub async fn catalogue(
+    app: &App,
+    ctx: &Ctx,
+    cat: Catalogue,
+    search: Option<&str>,
+    active: Option<bool>,
+    page: PageRequest,
+) -> AppResult<Page<CatalogueEntry>> {
     // Agency staff need the catalogues to request access, so anyone signed in may read them.
     let mut tx = app.store.read().await?;
-    Ok(tx.catalogue_list(cat, ctx.implementation_id(), search, active, page).await?)
+    Ok(tx
+        .catalogue_list(cat, ctx.implementation_id(), search, active, page)
+        .await?)
 }
 
-pub async fn catalogue_entry(app: &App, ctx: &Ctx, cat: Catalogue, id: i64) -> AppResult<CatalogueEntry> {
+pub async fn catalogue_entry(
+    app: &App,
+    ctx: &Ctx,
+    cat: Catalogue,
+    id: i64,
+) -> AppResult<CatalogueEntry> {
     let mut tx = app.store.read().await?;
     Ok(tx.catalogue_get(cat, ctx.implementation_id(), id).await?)
 }
@@ -318,34 +461,79 @@ fn catalogue_subject(cat: Catalogue) -> &'static str {
     }
 }
 
-pub async fn catalogue_create(app: &App, ctx: &Ctx, cat: Catalogue, input: &CatalogueInput) -> AppResult<i64> {
+pub async fn catalogue_create(
+    app: &App,
+    ctx: &Ctx,
+    cat: Catalogue,
+    input: &CatalogueInput,
+) -> AppResult<i64> {
     ctx.require(Permission::ManageImplementation)?;
     let mut p = Problems::default();
     let code = p.check_str("code", Slug::parse(&input.code));
     let name = p.check(required_text("name", "a name", &input.name, 120));
-    let description = input.description.trim().chars().take(2000).collect::<String>();
+    let description = input
+        .description
+        .trim()
+        .chars()
+        .take(2000)
+        .collect::<String>();
     p.into_result()?;
     let (Some(code), Some(name)) = (code, name) else {
         return Err(AppError::Internal("unreachable".into()));
     };
     let mut tx = app.store.begin().await?;
     let id = tx
-        .catalogue_create(cat, ctx.implementation_id(), code.as_str(), &name, &description)
+        .catalogue_create(
+            cat,
+            ctx.implementation_id(),
+            code.as_str(),
+            &name,
+            &description,
+        )
         .await
         .map_err(|e| conflict_on(e, "code", "This code is already in use"))?;
     let subject = catalogue_subject(cat);
-    record(&mut tx, app, ctx, &format!("{subject}.create"), subject, Some(id), json!({"after": {"code": code.as_str(), "name": name}})).await?;
+    record(
+        &mut tx,
+        app,
+        ctx,
+        &format!("{subject}.create"),
+        subject,
+        Some(id),
+        json!({"after": {"code": code.as_str(), "name": name}}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(id)
 }
 
-pub async fn catalogue_update(app: &App, ctx: &Ctx, cat: Catalogue, id: i64, input: &CatalogueInput) -> AppResult<()> {
+pub async fn catalogue_update(
+    app: &App,
+    ctx: &Ctx,
+    cat: Catalogue,
+    id: i64,
+    input: &CatalogueInput,
+) -> AppResult<()> {
     ctx.require(Permission::ManageImplementation)?;
-    let name = required_text("name", "a name", &input.name, 120).map_err(|e| AppError::Invalid(vec![e]))?;
-    let description = input.description.trim().chars().take(2000).collect::<String>();
+    let name = required_text("name", "a name", &input.name, 120)
+        .map_err(|e| AppError::Invalid(vec![e]))?;
+    let description = input
+        .description
+        .trim()
+        .chars()
+        .take(2000)
+        .collect::<String>();
     let mut tx = app.store.begin().await?;
     let before = tx.catalogue_get(cat, ctx.implementation_id(), id).await?;
-    tx.catalogue_update(cat, ctx.implementation_id(), id, &name, &description, input.active).await?;
+    tx.catalogue_update(
+        cat,
+        ctx.implementation_id(),
+        id,
+        &name,
+        &description,
+        input.active,
+    )
+    .await?;
     let subject = catalogue_subject(cat);
     record(&mut tx, app, ctx, &format!("{subject}.update"), subject, Some(id), json!({
         "before": {"name": before.name, "description": before.description, "active": before.active},
@@ -355,45 +543,117 @@ pub async fn catalogue_update(app: &App, ctx: &Ctx, cat: Catalogue, id: i64, inp
     Ok(())
 }
 
-pub async fn catalogue_csv(app: &App, ctx: &Ctx, cat: Catalogue, search: Option<&str>, active: Option<bool>) -> AppResult<String> {
+pub async fn catalogue_csv(
+    app: &App,
+    ctx: &Ctx,
+    cat: Catalogue,
+    search: Option<&str>,
+    active: Option<bool>,
+) -> AppResult<String> {
     let page = catalogue(app, ctx, cat, search, active, PageRequest::ALL).await?;
     write_csv(
         &["id", "code", "name", "description", "active"],
-        page.items.into_iter().map(|c| vec![c.id.to_string(), c.code, c.name, c.description, c.active.to_string()]),
+        page.items.into_iter().map(|c| {
+            vec![
+                c.id.to_string(),
+                c.code,
+                c.name,
+                c.description,
+                c.active.to_string(),
+            ]
+        }),
     )
     .map_err(|e| AppError::Internal(e.to_string()))
 }
 
 /// The catalogues every new implementation starts with.
 pub const DEFAULT_ACCESS_LEVELS: &[(&str, &str, &str)] = &[
-    ("read_only", "Read-only", "Sees client records; changes nothing"),
-    ("end_user", "End user / case manager", "Enters and updates client data for their projects"),
-    ("assessor", "Assessor", "Completes assessments such as the VI-SPDAT"),
-    ("ce_specialist", "Coordinated-entry specialist", "Works the coordinated-entry queue and referrals"),
-    ("agency_admin", "Agency admin", "Manages their agency's users and data quality"),
+    (
+        "read_only",
+        "Read-only",
+        "Sees client records; changes nothing",
+    ),
+    (
+        "end_user",
+        "End user / case manager",
+        "Enters and updates client data for their projects",
+    ),
+    (
+        "assessor",
+        "Assessor",
+        "Completes assessments such as the VI-SPDAT",
+    ),
+    (
+        "ce_specialist",
+        "Coordinated-entry specialist",
+        "Works the coordinated-entry queue and referrals",
+    ),
+    (
+        "agency_admin",
+        "Agency admin",
+        "Manages their agency's users and data quality",
+    ),
     ("reporting", "Reporting", "Runs HUD and local reports"),
 ];
 
 pub const DEFAULT_RESPONSIBILITIES: &[(&str, &str, &str)] = &[
-    ("enroll_clients", "Enroll clients", "Enrolls clients into projects"),
-    ("exit_clients", "Exit clients", "Exits clients from projects"),
-    ("bed_reservations", "Bed reservations", "Completes bed reservations"),
-    ("assessments", "Assessments", "Conducts assessments (e.g. VI-SPDAT)"),
+    (
+        "enroll_clients",
+        "Enroll clients",
+        "Enrolls clients into projects",
+    ),
+    (
+        "exit_clients",
+        "Exit clients",
+        "Exits clients from projects",
+    ),
+    (
+        "bed_reservations",
+        "Bed reservations",
+        "Completes bed reservations",
+    ),
+    (
+        "assessments",
+        "Assessments",
+        "Conducts assessments (e.g. VI-SPDAT)",
+    ),
     ("referrals", "Referrals", "Reviews and makes referrals"),
     ("reporting", "Reporting", "Runs reports"),
 ];
 
 /// Creates an implementation with its CoCs and default catalogues (command line and demo).
-pub async fn create_implementation(tx: &mut onramp_store::Tx, app: &App, slug: &str, name: &str, lead: &str, cocs: &[String]) -> AppResult<i64> {
+pub async fn create_implementation(
+    tx: &mut onramp_store::Tx,
+    app: &App,
+    slug: &str,
+    name: &str,
+    lead: &str,
+    cocs: &[String],
+) -> AppResult<i64> {
     let slug = Slug::parse(slug).map_err(|m| AppError::field("slug", m))?;
-    let id = tx.implementation_create(slug.as_str(), name, lead, app.now()).await?;
+    let id = tx
+        .implementation_create(slug.as_str(), name, lead, app.now())
+        .await?;
     tx.cocs_replace(id, cocs).await?;
     for (code, name, desc) in DEFAULT_ACCESS_LEVELS {
-        tx.catalogue_create(Catalogue::AccessLevels, id, code, name, desc).await?;
+        tx.catalogue_create(Catalogue::AccessLevels, id, code, name, desc)
+            .await?;
     }
     for (code, name, desc) in DEFAULT_RESPONSIBILITIES {
-        tx.catalogue_create(Catalogue::Responsibilities, id, code, name, desc).await?;
+        tx.catalogue_create(Catalogue::Responsibilities, id, code, name, desc)
+            .await?;
     }
-    crate::audit::record_system(tx, app, Some(id), None, "implementation.create", "implementation", Some(id), json!({"after": {"slug": slug.as_str(), "name": name, "cocs": cocs}}), "local").await?;
+    crate::audit::record_system(
+        tx,
+        app,
+        Some(id),
+        None,
+        "implementation.create",
+        "implementation",
+        Some(id),
+        json!({"after": {"slug": slug.as_str(), "name": name, "cocs": cocs}}),
+        "local",
+    )
+    .await?;
     Ok(id)
 }

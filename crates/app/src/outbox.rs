@@ -6,10 +6,17 @@ use onramp_domain::authz::Permission;
 use onramp_store::{OutboxMessage, Page, PageRequest};
 use serde_json::json;
 
-pub async fn list(app: &App, ctx: &Ctx, status: Option<&str>, page: PageRequest) -> AppResult<Page<OutboxMessage>> {
+pub async fn list(
+    app: &App,
+    ctx: &Ctx,
+    status: Option<&str>,
+    page: PageRequest,
+) -> AppResult<Page<OutboxMessage>> {
     ctx.require(Permission::ManageOutbox)?;
     let mut tx = app.store.read().await?;
-    Ok(tx.outbox_list(ctx.implementation_id(), status, page).await?)
+    Ok(tx
+        .outbox_list(ctx.implementation_id(), status, page)
+        .await?)
 }
 
 /// One message. Password-reset links are hidden: only their recipient may use them.
@@ -28,7 +35,9 @@ pub fn hide_links(text: &str, marker: &str) -> String {
     while let Some(i) = rest.find(marker) {
         out.push_str(&rest[..i + marker.len()]);
         rest = &rest[i + marker.len()..];
-        let end = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_')).unwrap_or(rest.len());
+        let end = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+            .unwrap_or(rest.len());
         if end > 0 {
             out.push_str("[hidden]");
         }
@@ -42,13 +51,27 @@ pub fn hide_links(text: &str, marker: &str) -> String {
 pub async fn retry(app: &App, ctx: &Ctx, id: i64) -> AppResult<()> {
     ctx.require(Permission::ManageOutbox)?;
     let mut tx = app.store.begin().await?;
-    if !tx.outbox_retry(ctx.implementation_id(), id, app.now()).await? {
+    if !tx
+        .outbox_retry(ctx.implementation_id(), id, app.now())
+        .await?
+    {
         // Another implementation's message, or none at all, is not found; only a message
         // of this implementation that has not failed is a conflict.
         tx.outbox_get(ctx.implementation_id(), id).await?;
-        return Err(AppError::Conflict("Only a message that failed can be sent again".into()));
+        return Err(AppError::Conflict(
+            "Only a message that failed can be sent again".into(),
+        ));
     }
-    record(&mut tx, app, ctx, "outbox.retry", "outbox_message", Some(id), json!({})).await?;
+    record(
+        &mut tx,
+        app,
+        ctx,
+        "outbox.retry",
+        "outbox_message",
+        Some(id),
+        json!({}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -59,6 +82,9 @@ mod tests {
     fn reset_tokens_are_hidden() {
         // As stored: JSON text, where a new line is a backslash and an n.
         let t = r"open http://x/password-reset/AbC_-9 now; http://x/password-reset/Zz\n";
-        assert_eq!(super::hide_links(t, "/password-reset/"), r"open http://x/password-reset/[hidden] now; http://x/password-reset/[hidden]\n");
+        assert_eq!(
+            super::hide_links(t, "/password-reset/"),
+            r"open http://x/password-reset/[hidden] now; http://x/password-reset/[hidden]\n"
+        );
     }
 }

@@ -41,7 +41,12 @@ pub struct PersonDetail {
 
 /// People the actor may see: everyone for Lead staff, their agencies' staff for agency
 /// administrators and executive directors, and only themselves otherwise.
-pub async fn list(app: &App, ctx: &Ctx, mut f: PeopleFilter, page: PageRequest) -> AppResult<Page<Person>> {
+pub async fn list(
+    app: &App,
+    ctx: &Ctx,
+    mut f: PeopleFilter,
+    page: PageRequest,
+) -> AppResult<Page<Person>> {
     if !ctx.actor.may(Permission::ViewAllPeople) {
         let mine = ctx.actor.overseen_agencies();
         if mine.is_empty() {
@@ -56,9 +61,22 @@ pub async fn list(app: &App, ctx: &Ctx, mut f: PeopleFilter, page: PageRequest) 
 pub async fn get(app: &App, ctx: &Ctx, id: i64) -> AppResult<PersonDetail> {
     let mut tx = app.store.read().await?;
     let person = tx.person_get(ctx.implementation_id(), id).await?;
-    ctx.require(Permission::ViewPerson { person_id: person.id, agency_id: person.agency_id })?;
-    let implementation_roles = tx.implementation_roles_of(id).await?.iter().filter_map(|r| ImplementationRole::parse(r).ok()).collect();
-    let agency_roles = tx.agency_roles_of(id).await?.into_iter().filter_map(|(a, r)| AgencyRole::parse(&r).ok().map(|r| (a, r))).collect();
+    ctx.require(Permission::ViewPerson {
+        person_id: person.id,
+        agency_id: person.agency_id,
+    })?;
+    let implementation_roles = tx
+        .implementation_roles_of(id)
+        .await?
+        .iter()
+        .filter_map(|r| ImplementationRole::parse(r).ok())
+        .collect();
+    let agency_roles = tx
+        .agency_roles_of(id)
+        .await?
+        .into_iter()
+        .filter_map(|(a, r)| AgencyRole::parse(&r).ok().map(|r| (a, r)))
+        .collect();
     let account = tx.account_get(id).await?;
     Ok(PersonDetail {
         person,
@@ -79,8 +97,18 @@ struct Parsed {
 
 async fn parse(app: &App, ctx: &Ctx, input: &PersonInput) -> AppResult<Parsed> {
     let mut p = Problems::default();
-    let given = p.check(required_text("given_name", "a given name", &input.given_name, 100));
-    let family = p.check(required_text("family_name", "a family name", &input.family_name, 100));
+    let given = p.check(required_text(
+        "given_name",
+        "a given name",
+        &input.given_name,
+        100,
+    ));
+    let family = p.check(required_text(
+        "family_name",
+        "a family name",
+        &input.family_name,
+        100,
+    ));
     let email = p.check_str("email", Email::parse(&input.email));
     let agency_id = if input.agency_id.trim().is_empty() {
         None
@@ -105,14 +133,21 @@ async fn parse(app: &App, ctx: &Ctx, input: &PersonInput) -> AppResult<Parsed> {
     };
     p.into_result()?;
     match (given, family, email) {
-        (Some(given), Some(family), Some(email)) => Ok(Parsed { given, family, email, agency_id }),
+        (Some(given), Some(family), Some(email)) => Ok(Parsed {
+            given,
+            family,
+            email,
+            agency_id,
+        }),
         _ => Err(AppError::Internal("unreachable".into())),
     }
 }
 
 fn email_taken(e: StoreError) -> AppError {
     match e {
-        StoreError::Conflict(_) => AppError::field("email", "Someone already uses this email address"),
+        StoreError::Conflict(_) => {
+            AppError::field("email", "Someone already uses this email address")
+        }
         other => other.into(),
     }
 }
@@ -122,10 +157,20 @@ pub async fn create(app: &App, ctx: &Ctx, input: &PersonInput, invite: bool) -> 
     let v = parse(app, ctx, input).await?;
     ctx.require(Permission::ManagePeopleOf(v.agency_id))?;
     let mut tx = app.store.begin().await?;
-    let fields = PersonFields { given_name: &v.given, family_name: &v.family, email: v.email.as_str(), agency_id: v.agency_id };
-    let id = tx.person_create(ctx.implementation_id(), &fields, app.now()).await.map_err(email_taken)?;
+    let fields = PersonFields {
+        given_name: &v.given,
+        family_name: &v.family,
+        email: v.email.as_str(),
+        agency_id: v.agency_id,
+    };
+    let id = tx
+        .person_create(ctx.implementation_id(), &fields, app.now())
+        .await
+        .map_err(email_taken)?;
     if invite {
-        tx.account_create(id, v.email.as_str()).await.map_err(email_taken)?;
+        tx.account_create(id, v.email.as_str())
+            .await
+            .map_err(email_taken)?;
         auth::invite(&mut tx, app, id).await?;
     }
     record(&mut tx, app, ctx, "person.create", "person", Some(id), json!({"after": {
@@ -145,10 +190,25 @@ pub async fn update(app: &App, ctx: &Ctx, id: i64, input: &PersonInput) -> AppRe
     if id == ctx.actor.person_id && !input.active {
         return Err(AppError::field("active", "You cannot deactivate yourself"));
     }
-    let fields = PersonFields { given_name: &v.given, family_name: &v.family, email: v.email.as_str(), agency_id: v.agency_id };
-    tx.person_update(ctx.implementation_id(), id, &fields, input.active, app.now()).await.map_err(email_taken)?;
+    let fields = PersonFields {
+        given_name: &v.given,
+        family_name: &v.family,
+        email: v.email.as_str(),
+        agency_id: v.agency_id,
+    };
+    tx.person_update(
+        ctx.implementation_id(),
+        id,
+        &fields,
+        input.active,
+        app.now(),
+    )
+    .await
+    .map_err(email_taken)?;
     if tx.account_get(id).await?.is_some() && before.email != v.email.as_str() {
-        tx.account_set_email(id, v.email.as_str()).await.map_err(email_taken)?;
+        tx.account_set_email(id, v.email.as_str())
+            .await
+            .map_err(email_taken)?;
     }
     if before.active && !input.active {
         // A deactivated person is signed out at once.
@@ -173,31 +233,68 @@ pub async fn invite(app: &App, ctx: &Ctx, id: i64) -> AppResult<()> {
     let person = tx.person_get(ctx.implementation_id(), id).await?;
     ctx.require(Permission::ManagePeopleOf(person.agency_id))?;
     if !person.active {
-        return Err(AppError::Conflict("This person is deactivated: reactivate them before inviting them".into()));
+        return Err(AppError::Conflict(
+            "This person is deactivated: reactivate them before inviting them".into(),
+        ));
     }
     auth::invite(&mut tx, app, id).await?;
-    record(&mut tx, app, ctx, "person.invite", "person", Some(id), json!({"email": person.email})).await?;
+    record(
+        &mut tx,
+        app,
+        ctx,
+        "person.invite",
+        "person",
+        Some(id),
+        json!({"email": person.email}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
 
 /// Grants or removes an implementation role.
-pub async fn set_implementation_role(app: &App, ctx: &Ctx, id: i64, role: &str, granted: bool) -> AppResult<()> {
+pub async fn set_implementation_role(
+    app: &App,
+    ctx: &Ctx,
+    id: i64,
+    role: &str,
+    granted: bool,
+) -> AppResult<()> {
     ctx.require(Permission::ManageImplementationRoles)?;
     let role = ImplementationRole::parse(role).map_err(|m| AppError::field("role", m))?;
     if id == ctx.actor.person_id && role == ImplementationRole::LeadAdmin && !granted {
-        return Err(AppError::field("role", "You cannot remove your own Lead admin role"));
+        return Err(AppError::field(
+            "role",
+            "You cannot remove your own Lead admin role",
+        ));
     }
     let mut tx = app.store.begin().await?;
     tx.person_get(ctx.implementation_id(), id).await?;
-    tx.implementation_role_set(id, role.as_str(), granted).await?;
-    record(&mut tx, app, ctx, if granted { "role.grant" } else { "role.revoke" }, "person", Some(id), json!({"role": role.as_str()})).await?;
+    tx.implementation_role_set(id, role.as_str(), granted)
+        .await?;
+    record(
+        &mut tx,
+        app,
+        ctx,
+        if granted { "role.grant" } else { "role.revoke" },
+        "person",
+        Some(id),
+        json!({"role": role.as_str()}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
 
 /// Grants or removes a role in an agency.
-pub async fn set_agency_role(app: &App, ctx: &Ctx, id: i64, agency_id: i64, role: &str, granted: bool) -> AppResult<()> {
+pub async fn set_agency_role(
+    app: &App,
+    ctx: &Ctx,
+    id: i64,
+    agency_id: i64,
+    role: &str,
+    granted: bool,
+) -> AppResult<()> {
     ctx.require(Permission::ManageAgencyRoles(agency_id))?;
     let role = AgencyRole::parse(role).map_err(|m| AppError::field("role", m))?;
     let mut tx = app.store.begin().await?;
@@ -206,8 +303,22 @@ pub async fn set_agency_role(app: &App, ctx: &Ctx, id: i64, agency_id: i64, role
     // someone of another agency (whom they may not even see).
     ctx.require(Permission::ManagePeopleOf(person.agency_id))?;
     tx.agency_get(ctx.implementation_id(), agency_id).await?;
-    tx.agency_role_set(id, agency_id, role.as_str(), granted).await?;
-    record(&mut tx, app, ctx, if granted { "agency_role.grant" } else { "agency_role.revoke" }, "person", Some(id), json!({"agency_id": agency_id, "role": role.as_str()})).await?;
+    tx.agency_role_set(id, agency_id, role.as_str(), granted)
+        .await?;
+    record(
+        &mut tx,
+        app,
+        ctx,
+        if granted {
+            "agency_role.grant"
+        } else {
+            "agency_role.revoke"
+        },
+        "person",
+        Some(id),
+        json!({"agency_id": agency_id, "role": role.as_str()}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -215,8 +326,24 @@ pub async fn set_agency_role(app: &App, ctx: &Ctx, id: i64, agency_id: i64, role
 pub async fn csv(app: &App, ctx: &Ctx, f: PeopleFilter) -> AppResult<String> {
     let page = list(app, ctx, f, PageRequest::ALL).await?;
     write_csv(
-        &["id", "given_name", "family_name", "email", "agency", "active"],
-        page.items.into_iter().map(|p| vec![p.id.to_string(), p.given_name, p.family_name, p.email, p.agency_name.unwrap_or_default(), p.active.to_string()]),
+        &[
+            "id",
+            "given_name",
+            "family_name",
+            "email",
+            "agency",
+            "active",
+        ],
+        page.items.into_iter().map(|p| {
+            vec![
+                p.id.to_string(),
+                p.given_name,
+                p.family_name,
+                p.email,
+                p.agency_name.unwrap_or_default(),
+                p.active.to_string(),
+            ]
+        }),
     )
     .map_err(|e| AppError::Internal(e.to_string()))
 }
@@ -237,9 +364,19 @@ pub async fn create_with_password(
 ) -> AppResult<i64> {
     let email = Email::parse(email).map_err(|m| AppError::field("email", m))?;
     let mut tx = app.store.begin().await?;
-    let fields = PersonFields { given_name: given, family_name: family, email: email.as_str(), agency_id };
-    let id = tx.person_create(implementation_id, &fields, app.now()).await.map_err(email_taken)?;
-    tx.account_create(id, email.as_str()).await.map_err(email_taken)?;
+    let fields = PersonFields {
+        given_name: given,
+        family_name: family,
+        email: email.as_str(),
+        agency_id,
+    };
+    let id = tx
+        .person_create(implementation_id, &fields, app.now())
+        .await
+        .map_err(email_taken)?;
+    tx.account_create(id, email.as_str())
+        .await
+        .map_err(email_taken)?;
     auth::issue_password(&mut tx, app, id, password, must_change).await?;
     for r in roles {
         tx.implementation_role_set(id, r.as_str(), true).await?;

@@ -24,24 +24,42 @@ pub const WEBHOOK_SECRET: &str = "webhook_secret";
 /// Creates the pending account of a request reaching provisioning, with a proposed
 /// username: the person's earlier HMIS username if they had one, else the template's
 /// pattern made unique in the implementation.
-pub(crate) async fn propose(tx: &mut Tx, app: &App, ctx: &Ctx, request: &AccessRequest) -> AppResult<()> {
+pub(crate) async fn propose(
+    tx: &mut Tx,
+    app: &App,
+    ctx: &Ctx,
+    request: &AccessRequest,
+) -> AppResult<()> {
     if tx.hmis_account_of_request(request.id).await?.is_some() {
         return Ok(());
     }
     let imp = request.implementation_id;
     let person = tx.person_by_id(request.person_id).await?;
-    let earlier = tx.hmis_accounts_of_person(person.id).await?.into_iter().next();
+    let earlier = tx
+        .hmis_accounts_of_person(person.id)
+        .await?
+        .into_iter()
+        .next();
     let username = match &earlier {
         Some(a) => a.username.clone(),
         None => {
             let template = processes::load(tx, imp, request.template_id).await?;
-            let pattern = UsernamePattern::parse(&template.username_pattern).map_err(AppError::Internal)?;
+            let pattern =
+                UsernamePattern::parse(&template.username_pattern).map_err(AppError::Internal)?;
             let base = pattern.render(&person.given_name, &person.family_name);
             let taken = tx.hmis_usernames_like(imp, &base).await?;
-            pattern.unique(&person.given_name, &person.family_name, &|u| taken.iter().any(|t| t == u))
+            pattern.unique(&person.given_name, &person.family_name, &|u| {
+                taken.iter().any(|t| t == u)
+            })
         }
     };
-    let projects = tx.request_projects(request.id).await?.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(",");
+    let projects = tx
+        .request_projects(request.id)
+        .await?
+        .iter()
+        .map(|p| p.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
     let now = app.now();
     let id = match earlier {
         // A returning person keeps their account: it moves to the new request's details.
@@ -49,8 +67,16 @@ pub(crate) async fn propose(tx: &mut Tx, app: &App, ctx: &Ctx, request: &AccessR
             a.access_level = request.access_level.clone();
             a.projects = projects.clone();
             tx.hmis_account_save(&a, now).await?;
-            tx.hmis_account_set_request(a.id, request.id, request.agency_id).await?;
-            tx.hmis_account_event_add(a.id, &a.status, now, None, &format!("Provisioning for request #{}", request.id)).await?;
+            tx.hmis_account_set_request(a.id, request.id, request.agency_id)
+                .await?;
+            tx.hmis_account_event_add(
+                a.id,
+                &a.status,
+                now,
+                None,
+                &format!("Provisioning for request #{}", request.id),
+            )
+            .await?;
             a.id
         }
         None => {
@@ -69,39 +95,75 @@ pub(crate) async fn propose(tx: &mut Tx, app: &App, ctx: &Ctx, request: &AccessR
                     now,
                 )
                 .await?;
-            tx.hmis_account_event_add(id, HmisAccountStatus::Pending.as_str(), now, None, "Proposed by Onramp").await?;
+            tx.hmis_account_event_add(
+                id,
+                HmisAccountStatus::Pending.as_str(),
+                now,
+                None,
+                "Proposed by Onramp",
+            )
+            .await?;
             id
         }
     };
-    record(tx, app, ctx, "hmis_account.propose", "hmis_account", Some(id), json!({"username": username, "request_id": request.id})).await?;
+    record(
+        tx,
+        app,
+        ctx,
+        "hmis_account.propose",
+        "hmis_account",
+        Some(id),
+        json!({"username": username, "request_id": request.id}),
+    )
+    .await?;
     Ok(())
 }
 
 fn check_username(u: &str) -> AppResult<String> {
     let u = u.trim().to_lowercase();
-    if u.is_empty() || u.len() > 64 || !u.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-' | '@')) {
-        return Err(AppError::field("username", "Use 1 to 64 letters, digits, '.', '_', '-' or '@'"));
+    if u.is_empty()
+        || u.len() > 64
+        || !u.chars().all(|c| {
+            c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-' | '@')
+        })
+    {
+        return Err(AppError::field(
+            "username",
+            "Use 1 to 64 letters, digits, '.', '_', '-' or '@'",
+        ));
     }
     Ok(u)
 }
 
 /// The Lead records that the account exists in the HMIS: the account becomes active, the
 /// person gets their login information (username only), and the step is done.
-pub async fn record_created(app: &App, ctx: &Ctx, request_id: i64, username: &str) -> AppResult<()> {
+pub async fn record_created(
+    app: &App,
+    ctx: &Ctx,
+    request_id: i64,
+    username: &str,
+) -> AppResult<()> {
     ctx.require(Permission::WorkQueue)?;
     let username = check_username(username)?;
     let mut tx = app.store.begin().await?;
     let imp = ctx.implementation_id();
     let request = tx.request_get(imp, request_id).await?;
     if RequestStatus::parse(&request.status) != Some(RequestStatus::Open) {
-        return Err(AppError::Conflict("This request is not in progress.".into()));
+        return Err(AppError::Conflict(
+            "This request is not in progress.".into(),
+        ));
     }
     let template = processes::load(&mut tx, imp, request.template_id).await?;
     let steps = tx.request_steps(request_id).await?;
     let def = template
         .steps
         .iter()
-        .find(|d| d.kind == StepKind::AccountProvisioning && steps.iter().any(|s| s.step_key == d.key && StepStatus::parse(&s.status) == Some(StepStatus::Open)))
+        .find(|d| {
+            d.kind == StepKind::AccountProvisioning
+                && steps.iter().any(|s| {
+                    s.step_key == d.key && StepStatus::parse(&s.status) == Some(StepStatus::Open)
+                })
+        })
         .cloned()
         .ok_or_else(|| AppError::Conflict("This request has no provisioning task open.".into()))?;
     let account = tx.hmis_account_of_request(request_id).await?;
@@ -109,11 +171,18 @@ pub async fn record_created(app: &App, ctx: &Ctx, request_id: i64, username: &st
         Some(a) => a,
         None => {
             propose(&mut tx, app, ctx, &request).await?;
-            tx.hmis_account_of_request(request_id).await?.ok_or(AppError::NotFound)?
+            tx.hmis_account_of_request(request_id)
+                .await?
+                .ok_or(AppError::NotFound)?
         }
     };
-    if !account.username.eq_ignore_ascii_case(&username) && tx.hmis_username_taken(imp, &username).await? {
-        return Err(AppError::field("username", "Another HMIS account already uses this username"));
+    if !account.username.eq_ignore_ascii_case(&username)
+        && tx.hmis_username_taken(imp, &username).await?
+    {
+        return Err(AppError::field(
+            "username",
+            "Another HMIS account already uses this username",
+        ));
     }
     let now = app.now();
     let before = account.status.clone();
@@ -121,26 +190,59 @@ pub async fn record_created(app: &App, ctx: &Ctx, request_id: i64, username: &st
     updated.username = username.clone();
     updated.status = HmisAccountStatus::Active.as_str().into();
     tx.hmis_account_save(&updated, now).await?;
-    tx.hmis_account_event_add(account.id, HmisAccountStatus::Active.as_str(), now, Some(ctx.actor.person_id), "Account created in the HMIS").await?;
+    tx.hmis_account_event_add(
+        account.id,
+        HmisAccountStatus::Active.as_str(),
+        now,
+        Some(ctx.actor.person_id),
+        "Account created in the HMIS",
+    )
+    .await?;
     record(&mut tx, app, ctx, "hmis_account.activate", "hmis_account", Some(account.id), json!({"before": {"status": before, "username": account.username}, "after": {"status": "active", "username": username}})).await?;
     let person = tx.person_by_id(request.person_id).await?;
     let implementation = tx.implementation_get(imp).await?.name;
-    mail::queue(&mut tx, app, imp, &person.email, "login_information", &[
-        ("name", &person.given_name),
-        ("implementation", &implementation),
-        ("username", &username),
-        ("request_link", &crate::access::request_link(app, request_id)),
-    ])
+    mail::queue(
+        &mut tx,
+        app,
+        imp,
+        &person.email,
+        "login_information",
+        &[
+            ("name", &person.given_name),
+            ("implementation", &implementation),
+            ("username", &username),
+            (
+                "request_link",
+                &crate::access::request_link(app, request_id),
+            ),
+        ],
+    )
     .await?;
     let fresh = tx.hmis_account_get(imp, account.id).await?;
     post_webhook(&mut tx, app, &fresh, &before).await?;
-    crate::access::settle(&mut tx, app, ctx, &request, &template, &def, StepStatus::Done, &format!("HMIS account {username} created"), json!({"username": username})).await?;
+    crate::access::settle(
+        &mut tx,
+        app,
+        ctx,
+        &request,
+        &template,
+        &def,
+        StepStatus::Done,
+        &format!("HMIS account {username} created"),
+        json!({"username": username}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
 
 /// Notes the person's first sign-in to the HMIS on their account.
-pub(crate) async fn record_first_sign_in(tx: &mut Tx, app: &App, ctx: &Ctx, request: &AccessRequest) -> AppResult<()> {
+pub(crate) async fn record_first_sign_in(
+    tx: &mut Tx,
+    app: &App,
+    ctx: &Ctx,
+    request: &AccessRequest,
+) -> AppResult<()> {
     let Some(mut a) = tx.hmis_account_of_request(request.id).await? else {
         return Ok(());
     };
@@ -150,31 +252,67 @@ pub(crate) async fn record_first_sign_in(tx: &mut Tx, app: &App, ctx: &Ctx, requ
     let now = app.now();
     a.first_sign_in_at = Some(now);
     tx.hmis_account_save(&a, now).await?;
-    tx.hmis_account_event_add(a.id, &a.status, now, Some(ctx.actor.person_id), "First sign-in confirmed").await?;
+    tx.hmis_account_event_add(
+        a.id,
+        &a.status,
+        now,
+        Some(ctx.actor.person_id),
+        "First sign-in confirmed",
+    )
+    .await?;
     Ok(())
 }
 
 /// Suspends, reactivates or deactivates an account, with a note.
-pub async fn set_status(app: &App, ctx: &Ctx, account_id: i64, status: &str, note: &str) -> AppResult<()> {
+pub async fn set_status(
+    app: &App,
+    ctx: &Ctx,
+    account_id: i64,
+    status: &str,
+    note: &str,
+) -> AppResult<()> {
     ctx.require(Permission::WorkQueue)?;
-    let to = HmisAccountStatus::parse(status).ok_or_else(|| AppError::field("status", "Choose a status"))?;
+    let to = HmisAccountStatus::parse(status)
+        .ok_or_else(|| AppError::field("status", "Choose a status"))?;
     let mut tx = app.store.begin().await?;
     let imp = ctx.implementation_id();
     let a = tx.hmis_account_get(imp, account_id).await?;
-    let from = HmisAccountStatus::parse(&a.status).ok_or_else(|| AppError::Internal(format!("account {account_id} has status {:?}", a.status)))?;
+    let from = HmisAccountStatus::parse(&a.status).ok_or_else(|| {
+        AppError::Internal(format!("account {account_id} has status {:?}", a.status))
+    })?;
     if !from.may_become(to) {
-        return Err(AppError::field("status", format!("An account that is {} cannot become {}", from.label().to_lowercase(), to.label().to_lowercase())));
+        return Err(AppError::field(
+            "status",
+            format!(
+                "An account that is {} cannot become {}",
+                from.label().to_lowercase(),
+                to.label().to_lowercase()
+            ),
+        ));
     }
     let note = note.trim().chars().take(1000).collect::<String>();
     if note.is_empty() {
-        return Err(AppError::field("note", "Say why (it is kept in the account's history)"));
+        return Err(AppError::field(
+            "note",
+            "Say why (it is kept in the account's history)",
+        ));
     }
     let now = app.now();
     let mut updated = a.clone();
     updated.status = to.as_str().into();
     tx.hmis_account_save(&updated, now).await?;
-    tx.hmis_account_event_add(a.id, to.as_str(), now, Some(ctx.actor.person_id), &note).await?;
-    record(&mut tx, app, ctx, &format!("hmis_account.{}", to.as_str()), "hmis_account", Some(a.id), json!({"before": from.as_str(), "after": to.as_str(), "note": note})).await?;
+    tx.hmis_account_event_add(a.id, to.as_str(), now, Some(ctx.actor.person_id), &note)
+        .await?;
+    record(
+        &mut tx,
+        app,
+        ctx,
+        &format!("hmis_account.{}", to.as_str()),
+        "hmis_account",
+        Some(a.id),
+        json!({"before": from.as_str(), "after": to.as_str(), "note": note}),
+    )
+    .await?;
     let fresh = tx.hmis_account_get(imp, a.id).await?;
     post_webhook(&mut tx, app, &fresh, from.as_str()).await?;
     tx.commit().await?;
@@ -184,10 +322,17 @@ pub async fn set_status(app: &App, ctx: &Ctx, account_id: i64, status: &str, not
 /// Queues the status change for the implementation's webhook, if one is set. The body is
 /// signed with HMAC-SHA256 under the implementation's secret; the worker retries it.
 async fn post_webhook(tx: &mut Tx, app: &App, a: &HmisAccount, before: &str) -> AppResult<()> {
-    let Some(url) = tx.setting_get(a.implementation_id, WEBHOOK_URL).await?.filter(|u| !u.trim().is_empty()) else {
+    let Some(url) = tx
+        .setting_get(a.implementation_id, WEBHOOK_URL)
+        .await?
+        .filter(|u| !u.trim().is_empty())
+    else {
         return Ok(());
     };
-    let secret = tx.setting_get(a.implementation_id, WEBHOOK_SECRET).await?.unwrap_or_default();
+    let secret = tx
+        .setting_get(a.implementation_id, WEBHOOK_SECRET)
+        .await?
+        .unwrap_or_default();
     let person = tx.person_by_id(a.person_id).await?;
     let now = app.now();
     let body = json!({
@@ -199,14 +344,26 @@ async fn post_webhook(tx: &mut Tx, app: &App, a: &HmisAccount, before: &str) -> 
     })
     .to_string();
     let signature = sign_webhook(&secret, &body)?;
-    let payload = json!({"url": url, "body": body, "signature": format!("sha256={signature}")}).to_string();
-    tx.outbox_enqueue(&NewOutboxMessage { implementation_id: Some(a.implementation_id), kind: "webhook", recipient: &url, subject: "hmis_account.status_changed", payload: &payload }, now).await?;
+    let payload =
+        json!({"url": url, "body": body, "signature": format!("sha256={signature}")}).to_string();
+    tx.outbox_enqueue(
+        &NewOutboxMessage {
+            implementation_id: Some(a.implementation_id),
+            kind: "webhook",
+            recipient: &url,
+            subject: "hmis_account.status_changed",
+            payload: &payload,
+        },
+        now,
+    )
+    .await?;
     Ok(())
 }
 
 /// HMAC-SHA256 of a webhook body, hex.
 pub fn sign_webhook(secret: &str, body: &str) -> AppResult<String> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).map_err(|e| AppError::Internal(format!("hmac: {e}")))?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes())
+        .map_err(|e| AppError::Internal(format!("hmac: {e}")))?;
     mac.update(body.as_bytes());
     Ok(hex::encode(mac.finalize().into_bytes()))
 }
@@ -231,22 +388,39 @@ fn scope(ctx: &Ctx, f: &mut HmisAccountFilter) -> AppResult<()> {
     Ok(())
 }
 
-pub async fn list(app: &App, ctx: &Ctx, mut f: HmisAccountFilter, page: PageRequest) -> AppResult<Page<HmisAccount>> {
+pub async fn list(
+    app: &App,
+    ctx: &Ctx,
+    mut f: HmisAccountFilter,
+    page: PageRequest,
+) -> AppResult<Page<HmisAccount>> {
     scope(ctx, &mut f)?;
     let mut tx = app.store.read().await?;
-    Ok(tx.hmis_accounts_list(ctx.implementation_id(), &f, page).await?)
+    Ok(tx
+        .hmis_accounts_list(ctx.implementation_id(), &f, page)
+        .await?)
 }
 
 pub async fn get(app: &App, ctx: &Ctx, id: i64) -> AppResult<AccountView> {
     let mut tx = app.store.read().await?;
     let account = tx.hmis_account_get(ctx.implementation_id(), id).await?;
-    if !ctx.actor.may(Permission::ViewAgency(account.agency_id)) && account.person_id != ctx.actor.person_id {
+    if !ctx.actor.may(Permission::ViewAgency(account.agency_id))
+        && account.person_id != ctx.actor.person_id
+    {
         return Err(AppError::NotFound);
     }
     let events = tx.hmis_account_events(id).await?;
     let person_name = tx.person_by_id(account.person_id).await?.display_name();
-    let agency_name = tx.agency_get(ctx.implementation_id(), account.agency_id).await?.name;
-    Ok(AccountView { account, events, person_name, agency_name })
+    let agency_name = tx
+        .agency_get(ctx.implementation_id(), account.agency_id)
+        .await?
+        .name;
+    Ok(AccountView {
+        account,
+        events,
+        person_name,
+        agency_name,
+    })
 }
 
 pub async fn csv(app: &App, ctx: &Ctx, f: HmisAccountFilter) -> AppResult<String> {
@@ -255,7 +429,10 @@ pub async fn csv(app: &App, ctx: &Ctx, f: HmisAccountFilter) -> AppResult<String
     let mut rows = Vec::new();
     for a in page.items {
         let p = tx.person_by_id(a.person_id).await?;
-        let agency = tx.agency_get(ctx.implementation_id(), a.agency_id).await?.name;
+        let agency = tx
+            .agency_get(ctx.implementation_id(), a.agency_id)
+            .await?
+            .name;
         rows.push(vec![
             a.id.to_string(),
             a.username,
@@ -266,21 +443,45 @@ pub async fn csv(app: &App, ctx: &Ctx, f: HmisAccountFilter) -> AppResult<String
             a.access_level,
             a.projects,
             a.status,
-            a.first_sign_in_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+            a.first_sign_in_at
+                .map(|t| t.to_rfc3339())
+                .unwrap_or_default(),
             a.created_at.to_rfc3339(),
             a.updated_at.to_rfc3339(),
         ]);
     }
-    write_csv(&["id", "username", "given_name", "family_name", "email", "agency", "access_level", "project_ids", "status", "first_sign_in_at", "created_at", "updated_at"], rows)
-        .map_err(|e| AppError::Internal(e.to_string()))
+    write_csv(
+        &[
+            "id",
+            "username",
+            "given_name",
+            "family_name",
+            "email",
+            "agency",
+            "access_level",
+            "project_ids",
+            "status",
+            "first_sign_in_at",
+            "created_at",
+            "updated_at",
+        ],
+        rows,
+    )
+    .map_err(|e| AppError::Internal(e.to_string()))
 }
 
 /// The webhook settings (the secret is never shown again once saved).
 pub async fn webhook_settings(app: &App, ctx: &Ctx) -> AppResult<(String, bool)> {
     ctx.require(Permission::ManageImplementation)?;
     let mut tx = app.store.read().await?;
-    let url = tx.setting_get(ctx.implementation_id(), WEBHOOK_URL).await?.unwrap_or_default();
-    let has_secret = tx.setting_get(ctx.implementation_id(), WEBHOOK_SECRET).await?.is_some_and(|s| !s.is_empty());
+    let url = tx
+        .setting_get(ctx.implementation_id(), WEBHOOK_URL)
+        .await?
+        .unwrap_or_default();
+    let has_secret = tx
+        .setting_get(ctx.implementation_id(), WEBHOOK_SECRET)
+        .await?
+        .is_some_and(|s| !s.is_empty());
     Ok((url, has_secret))
 }
 
@@ -289,17 +490,34 @@ pub async fn set_webhook(app: &App, ctx: &Ctx, url: &str, secret: &str) -> AppRe
     ctx.require(Permission::ManageImplementation)?;
     let url = url.trim();
     if !(url.is_empty() || url.starts_with("https://") || url.starts_with("http://")) {
-        return Err(AppError::field("webhook_url", "Enter an address starting with https://"));
+        return Err(AppError::field(
+            "webhook_url",
+            "Enter an address starting with https://",
+        ));
     }
     if !secret.is_empty() && secret.len() < 16 {
-        return Err(AppError::field("webhook_secret", "Use a secret of at least 16 characters"));
+        return Err(AppError::field(
+            "webhook_secret",
+            "Use a secret of at least 16 characters",
+        ));
     }
     let mut tx = app.store.begin().await?;
-    tx.setting_put(ctx.implementation_id(), WEBHOOK_URL, url).await?;
+    tx.setting_put(ctx.implementation_id(), WEBHOOK_URL, url)
+        .await?;
     if !secret.is_empty() {
-        tx.setting_put(ctx.implementation_id(), WEBHOOK_SECRET, secret).await?;
+        tx.setting_put(ctx.implementation_id(), WEBHOOK_SECRET, secret)
+            .await?;
     }
-    record(&mut tx, app, ctx, "webhook.update", "implementation", Some(ctx.implementation_id()), json!({"url": url, "secret_changed": !secret.is_empty()})).await?;
+    record(
+        &mut tx,
+        app,
+        ctx,
+        "webhook.update",
+        "implementation",
+        Some(ctx.implementation_id()),
+        json!({"url": url, "secret_changed": !secret.is_empty()}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -310,6 +528,9 @@ mod tests {
     fn webhook_signature_is_hmac_sha256() {
         // RFC 4231 test case 2.
         let sig = super::sign_webhook("Jefe", "what do ya want for nothing?").unwrap();
-        assert_eq!(sig, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+        assert_eq!(
+            sig,
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
     }
 }

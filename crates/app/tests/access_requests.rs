@@ -21,7 +21,15 @@ struct World {
 /// The demo implementation on `store`, with a clock the test moves.
 async fn world(store: Store) -> World {
     let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap());
-    let app = App::new(store, Arc::new(clock.clone()), AppConfig { argon2_memory_kib: 1024, argon2_iterations: 1, ..Default::default() });
+    let app = App::new(
+        store,
+        Arc::new(clock.clone()),
+        AppConfig {
+            argon2_memory_kib: 1024,
+            argon2_iterations: 1,
+            ..Default::default()
+        },
+    );
     onramp_app::demo::load(&app).await.unwrap();
     World { app, clock }
 }
@@ -29,18 +37,42 @@ async fn world(store: Store) -> World {
 impl World {
     async fn ctx(&self, email: &str) -> Ctx {
         let mut tx = self.app.store.read().await.unwrap();
-        let a = tx.account_by_email(email).await.unwrap().unwrap_or_else(|| panic!("no account {email}"));
-        Ctx::new(auth::load_actor(&mut tx, a.person_id).await.unwrap(), "127.0.0.1")
+        let a = tx
+            .account_by_email(email)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("no account {email}"));
+        Ctx::new(
+            auth::load_actor(&mut tx, a.person_id).await.unwrap(),
+            "127.0.0.1",
+        )
     }
     async fn person_ctx(&self, person_id: i64) -> Ctx {
         let mut tx = self.app.store.read().await.unwrap();
-        Ctx::new(auth::load_actor(&mut tx, person_id).await.unwrap(), "127.0.0.1")
+        Ctx::new(
+            auth::load_actor(&mut tx, person_id).await.unwrap(),
+            "127.0.0.1",
+        )
     }
     async fn harbor(&self) -> (i64, Vec<i64>) {
         let mut tx = self.app.store.read().await.unwrap();
-        let a = tx.agencies_list(1, &Default::default(), PageRequest::ALL).await.unwrap().items.into_iter().find(|a| a.name == "Harbor House").unwrap();
+        let a = tx
+            .agencies_list(1, &Default::default(), PageRequest::ALL)
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .find(|a| a.name == "Harbor House")
+            .unwrap();
         let projects = tx
-            .projects_list(1, &onramp_store::organisation::ProjectFilter { agency_id: Some(a.id), ..Default::default() }, PageRequest::ALL)
+            .projects_list(
+                1,
+                &onramp_store::organisation::ProjectFilter {
+                    agency_id: Some(a.id),
+                    ..Default::default()
+                },
+                PageRequest::ALL,
+            )
             .await
             .unwrap()
             .items
@@ -49,7 +81,14 @@ impl World {
             .collect();
         (a.id, projects)
     }
-    async fn input(&self, given: &str, family: &str, email: &str, level: &str, resp: &[&str]) -> RequestInput {
+    async fn input(
+        &self,
+        given: &str,
+        family: &str,
+        email: &str,
+        level: &str,
+        resp: &[&str],
+    ) -> RequestInput {
         let (agency, projects) = self.harbor().await;
         RequestInput {
             given_name: given.into(),
@@ -72,7 +111,10 @@ impl World {
             .into_iter()
             .map(|m| {
                 let v: serde_json::Value = serde_json::from_str(&m.payload).unwrap();
-                (m.recipient, v["template"].as_str().unwrap_or_default().to_string())
+                (
+                    m.recipient,
+                    v["template"].as_str().unwrap_or_default().to_string(),
+                )
             })
             .collect()
     }
@@ -97,22 +139,85 @@ async fn walk(w: &World, request_id: i64) -> Vec<String> {
         if view.status == RequestStatus::Completed {
             return settled;
         }
-        assert_eq!(view.status, RequestStatus::Open, "request stuck: {:?}", view.request.status_reason);
+        assert_eq!(
+            view.status,
+            RequestStatus::Open,
+            "request stuck: {:?}",
+            view.request.status_reason
+        );
         let trainee = w.person_ctx(view.request.person_id).await;
-        let step = view.steps.iter().find(|s| s.status == StepStatus::Open).unwrap_or_else(|| panic!("nothing open: {:?}", view.steps.iter().map(|s| (&s.def.key, s.status)).collect::<Vec<_>>())).clone();
+        let step = view
+            .steps
+            .iter()
+            .find(|s| s.status == StepStatus::Open)
+            .unwrap_or_else(|| {
+                panic!(
+                    "nothing open: {:?}",
+                    view.steps
+                        .iter()
+                        .map(|s| (&s.def.key, s.status))
+                        .collect::<Vec<_>>()
+                )
+            })
+            .clone();
         let key = step.def.key.clone();
         match step.def.kind {
-            StepKind::LeadReview => access::act(&w.app, &lead, request_id, &key, StepAction::Approve).await.unwrap(),
-            StepKind::StaffVerification => access::act(&w.app, &ata, request_id, &key, StepAction::Attest { background_check_on: "2026-02-20".into() }).await.unwrap(),
-            StepKind::TrainingPlanComplete | StepKind::LiveSessionAttended | StepKind::PracticeExerciseApproved => {
+            StepKind::LeadReview => {
+                access::act(&w.app, &lead, request_id, &key, StepAction::Approve)
+                    .await
+                    .unwrap()
+            }
+            StepKind::StaffVerification => access::act(
+                &w.app,
+                &ata,
+                request_id,
+                &key,
+                StepAction::Attest {
+                    background_check_on: "2026-02-20".into(),
+                },
+            )
+            .await
+            .unwrap(),
+            StepKind::TrainingPlanComplete
+            | StepKind::LiveSessionAttended
+            | StepKind::PracticeExerciseApproved => {
                 // The trainee cannot certify their own training.
-                assert!(matches!(access::act(&w.app, &trainee, request_id, &key, StepAction::RecordMet { reason: "x".into() }).await, Err(AppError::Forbidden)));
-                access::act(&w.app, &lead, request_id, &key, StepAction::RecordMet { reason: "Completed at the state HMIS academy".into() }).await.unwrap()
+                assert!(matches!(
+                    access::act(
+                        &w.app,
+                        &trainee,
+                        request_id,
+                        &key,
+                        StepAction::RecordMet { reason: "x".into() }
+                    )
+                    .await,
+                    Err(AppError::Forbidden)
+                ));
+                access::act(
+                    &w.app,
+                    &lead,
+                    request_id,
+                    &key,
+                    StepAction::RecordMet {
+                        reason: "Completed at the state HMIS academy".into(),
+                    },
+                )
+                .await
+                .unwrap()
             }
             StepKind::AgreementSigning => {
                 let mut signed = false;
                 for who in [&trainee, &ata, &director, &lead] {
-                    match agreements::sign(&w.app, who, request_id, &key, &who.actor.display_name, "test-agent").await {
+                    match agreements::sign(
+                        &w.app,
+                        who,
+                        request_id,
+                        &key,
+                        &who.actor.display_name,
+                        "test-agent",
+                    )
+                    .await
+                    {
                         Ok(()) => {
                             signed = true;
                             break;
@@ -123,24 +228,55 @@ async fn walk(w: &World, request_id: i64) -> Vec<String> {
                 }
                 assert!(signed, "nobody could sign {key}");
                 let after = access::view(&w.app, &lead, request_id).await.unwrap();
-                if after.steps.iter().any(|s| s.def.key == key && s.status == StepStatus::Done) {
+                if after
+                    .steps
+                    .iter()
+                    .any(|s| s.def.key == key && s.status == StepStatus::Done)
+                {
                     settled.push(key);
                 }
                 continue;
             }
             StepKind::AccountProvisioning => {
-                let proposed = view.hmis_account.as_ref().map(|a| a.username.clone()).expect("a proposed account");
-                provisioning::record_created(&w.app, &lead, request_id, &proposed).await.unwrap()
+                let proposed = view
+                    .hmis_account
+                    .as_ref()
+                    .map(|a| a.username.clone())
+                    .expect("a proposed account");
+                provisioning::record_created(&w.app, &lead, request_id, &proposed)
+                    .await
+                    .unwrap()
             }
-            StepKind::FirstSignInConfirmed => access::act(&w.app, &trainee, request_id, &key, StepAction::Done { note: "Signed in".into() }).await.unwrap(),
+            StepKind::FirstSignInConfirmed => access::act(
+                &w.app,
+                &trainee,
+                request_id,
+                &key,
+                StepAction::Done {
+                    note: "Signed in".into(),
+                },
+            )
+            .await
+            .unwrap(),
             StepKind::Checklist => {
                 let who = match step.def.actor {
                     onramp_domain::process::StepActor::Trainee => &trainee,
-                    onramp_domain::process::StepActor::AgencyContact | onramp_domain::process::StepActor::Supervisor => &ata,
+                    onramp_domain::process::StepActor::AgencyContact
+                    | onramp_domain::process::StepActor::Supervisor => &ata,
                     onramp_domain::process::StepActor::ExecutiveDirector => &director,
                     _ => &lead,
                 };
-                access::act(&w.app, who, request_id, &key, StepAction::Done { note: String::new() }).await.unwrap()
+                access::act(
+                    &w.app,
+                    who,
+                    request_id,
+                    &key,
+                    StepAction::Done {
+                        note: String::new(),
+                    },
+                )
+                .await
+                .unwrap()
             }
         }
         settled.push(key);
@@ -149,11 +285,21 @@ async fn walk(w: &World, request_id: i64) -> Vec<String> {
 }
 
 /// Submits a request for `given family` under the template `key` and walks it to completion.
-async fn walk_template(w: &World, key: &str, level: &str, resp: &[&str], (given, family): (&str, &str)) -> (i64, Vec<String>) {
+async fn walk_template(
+    w: &World,
+    key: &str,
+    level: &str,
+    resp: &[&str],
+    (given, family): (&str, &str),
+) -> (i64, Vec<String>) {
     let lead = w.ctx("lead@demo.example.org").await;
     processes::set_default(&w.app, &lead, key).await.unwrap();
     let ata = w.ctx("ata@harbor.example.org").await;
-    let email = format!("{}.{}@harbor.example.org", given.to_lowercase(), family.to_lowercase());
+    let email = format!(
+        "{}.{}@harbor.example.org",
+        given.to_lowercase(),
+        family.to_lowercase()
+    );
     let input = w.input(given, family, &email, level, resp).await;
     let id = created(access::submit(&w.app, &ata, &input).await.unwrap());
     let steps = walk(w, id).await;
@@ -161,10 +307,22 @@ async fn walk_template(w: &World, key: &str, level: &str, resp: &[&str], (given,
     let view = access::view(&w.app, &lead, id).await.unwrap();
     let account = view.hmis_account.expect("an HMIS account");
     assert_eq!(account.status, "active");
-    assert_eq!(account.username, format!("{}.{}", given.to_lowercase(), family.to_lowercase()));
+    assert_eq!(
+        account.username,
+        format!("{}.{}", given.to_lowercase(), family.to_lowercase())
+    );
     let mail = w.outbox_templates().await;
-    for t in ["request_received", "welcome", "login_information", "training_completion"] {
-        assert!(mail.iter().any(|(to, k)| k == t && (to == &email || t == "request_received")), "{key}: no {t} email in {mail:?}");
+    for t in [
+        "request_received",
+        "welcome",
+        "login_information",
+        "training_completion",
+    ] {
+        assert!(
+            mail.iter()
+                .any(|(to, k)| k == t && (to == &email || t == "request_received")),
+            "{key}: no {t} email in {mail:?}"
+        );
     }
     let report = onramp_app::audit::verify(&w.app).await.unwrap();
     assert!(report.problems.is_empty(), "{:?}", report.problems);
@@ -176,161 +334,409 @@ const OMAR: (&str, &str) = ("Omar", "Haddad");
 
 both_backends!(seed_000_online_courses_then_login, |store| async move {
     let w = world(store).await;
-    let (_, steps) = walk_template(&w, "online-courses-then-login", "end_user", &["enroll_clients"], ROSA).await;
-    assert_eq!(steps, ["request-review", "online-training", "principles-of-hmis", "create-account", "first-login", "security-agreement", "access-granted"]);
+    let (_, steps) = walk_template(
+        &w,
+        "online-courses-then-login",
+        "end_user",
+        &["enroll_clients"],
+        ROSA,
+    )
+    .await;
+    assert_eq!(
+        steps,
+        [
+            "request-review",
+            "online-training",
+            "principles-of-hmis",
+            "create-account",
+            "first-login",
+            "security-agreement",
+            "access-granted"
+        ]
+    );
     // Without enrolling, exiting or reserving beds there is no live session.
-    let (_, steps) = walk_template(&w, "online-courses-then-login", "read_only", &["reporting"], OMAR).await;
-    assert!(!steps.contains(&"principles-of-hmis".to_string()), "{steps:?}");
+    let (_, steps) = walk_template(
+        &w,
+        "online-courses-then-login",
+        "read_only",
+        &["reporting"],
+        OMAR,
+    )
+    .await;
+    assert!(
+        !steps.contains(&"principles-of-hmis".to_string()),
+        "{steps:?}"
+    );
 });
 
 both_backends!(seed_001_agency_checklist_then_account, |store| async move {
     let w = world(store).await;
-    let (id, steps) = walk_template(&w, "agency-checklist-then-account", "end_user", &[], ROSA).await;
-    assert_eq!(steps.first().map(String::as_str), Some("training-checklist"));
+    let (id, steps) =
+        walk_template(&w, "agency-checklist-then-account", "end_user", &[], ROSA).await;
+    assert_eq!(
+        steps.first().map(String::as_str),
+        Some("training-checklist")
+    );
     assert!(steps.contains(&"create-account".to_string()));
     // The user agreement was signed by the user, the agency administrator and the director, in that order.
     let mut tx = w.app.store.read().await.unwrap();
-    let roles: Vec<String> = tx.signatures_of_request(id).await.unwrap().into_iter().map(|s| s.signer_role).collect();
-    assert_eq!(roles, ["user", "agency_administrator", "executive_director"]);
+    let roles: Vec<String> = tx
+        .signatures_of_request(id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.signer_role)
+        .collect();
+    assert_eq!(
+        roles,
+        ["user", "agency_administrator", "executive_director"]
+    );
 });
 
-both_backends!(seed_002_introductory_and_advanced_training, |store| async move {
-    let w = world(store).await;
-    let (_, steps) = walk_template(&w, "introductory-and-advanced-training", "end_user", &[], ROSA).await;
-    assert!(steps.contains(&"test-client".to_string()) && !steps.contains(&"advanced-training".to_string()), "{steps:?}");
-    let (_, steps) = walk_template(&w, "introductory-and-advanced-training", "reporting", &["reporting"], OMAR).await;
-    assert!(steps.contains(&"advanced-training".to_string()), "{steps:?}");
-});
+both_backends!(
+    seed_002_introductory_and_advanced_training,
+    |store| async move {
+        let w = world(store).await;
+        let (_, steps) = walk_template(
+            &w,
+            "introductory-and-advanced-training",
+            "end_user",
+            &[],
+            ROSA,
+        )
+        .await;
+        assert!(
+            steps.contains(&"test-client".to_string())
+                && !steps.contains(&"advanced-training".to_string()),
+            "{steps:?}"
+        );
+        let (_, steps) = walk_template(
+            &w,
+            "introductory-and-advanced-training",
+            "reporting",
+            &["reporting"],
+            OMAR,
+        )
+        .await;
+        assert!(
+            steps.contains(&"advanced-training".to_string()),
+            "{steps:?}"
+        );
+    }
+);
 
-both_backends!(seed_003_verification_and_agreement_then_quiz, |store| async move {
-    let w = world(store).await;
-    let (id, steps) = walk_template(&w, "verification-and-agreement-then-quiz", "assessor", &["assessments"], ROSA).await;
-    assert!(steps.iter().any(|s| s.contains("verif")), "{steps:?}");
-    let mut tx = w.app.store.read().await.unwrap();
-    let v = tx.staff_verifications_of(id).await.unwrap();
-    assert_eq!(v.len(), 1, "only the attestation and its date are kept");
-    assert_eq!(v[0].background_check_on.to_string(), "2026-02-20");
-});
+both_backends!(
+    seed_003_verification_and_agreement_then_quiz,
+    |store| async move {
+        let w = world(store).await;
+        let (id, steps) = walk_template(
+            &w,
+            "verification-and-agreement-then-quiz",
+            "assessor",
+            &["assessments"],
+            ROSA,
+        )
+        .await;
+        assert!(steps.iter().any(|s| s.contains("verif")), "{steps:?}");
+        let mut tx = w.app.store.read().await.unwrap();
+        let v = tx.staff_verifications_of(id).await.unwrap();
+        assert_eq!(v.len(), 1, "only the attestation and its date are kept");
+        assert_eq!(v[0].background_check_on.to_string(), "2026-02-20");
+    }
+);
 
 both_backends!(seed_004_courses_and_proctored_session, |store| async move {
     let w = world(store).await;
-    let (_, steps) = walk_template(&w, "courses-and-proctored-session", "end_user", &["enroll_clients"], ROSA).await;
+    let (_, steps) = walk_template(
+        &w,
+        "courses-and-proctored-session",
+        "end_user",
+        &["enroll_clients"],
+        ROSA,
+    )
+    .await;
     assert!(steps.iter().any(|s| s.contains("proctored")), "{steps:?}");
     // Coordinated-entry roles take the alternate path.
-    let (_, ce) = walk_template(&w, "courses-and-proctored-session", "ce_specialist", &["referrals"], OMAR).await;
+    let (_, ce) = walk_template(
+        &w,
+        "courses-and-proctored-session",
+        "ce_specialist",
+        &["referrals"],
+        OMAR,
+    )
+    .await;
     assert_ne!(steps, ce);
 });
 
-both_backends!(returning_person_keeps_their_history_and_training_carries_over, |store| async move {
-    let w = world(store).await;
-    let (first, _) = walk_template(&w, "agency-checklist-then-account", "end_user", &[], ROSA).await;
-    let ata = w.ctx("ata@harbor.example.org").await;
-    let lead = w.ctx("lead@demo.example.org").await;
-    w.clock.advance(Duration::days(60));
-    // A second request for the same email: found by email, returning, training carried over.
-    let input = w.input("Rosa", "Delgado", "ROSA.DELGADO@harbor.example.org", "reporting", &["reporting"]).await;
-    let second = created(access::submit(&w.app, &ata, &input).await.unwrap());
-    let view = access::view(&w.app, &lead, second).await.unwrap();
-    assert!(view.request.is_returning);
-    let first_view = access::view(&w.app, &lead, first).await.unwrap();
-    assert_eq!(view.person.id, first_view.person.id);
-    let training = view.steps.iter().find(|s| s.def.kind == StepKind::TrainingPlanComplete).unwrap();
-    assert_eq!(training.status, StepStatus::Met);
-    assert!(training.row.note.contains(&format!("request #{first}")), "{}", training.row.note);
-    // Provisioning reuses their username.
-    let steps = walk(&w, second).await;
-    assert!(!steps.contains(&"required-courses".to_string()));
-    let view = access::view(&w.app, &lead, second).await.unwrap();
-    assert_eq!(view.hmis_account.unwrap().username, "rosa.delgado");
-});
+both_backends!(
+    returning_person_keeps_their_history_and_training_carries_over,
+    |store| async move {
+        let w = world(store).await;
+        let (first, _) =
+            walk_template(&w, "agency-checklist-then-account", "end_user", &[], ROSA).await;
+        let ata = w.ctx("ata@harbor.example.org").await;
+        let lead = w.ctx("lead@demo.example.org").await;
+        w.clock.advance(Duration::days(60));
+        // A second request for the same email: found by email, returning, training carried over.
+        let input = w
+            .input(
+                "Rosa",
+                "Delgado",
+                "ROSA.DELGADO@harbor.example.org",
+                "reporting",
+                &["reporting"],
+            )
+            .await;
+        let second = created(access::submit(&w.app, &ata, &input).await.unwrap());
+        let view = access::view(&w.app, &lead, second).await.unwrap();
+        assert!(view.request.is_returning);
+        let first_view = access::view(&w.app, &lead, first).await.unwrap();
+        assert_eq!(view.person.id, first_view.person.id);
+        let training = view
+            .steps
+            .iter()
+            .find(|s| s.def.kind == StepKind::TrainingPlanComplete)
+            .unwrap();
+        assert_eq!(training.status, StepStatus::Met);
+        assert!(
+            training.row.note.contains(&format!("request #{first}")),
+            "{}",
+            training.row.note
+        );
+        // Provisioning reuses their username.
+        let steps = walk(&w, second).await;
+        assert!(!steps.contains(&"required-courses".to_string()));
+        let view = access::view(&w.app, &lead, second).await.unwrap();
+        assert_eq!(view.hmis_account.unwrap().username, "rosa.delgado");
+    }
+);
 
-both_backends!(name_match_asks_for_confirmation_and_duplicates_are_refused, |store| async move {
-    let w = world(store).await;
-    let ata = w.ctx("ata@harbor.example.org").await;
-    let lead = w.ctx("lead@demo.example.org").await;
-    // Sam Ortiz works at Harbor House already, with another email.
-    let mut input = w.input("Sam", "Ortiz", "sam.o@personal.example.org", "end_user", &[]).await;
-    let Submitted::ConfirmPerson(candidates) = access::submit(&w.app, &ata, &input).await.unwrap() else { panic!("expected a confirmation") };
-    assert_eq!(candidates.len(), 1);
-    input.confirm_person = candidates[0].id.to_string();
-    let id = created(access::submit(&w.app, &ata, &input).await.unwrap());
-    let view = access::view(&w.app, &lead, id).await.unwrap();
-    assert_eq!(view.person.id, candidates[0].id);
-    // A second request while one is in progress is a duplicate.
-    let again = access::submit(&w.app, &ata, &input).await;
-    assert!(matches!(again, Err(AppError::Conflict(ref m)) if m.contains(&format!("#{id}"))), "{again:?}");
-    // "A different person" creates a new one (the email differs).
-    input.confirm_person = "new".into();
-    input.email = "sam.ortiz2@harbor.example.org".into();
-    let other = created(access::submit(&w.app, &ata, &input).await.unwrap());
-    assert_ne!(access::view(&w.app, &lead, other).await.unwrap().person.id, candidates[0].id);
-});
+both_backends!(
+    name_match_asks_for_confirmation_and_duplicates_are_refused,
+    |store| async move {
+        let w = world(store).await;
+        let ata = w.ctx("ata@harbor.example.org").await;
+        let lead = w.ctx("lead@demo.example.org").await;
+        // Sam Ortiz works at Harbor House already, with another email.
+        let mut input = w
+            .input(
+                "Sam",
+                "Ortiz",
+                "sam.o@personal.example.org",
+                "end_user",
+                &[],
+            )
+            .await;
+        let Submitted::ConfirmPerson(candidates) =
+            access::submit(&w.app, &ata, &input).await.unwrap()
+        else {
+            panic!("expected a confirmation")
+        };
+        assert_eq!(candidates.len(), 1);
+        input.confirm_person = candidates[0].id.to_string();
+        let id = created(access::submit(&w.app, &ata, &input).await.unwrap());
+        let view = access::view(&w.app, &lead, id).await.unwrap();
+        assert_eq!(view.person.id, candidates[0].id);
+        // A second request while one is in progress is a duplicate.
+        let again = access::submit(&w.app, &ata, &input).await;
+        assert!(
+            matches!(again, Err(AppError::Conflict(ref m)) if m.contains(&format!("#{id}"))),
+            "{again:?}"
+        );
+        // "A different person" creates a new one (the email differs).
+        input.confirm_person = "new".into();
+        input.email = "sam.ortiz2@harbor.example.org".into();
+        let other = created(access::submit(&w.app, &ata, &input).await.unwrap());
+        assert_ne!(
+            access::view(&w.app, &lead, other).await.unwrap().person.id,
+            candidates[0].id
+        );
+    }
+);
 
 both_backends!(who_may_request_and_for_which_agency, |store| async move {
     let w = world(store).await;
     let ata = w.ctx("ata@harbor.example.org").await;
     let trainee = w.ctx("trainee@harbor.example.org").await;
     let northside_ata = w.ctx("ata@northside.example.org").await;
-    let input = w.input("Lee", "Park", "lee.park@harbor.example.org", "end_user", &[]).await;
-    assert!(matches!(access::submit(&w.app, &trainee, &input).await, Err(AppError::Forbidden)));
-    assert!(matches!(access::submit(&w.app, &northside_ata, &input).await, Err(AppError::Forbidden)));
+    let input = w
+        .input(
+            "Lee",
+            "Park",
+            "lee.park@harbor.example.org",
+            "end_user",
+            &[],
+        )
+        .await;
+    assert!(matches!(
+        access::submit(&w.app, &trainee, &input).await,
+        Err(AppError::Forbidden)
+    ));
+    assert!(matches!(
+        access::submit(&w.app, &northside_ata, &input).await,
+        Err(AppError::Forbidden)
+    ));
     // Bad input is reported field by field, and nothing is saved.
     let mut bad = input.clone();
     bad.email = "not-an-email".into();
     bad.access_level = "wizard".into();
     bad.projects = vec![];
-    let Err(AppError::Invalid(errors)) = access::submit(&w.app, &ata, &bad).await else { panic!() };
+    let Err(AppError::Invalid(errors)) = access::submit(&w.app, &ata, &bad).await else {
+        panic!()
+    };
     let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
-    assert!(fields.contains(&"email") && fields.contains(&"access_level") && fields.contains(&"projects"), "{fields:?}");
+    assert!(
+        fields.contains(&"email")
+            && fields.contains(&"access_level")
+            && fields.contains(&"projects"),
+        "{fields:?}"
+    );
     let lead = w.ctx("lead@demo.example.org").await;
-    assert_eq!(access::list(&w.app, &lead, Default::default(), PageRequest::ALL).await.unwrap().total, 0);
+    assert_eq!(
+        access::list(&w.app, &lead, Default::default(), PageRequest::ALL)
+            .await
+            .unwrap()
+            .total,
+        0
+    );
     // A pending agency does not participate yet.
     let mut tx = w.app.store.read().await.unwrap();
-    let cedar = tx.agencies_list(1, &Default::default(), PageRequest::ALL).await.unwrap().items.into_iter().find(|a| a.name.starts_with("Cedar")).unwrap();
+    let cedar = tx
+        .agencies_list(1, &Default::default(), PageRequest::ALL)
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .find(|a| a.name.starts_with("Cedar"))
+        .unwrap();
     drop(tx);
     let mut pending = input.clone();
     pending.agency_id = cedar.id.to_string();
-    let Err(AppError::Invalid(errors)) = access::submit(&w.app, &lead, &pending).await else { panic!() };
-    assert!(errors.iter().any(|e| e.field == "agency_id" && e.message.contains("does not participate")));
+    let Err(AppError::Invalid(errors)) = access::submit(&w.app, &lead, &pending).await else {
+        panic!()
+    };
+    assert!(errors
+        .iter()
+        .any(|e| e.field == "agency_id" && e.message.contains("does not participate")));
     // The agency administrator sees their agency's pipeline; the trainee their own; Northside nothing of Harbor.
     let id = created(access::submit(&w.app, &ata, &input).await.unwrap());
-    assert_eq!(access::list(&w.app, &ata, Default::default(), PageRequest::ALL).await.unwrap().total, 1);
-    assert_eq!(access::list(&w.app, &northside_ata, Default::default(), PageRequest::ALL).await.unwrap().total, 0);
-    assert!(matches!(access::view(&w.app, &northside_ata, id).await, Err(AppError::NotFound)));
-    assert!(matches!(access::view(&w.app, &trainee, id).await, Err(AppError::NotFound)));
+    assert_eq!(
+        access::list(&w.app, &ata, Default::default(), PageRequest::ALL)
+            .await
+            .unwrap()
+            .total,
+        1
+    );
+    assert_eq!(
+        access::list(&w.app, &northside_ata, Default::default(), PageRequest::ALL)
+            .await
+            .unwrap()
+            .total,
+        0
+    );
+    assert!(matches!(
+        access::view(&w.app, &northside_ata, id).await,
+        Err(AppError::NotFound)
+    ));
+    assert!(matches!(
+        access::view(&w.app, &trainee, id).await,
+        Err(AppError::NotFound)
+    ));
 });
 
-both_backends!(hold_reject_withdraw_and_reopen_lose_nothing, |store| async move {
-    let w = world(store).await;
-    let ata = w.ctx("ata@harbor.example.org").await;
-    let lead = w.ctx("lead@demo.example.org").await;
-    let input = w.input("Mia", "Stone", "mia.stone@harbor.example.org", "end_user", &[]).await;
-    let id = created(access::submit(&w.app, &ata, &input).await.unwrap());
-    assert!(matches!(access::change_status(&w.app, &lead, id, RequestMove::Hold, "").await, Err(AppError::Invalid(_))));
-    access::change_status(&w.app, &lead, id, RequestMove::Hold, "Waiting for the start date").await.unwrap();
-    assert!(matches!(access::change_status(&w.app, &ata, id, RequestMove::Resume, "").await, Err(AppError::Forbidden)));
-    access::change_status(&w.app, &lead, id, RequestMove::Resume, "").await.unwrap();
-    let review = access::view(&w.app, &lead, id).await.unwrap().steps.into_iter().find(|s| s.def.kind == StepKind::LeadReview).unwrap();
-    access::act(&w.app, &lead, id, &review.def.key, StepAction::Reject { reason: "Not an agency employee".into() }).await.unwrap();
-    let v = access::view(&w.app, &lead, id).await.unwrap();
-    assert_eq!(v.status, RequestStatus::Rejected);
-    assert_eq!(v.request.status_reason, "Not an agency employee");
-    assert!(w.outbox_templates().await.iter().any(|(to, k)| k == "request_rejected" && to == "ata@harbor.example.org"));
-    access::change_status(&w.app, &lead, id, RequestMove::Reopen, "Confirmed by HR").await.unwrap();
-    let v = access::view(&w.app, &lead, id).await.unwrap();
-    assert_eq!(v.status, RequestStatus::Open);
-    assert_eq!(v.request.note, "Starts on Monday");
-    access::change_status(&w.app, &ata, id, RequestMove::Withdraw, "Left the agency").await.unwrap();
-    assert_eq!(access::view(&w.app, &lead, id).await.unwrap().status, RequestStatus::Withdrawn);
-    // The thread keeps every message, and a reply emails the other side.
-    access::post_message(&w.app, &ata, id, "Could you reopen this next month?").await.unwrap();
-    access::post_message(&w.app, &lead, id, "Yes: ask again then.").await.unwrap();
-    let v = access::view(&w.app, &lead, id).await.unwrap();
-    assert_eq!(v.messages.len(), 2);
-    let mail = w.outbox_templates().await;
-    assert!(mail.iter().any(|(to, k)| k == "request_message" && to == "lead@demo.example.org"));
-    assert!(mail.iter().any(|(to, k)| k == "request_message" && to == "ata@harbor.example.org"));
-});
+both_backends!(
+    hold_reject_withdraw_and_reopen_lose_nothing,
+    |store| async move {
+        let w = world(store).await;
+        let ata = w.ctx("ata@harbor.example.org").await;
+        let lead = w.ctx("lead@demo.example.org").await;
+        let input = w
+            .input(
+                "Mia",
+                "Stone",
+                "mia.stone@harbor.example.org",
+                "end_user",
+                &[],
+            )
+            .await;
+        let id = created(access::submit(&w.app, &ata, &input).await.unwrap());
+        assert!(matches!(
+            access::change_status(&w.app, &lead, id, RequestMove::Hold, "").await,
+            Err(AppError::Invalid(_))
+        ));
+        access::change_status(
+            &w.app,
+            &lead,
+            id,
+            RequestMove::Hold,
+            "Waiting for the start date",
+        )
+        .await
+        .unwrap();
+        assert!(matches!(
+            access::change_status(&w.app, &ata, id, RequestMove::Resume, "").await,
+            Err(AppError::Forbidden)
+        ));
+        access::change_status(&w.app, &lead, id, RequestMove::Resume, "")
+            .await
+            .unwrap();
+        let review = access::view(&w.app, &lead, id)
+            .await
+            .unwrap()
+            .steps
+            .into_iter()
+            .find(|s| s.def.kind == StepKind::LeadReview)
+            .unwrap();
+        access::act(
+            &w.app,
+            &lead,
+            id,
+            &review.def.key,
+            StepAction::Reject {
+                reason: "Not an agency employee".into(),
+            },
+        )
+        .await
+        .unwrap();
+        let v = access::view(&w.app, &lead, id).await.unwrap();
+        assert_eq!(v.status, RequestStatus::Rejected);
+        assert_eq!(v.request.status_reason, "Not an agency employee");
+        assert!(w
+            .outbox_templates()
+            .await
+            .iter()
+            .any(|(to, k)| k == "request_rejected" && to == "ata@harbor.example.org"));
+        access::change_status(&w.app, &lead, id, RequestMove::Reopen, "Confirmed by HR")
+            .await
+            .unwrap();
+        let v = access::view(&w.app, &lead, id).await.unwrap();
+        assert_eq!(v.status, RequestStatus::Open);
+        assert_eq!(v.request.note, "Starts on Monday");
+        access::change_status(&w.app, &ata, id, RequestMove::Withdraw, "Left the agency")
+            .await
+            .unwrap();
+        assert_eq!(
+            access::view(&w.app, &lead, id).await.unwrap().status,
+            RequestStatus::Withdrawn
+        );
+        // The thread keeps every message, and a reply emails the other side.
+        access::post_message(&w.app, &ata, id, "Could you reopen this next month?")
+            .await
+            .unwrap();
+        access::post_message(&w.app, &lead, id, "Yes: ask again then.")
+            .await
+            .unwrap();
+        let v = access::view(&w.app, &lead, id).await.unwrap();
+        assert_eq!(v.messages.len(), 2);
+        let mail = w.outbox_templates().await;
+        assert!(mail
+            .iter()
+            .any(|(to, k)| k == "request_message" && to == "lead@demo.example.org"));
+        assert!(mail
+            .iter()
+            .any(|(to, k)| k == "request_message" && to == "ata@harbor.example.org"));
+    }
+);
 
 const TIMED: &str = r#"
 key = "timed"
@@ -362,80 +768,203 @@ after = ["training"]
 sla_hours = 48
 "#;
 
-both_backends!(deadlines_slas_and_reminders_follow_the_clock, |store| async move {
-    let w = world(store).await;
-    let lead = w.ctx("lead@demo.example.org").await;
-    let ata = w.ctx("ata@harbor.example.org").await;
-    processes::save(&w.app, &lead, TIMED).await.unwrap();
-    processes::set_default(&w.app, &lead, "timed").await.unwrap();
-    let id = created(access::submit(&w.app, &ata, &w.input("Ana", "Reyes", "ana.reyes@harbor.example.org", "end_user", &[]).await).await.unwrap());
+both_backends!(
+    deadlines_slas_and_reminders_follow_the_clock,
+    |store| async move {
+        let w = world(store).await;
+        let lead = w.ctx("lead@demo.example.org").await;
+        let ata = w.ctx("ata@harbor.example.org").await;
+        processes::save(&w.app, &lead, TIMED).await.unwrap();
+        processes::set_default(&w.app, &lead, "timed")
+            .await
+            .unwrap();
+        let id = created(
+            access::submit(
+                &w.app,
+                &ata,
+                &w.input(
+                    "Ana",
+                    "Reyes",
+                    "ana.reyes@harbor.example.org",
+                    "end_user",
+                    &[],
+                )
+                .await,
+            )
+            .await
+            .unwrap(),
+        );
 
-    // The review's SLA is 24 hours.
-    w.clock.advance(Duration::hours(23));
-    assert_eq!(access::sweep(&w.app).await.unwrap(), Default::default());
-    w.clock.advance(Duration::hours(2));
-    let r = access::sweep(&w.app).await.unwrap();
-    assert_eq!(r.sla_breached, 1);
-    assert_eq!(access::sweep(&w.app).await.unwrap().sla_breached, 0, "a breach is recorded once");
-    let breached = access::list(&w.app, &lead, onramp_store::access::RequestFilter { sla_breached: true, ..Default::default() }, PageRequest::ALL).await.unwrap();
-    assert_eq!(breached.total, 1);
-    access::act(&w.app, &lead, id, "review", StepAction::Approve).await.unwrap();
+        // The review's SLA is 24 hours.
+        w.clock.advance(Duration::hours(23));
+        assert_eq!(access::sweep(&w.app).await.unwrap(), Default::default());
+        w.clock.advance(Duration::hours(2));
+        let r = access::sweep(&w.app).await.unwrap();
+        assert_eq!(r.sla_breached, 1);
+        assert_eq!(
+            access::sweep(&w.app).await.unwrap().sla_breached,
+            0,
+            "a breach is recorded once"
+        );
+        let breached = access::list(
+            &w.app,
+            &lead,
+            onramp_store::access::RequestFilter {
+                sla_breached: true,
+                ..Default::default()
+            },
+            PageRequest::ALL,
+        )
+        .await
+        .unwrap();
+        assert_eq!(breached.total, 1);
+        access::act(&w.app, &lead, id, "review", StepAction::Approve)
+            .await
+            .unwrap();
 
-    // Training is due 14 days after the request: reminders every 3 days, a warning 3 days before.
-    w.clock.advance(Duration::days(3));
-    assert_eq!(access::sweep(&w.app).await.unwrap().reminded, 1);
-    assert_eq!(access::sweep(&w.app).await.unwrap().reminded, 0);
-    w.clock.set(Utc.with_ymd_and_hms(2026, 3, 13, 10, 0, 0).unwrap());
-    let r = access::sweep(&w.app).await.unwrap();
-    assert_eq!(r.warned, 1);
-    let mail = w.outbox_templates().await;
-    assert!(mail.iter().any(|(to, k)| k == "deadline_warning" && to == "ana.reyes@harbor.example.org"));
-    assert!(mail.iter().any(|(to, k)| k == "step_reminder" && to == "ana.reyes@harbor.example.org"));
+        // Training is due 14 days after the request: reminders every 3 days, a warning 3 days before.
+        w.clock.advance(Duration::days(3));
+        assert_eq!(access::sweep(&w.app).await.unwrap().reminded, 1);
+        assert_eq!(access::sweep(&w.app).await.unwrap().reminded, 0);
+        w.clock
+            .set(Utc.with_ymd_and_hms(2026, 3, 13, 10, 0, 0).unwrap());
+        let r = access::sweep(&w.app).await.unwrap();
+        assert_eq!(r.warned, 1);
+        let mail = w.outbox_templates().await;
+        assert!(mail
+            .iter()
+            .any(|(to, k)| k == "deadline_warning" && to == "ana.reyes@harbor.example.org"));
+        assert!(mail
+            .iter()
+            .any(|(to, k)| k == "step_reminder" && to == "ana.reyes@harbor.example.org"));
 
-    // Past the deadline the request expires and the agency is told.
-    w.clock.set(Utc.with_ymd_and_hms(2026, 3, 16, 9, 1, 0).unwrap());
-    assert_eq!(access::sweep(&w.app).await.unwrap().expired, 1);
-    let v = access::view(&w.app, &lead, id).await.unwrap();
-    assert_eq!(v.status, RequestStatus::Expired);
-    assert!(w.outbox_templates().await.iter().any(|(to, k)| k == "request_expired" && to == "ata@harbor.example.org"));
-    assert!(matches!(access::act(&w.app, &lead, id, "training", StepAction::RecordMet { reason: "late".into() }).await, Err(AppError::Conflict(_))));
+        // Past the deadline the request expires and the agency is told.
+        w.clock
+            .set(Utc.with_ymd_and_hms(2026, 3, 16, 9, 1, 0).unwrap());
+        assert_eq!(access::sweep(&w.app).await.unwrap().expired, 1);
+        let v = access::view(&w.app, &lead, id).await.unwrap();
+        assert_eq!(v.status, RequestStatus::Expired);
+        assert!(w
+            .outbox_templates()
+            .await
+            .iter()
+            .any(|(to, k)| k == "request_expired" && to == "ata@harbor.example.org"));
+        assert!(matches!(
+            access::act(
+                &w.app,
+                &lead,
+                id,
+                "training",
+                StepAction::RecordMet {
+                    reason: "late".into()
+                }
+            )
+            .await,
+            Err(AppError::Conflict(_))
+        ));
 
-    // Reopened, the deadline starts again, and nothing entered was lost.
-    access::change_status(&w.app, &lead, id, RequestMove::Reopen, "Training rescheduled").await.unwrap();
-    let v = access::view(&w.app, &lead, id).await.unwrap();
-    let training = v.steps.iter().find(|s| s.def.key == "training").unwrap();
-    assert!(training.row.due_at.unwrap() > w.app.now());
-    assert_eq!(access::sweep(&w.app).await.unwrap().expired, 0);
+        // Reopened, the deadline starts again, and nothing entered was lost.
+        access::change_status(
+            &w.app,
+            &lead,
+            id,
+            RequestMove::Reopen,
+            "Training rescheduled",
+        )
+        .await
+        .unwrap();
+        let v = access::view(&w.app, &lead, id).await.unwrap();
+        let training = v.steps.iter().find(|s| s.def.key == "training").unwrap();
+        assert!(training.row.due_at.unwrap() > w.app.now());
+        assert_eq!(access::sweep(&w.app).await.unwrap().expired, 0);
 
-    // A template version change does not affect the request in progress.
-    let edited = TIMED.replace("days = 14", "days = 30").replace("name = \"Timed process\"", "name = \"Timed process v2\"");
-    processes::save(&w.app, &lead, &edited).await.unwrap();
-    let v = access::view(&w.app, &lead, id).await.unwrap();
-    assert_eq!(v.process_version, 1);
-});
+        // A template version change does not affect the request in progress.
+        let edited = TIMED
+            .replace("days = 14", "days = 30")
+            .replace("name = \"Timed process\"", "name = \"Timed process v2\"");
+        processes::save(&w.app, &lead, &edited).await.unwrap();
+        let v = access::view(&w.app, &lead, id).await.unwrap();
+        assert_eq!(v.process_version, 1);
+    }
+);
 
-both_backends!(provisioning_webhook_is_signed_and_status_changes_are_kept, |store| async move {
-    let w = world(store).await;
-    let (id, _) = walk_template(&w, "online-courses-then-login", "end_user", &[], ROSA).await;
-    let lead = w.ctx("lead@demo.example.org").await;
-    provisioning::set_webhook(&w.app, &lead, "https://hmis.example.org/hooks/onramp", "a-very-long-shared-secret").await.unwrap();
-    let account = access::view(&w.app, &lead, id).await.unwrap().hmis_account.unwrap();
-    assert!(matches!(provisioning::set_status(&w.app, &lead, account.id, "pending", "x").await, Err(AppError::Invalid(_))));
-    provisioning::set_status(&w.app, &lead, account.id, "suspended", "Certification lapsed").await.unwrap();
-    let view = provisioning::get(&w.app, &lead, account.id).await.unwrap();
-    assert_eq!(view.account.status, "suspended");
-    let history: Vec<(&str, &str)> = view.events.iter().map(|e| (e.status.as_str(), e.note.as_str())).collect();
-    assert_eq!(history, [("pending", "Proposed by Onramp"), ("active", "Account created in the HMIS"), ("active", "First sign-in confirmed"), ("suspended", "Certification lapsed")]);
-    let mut tx = w.app.store.read().await.unwrap();
-    let hooks: Vec<_> = tx.outbox_list(1, None, PageRequest::ALL).await.unwrap().items.into_iter().filter(|m| m.kind == "webhook").collect();
-    assert_eq!(hooks.len(), 1);
-    let payload: serde_json::Value = serde_json::from_str(&hooks[0].payload).unwrap();
-    let body = payload["body"].as_str().unwrap();
-    assert_eq!(payload["signature"].as_str().unwrap(), format!("sha256={}", provisioning::sign_webhook("a-very-long-shared-secret", body).unwrap()));
-    assert!(body.contains("\"status\":\"suspended\""));
-    let csv = provisioning::csv(&w.app, &lead, Default::default()).await.unwrap();
-    assert!(csv.lines().nth(1).unwrap().contains("rosa.delgado"));
-    // An agency administrator cannot change account status.
-    let ata = w.ctx("ata@harbor.example.org").await;
-    assert!(matches!(provisioning::set_status(&w.app, &ata, account.id, "active", "x").await, Err(AppError::Forbidden)));
-});
+both_backends!(
+    provisioning_webhook_is_signed_and_status_changes_are_kept,
+    |store| async move {
+        let w = world(store).await;
+        let (id, _) = walk_template(&w, "online-courses-then-login", "end_user", &[], ROSA).await;
+        let lead = w.ctx("lead@demo.example.org").await;
+        provisioning::set_webhook(
+            &w.app,
+            &lead,
+            "https://hmis.example.org/hooks/onramp",
+            "a-very-long-shared-secret",
+        )
+        .await
+        .unwrap();
+        let account = access::view(&w.app, &lead, id)
+            .await
+            .unwrap()
+            .hmis_account
+            .unwrap();
+        assert!(matches!(
+            provisioning::set_status(&w.app, &lead, account.id, "pending", "x").await,
+            Err(AppError::Invalid(_))
+        ));
+        provisioning::set_status(
+            &w.app,
+            &lead,
+            account.id,
+            "suspended",
+            "Certification lapsed",
+        )
+        .await
+        .unwrap();
+        let view = provisioning::get(&w.app, &lead, account.id).await.unwrap();
+        assert_eq!(view.account.status, "suspended");
+        let history: Vec<(&str, &str)> = view
+            .events
+            .iter()
+            .map(|e| (e.status.as_str(), e.note.as_str()))
+            .collect();
+        assert_eq!(
+            history,
+            [
+                ("pending", "Proposed by Onramp"),
+                ("active", "Account created in the HMIS"),
+                ("active", "First sign-in confirmed"),
+                ("suspended", "Certification lapsed")
+            ]
+        );
+        let mut tx = w.app.store.read().await.unwrap();
+        let hooks: Vec<_> = tx
+            .outbox_list(1, None, PageRequest::ALL)
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .filter(|m| m.kind == "webhook")
+            .collect();
+        assert_eq!(hooks.len(), 1);
+        let payload: serde_json::Value = serde_json::from_str(&hooks[0].payload).unwrap();
+        let body = payload["body"].as_str().unwrap();
+        assert_eq!(
+            payload["signature"].as_str().unwrap(),
+            format!(
+                "sha256={}",
+                provisioning::sign_webhook("a-very-long-shared-secret", body).unwrap()
+            )
+        );
+        assert!(body.contains("\"status\":\"suspended\""));
+        let csv = provisioning::csv(&w.app, &lead, Default::default())
+            .await
+            .unwrap();
+        assert!(csv.lines().nth(1).unwrap().contains("rosa.delgado"));
+        // An agency administrator cannot change account status.
+        let ata = w.ctx("ata@harbor.example.org").await;
+        assert!(matches!(
+            provisioning::set_status(&w.app, &ata, account.id, "active", "x").await,
+            Err(AppError::Forbidden)
+        ));
+    }
+);

@@ -19,7 +19,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 #[derive(Parser, Debug)]
-#[command(name = "onramp-bench", about = "Benchmark Onramp's pages against a bare axum handler")]
+#[command(
+    name = "onramp-bench",
+    about = "Benchmark Onramp's pages against a bare axum handler"
+)]
 struct Args {
     /// People (each with an account) in the generated data set.
     #[arg(long, default_value_t = 100_000)]
@@ -45,10 +48,24 @@ async fn main() -> Result<()> {
 
     let t = Instant::now();
     generate(&app, &args).await?;
-    println!("data set: {} people with accounts, {} agencies, {} projects, generated in {:.1} s", args.people, args.agencies, args.agencies * 2, t.elapsed().as_secs_f64());
+    println!(
+        "data set: {} people with accounts, {} agencies, {} projects, generated in {:.1} s",
+        args.people,
+        args.agencies,
+        args.agencies * 2,
+        t.elapsed().as_secs_f64()
+    );
 
-    let onramp = serve(onramp_web::router(onramp_web::AppState::new(app.clone(), false))).await?;
-    let bare = serve(axum::Router::new().route("/", axum::routing::get(|| async { axum::response::Html(BARE_PAGE) }))).await?;
+    let onramp = serve(onramp_web::router(onramp_web::AppState::new(
+        app.clone(),
+        false,
+    )))
+    .await?;
+    let bare = serve(axum::Router::new().route(
+        "/",
+        axum::routing::get(|| async { axum::response::Html(BARE_PAGE) }),
+    ))
+    .await?;
 
     let anon = client()?;
     let trainee = client()?;
@@ -56,15 +73,55 @@ async fn main() -> Result<()> {
     let auditor = client()?;
     sign_in(&auditor, onramp, "auditor@demo.example.org").await?;
 
-    println!("load: {} concurrent clients, {} s per scenario, on {} cores\n", args.concurrency, args.seconds, std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
-    let baseline = measure("bare axum handler (baseline)", &anon, format!("http://{bare}/"), &args).await?;
+    println!(
+        "load: {} concurrent clients, {} s per scenario, on {} cores\n",
+        args.concurrency,
+        args.seconds,
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    );
+    let baseline = measure(
+        "bare axum handler (baseline)",
+        &anon,
+        format!("http://{bare}/"),
+        &args,
+    )
+    .await?;
     let rows = vec![
-        measure("GET /signin (anonymous)", &anon, format!("http://{onramp}/signin"), &args).await?,
-        measure("GET / (trainee home, signed in)", &trainee, format!("http://{onramp}/"), &args).await?,
-        measure("GET /admin/people (auditor, first page of all)", &auditor, format!("http://{onramp}/admin/people"), &args).await?,
-        measure("GET /admin/people?q=smith (auditor, search)", &auditor, format!("http://{onramp}/admin/people?q=smith"), &args).await?,
+        measure(
+            "GET /signin (anonymous)",
+            &anon,
+            format!("http://{onramp}/signin"),
+            &args,
+        )
+        .await?,
+        measure(
+            "GET / (trainee home, signed in)",
+            &trainee,
+            format!("http://{onramp}/"),
+            &args,
+        )
+        .await?,
+        measure(
+            "GET /admin/people (auditor, first page of all)",
+            &auditor,
+            format!("http://{onramp}/admin/people"),
+            &args,
+        )
+        .await?,
+        measure(
+            "GET /admin/people?q=smith (auditor, search)",
+            &auditor,
+            format!("http://{onramp}/admin/people?q=smith"),
+            &args,
+        )
+        .await?,
     ];
-    println!("{:<48} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8}", "scenario", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "ratio");
+    println!(
+        "{:<48} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8}",
+        "scenario", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "ratio"
+    );
     print_row(&baseline, baseline.rps);
     for r in &rows {
         print_row(r, baseline.rps);
@@ -76,20 +133,33 @@ async fn main() -> Result<()> {
 const BARE_PAGE: &str = "<!doctype html><html lang=\"en\"><head><title>ok</title></head><body><main><h1>ok</h1></main></body></html>";
 
 fn client() -> Result<reqwest::Client> {
-    Ok(reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).pool_max_idle_per_host(256).build()?)
+    Ok(reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(256)
+        .build()?)
 }
 
 async fn serve(router: axum::Router) -> Result<SocketAddr> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     tokio::spawn(async move {
-        let _ = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await;
+        let _ = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await;
     });
     Ok(addr)
 }
 
 async fn sign_in(c: &reqwest::Client, addr: SocketAddr, email: &str) -> Result<()> {
-    let page = c.get(format!("http://{addr}/signin")).send().await?.text().await?;
+    let page = c
+        .get(format!("http://{addr}/signin"))
+        .send()
+        .await?
+        .text()
+        .await?;
     let csrf = page
         .split("name=\"_csrf\" value=\"")
         .nth(1)
@@ -98,7 +168,12 @@ async fn sign_in(c: &reqwest::Client, addr: SocketAddr, email: &str) -> Result<(
         .to_string();
     let res = c
         .post(format!("http://{addr}/signin"))
-        .form(&[("_csrf", csrf.as_str()), ("email", email), ("password", onramp_app::demo::DEMO_PASSWORD), ("next", "/")])
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("email", email),
+            ("password", onramp_app::demo::DEMO_PASSWORD),
+            ("next", "/"),
+        ])
         .send()
         .await?;
     if res.status() != reqwest::StatusCode::SEE_OTHER {
@@ -117,11 +192,25 @@ struct Figures {
 }
 
 fn print_row(f: &Figures, base: f64) {
-    println!("{:<48} {:>9.0} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>8.2}", f.name, f.rps, f.p50, f.p90, f.p99, f.max, f.rps / base);
+    println!(
+        "{:<48} {:>9.0} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>8.2}",
+        f.name,
+        f.rps,
+        f.p50,
+        f.p90,
+        f.p99,
+        f.max,
+        f.rps / base
+    );
 }
 
 /// Runs `concurrency` clients in a loop for `seconds` after a one-second warm-up.
-async fn measure(name: &'static str, c: &reqwest::Client, url: String, args: &Args) -> Result<Figures> {
+async fn measure(
+    name: &'static str,
+    c: &reqwest::Client,
+    url: String,
+    args: &Args,
+) -> Result<Figures> {
     let check = c.get(&url).send().await?;
     if !check.status().is_success() {
         bail!("{name}: {url} answered {}", check.status());
@@ -163,26 +252,69 @@ async fn measure(name: &'static str, c: &reqwest::Client, url: String, args: &Ar
         bail!("{name}: {errors} requests failed");
     }
     all.sort_by(f64::total_cmp);
-    let pct = |p: f64| all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1))).copied().unwrap_or(0.0);
-    Ok(Figures { name, rps: all.len() as f64 / args.seconds as f64, p50: pct(0.50), p90: pct(0.90), p99: pct(0.99), max: all.last().copied().unwrap_or(0.0) })
+    let pct = |p: f64| {
+        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0.0)
+    };
+    Ok(Figures {
+        name,
+        rps: all.len() as f64 / args.seconds as f64,
+        p50: pct(0.50),
+        p90: pct(0.90),
+        p99: pct(0.99),
+        max: all.last().copied().unwrap_or(0.0),
+    })
 }
 
-const GIVEN: [&str; 12] = ["Ana", "Ben", "Carla", "Dev", "Elena", "Femi", "Grace", "Hugo", "Ines", "Jon", "Kai", "Lea"];
-const FAMILY: [&str; 12] = ["Smith", "Garcia", "Nguyen", "Okafor", "Kowalski", "Haddad", "Lopez", "Brown", "Singh", "Ivanova", "Moreau", "Tanaka"];
+const GIVEN: [&str; 12] = [
+    "Ana", "Ben", "Carla", "Dev", "Elena", "Femi", "Grace", "Hugo", "Ines", "Jon", "Kai", "Lea",
+];
+const FAMILY: [&str; 12] = [
+    "Smith", "Garcia", "Nguyen", "Okafor", "Kowalski", "Haddad", "Lopez", "Brown", "Singh",
+    "Ivanova", "Moreau", "Tanaka",
+];
 
 /// The demo implementation plus generated agencies, projects and people. Every generated
 /// account shares one password hash, so the set builds in seconds.
 async fn generate(app: &App, args: &Args) -> Result<()> {
-    let (imp, _) = onramp_app::demo::load(app).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-    let hash = onramp_app::auth::hash_password(app, "bench-password-2026").map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (imp, _) = onramp_app::demo::load(app)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let hash = onramp_app::auth::hash_password(app, "bench-password-2026")
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let now = app.now();
     let mut tx = app.store.begin().await?;
     let mut agencies = Vec::with_capacity(args.agencies);
     for i in 0..args.agencies {
         let name = format!("Bench Agency {i:04}");
-        let id = tx.agency_create(&NewAgency { implementation_id: imp, name: &name, participation_status: ParticipationStatus::Participating.as_str(), participation_date: None }, now).await?;
-        tx.project_create(imp, id, &format!("{name} Shelter"), HudProjectType::EmergencyShelterEntryExit.code(), now).await?;
-        tx.project_create(imp, id, &format!("{name} RRH"), HudProjectType::RapidReHousing.code(), now).await?;
+        let id = tx
+            .agency_create(
+                &NewAgency {
+                    implementation_id: imp,
+                    name: &name,
+                    participation_status: ParticipationStatus::Participating.as_str(),
+                    participation_date: None,
+                },
+                now,
+            )
+            .await?;
+        tx.project_create(
+            imp,
+            id,
+            &format!("{name} Shelter"),
+            HudProjectType::EmergencyShelterEntryExit.code(),
+            now,
+        )
+        .await?;
+        tx.project_create(
+            imp,
+            id,
+            &format!("{name} RRH"),
+            HudProjectType::RapidReHousing.code(),
+            now,
+        )
+        .await?;
         agencies.push(id);
     }
     for i in 0..args.people {
@@ -190,7 +322,18 @@ async fn generate(app: &App, args: &Args) -> Result<()> {
         let given = GIVEN[i % GIVEN.len()];
         let family = FAMILY[(i / GIVEN.len()) % FAMILY.len()];
         let agency = agencies.get(i % agencies.len().max(1)).copied();
-        let id = tx.person_create(imp, &PersonFields { given_name: given, family_name: family, email: &email, agency_id: agency }, now).await?;
+        let id = tx
+            .person_create(
+                imp,
+                &PersonFields {
+                    given_name: given,
+                    family_name: family,
+                    email: &email,
+                    agency_id: agency,
+                },
+                now,
+            )
+            .await?;
         tx.account_create(id, &email).await?;
         tx.account_set_password(id, &hash, false, now).await?;
         if i % 20_000 == 19_999 {

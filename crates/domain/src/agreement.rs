@@ -17,7 +17,13 @@ pub enum AgreementKind {
 }
 
 impl AgreementKind {
-    pub const ALL: [AgreementKind; 5] = [Self::EndUser, Self::SecurityAwareness, Self::StaffVerification, Self::AgencyParticipation, Self::Other];
+    pub const ALL: [AgreementKind; 5] = [
+        Self::EndUser,
+        Self::SecurityAwareness,
+        Self::StaffVerification,
+        Self::AgencyParticipation,
+        Self::Other,
+    ];
     pub fn as_str(self) -> &'static str {
         match self {
             Self::EndUser => "end_user",
@@ -56,7 +62,13 @@ pub enum SignerRole {
 }
 
 impl SignerRole {
-    pub const ALL: [SignerRole; 5] = [Self::User, Self::Supervisor, Self::AgencyAdministrator, Self::ExecutiveDirector, Self::Lead];
+    pub const ALL: [SignerRole; 5] = [
+        Self::User,
+        Self::Supervisor,
+        Self::AgencyAdministrator,
+        Self::ExecutiveDirector,
+        Self::Lead,
+    ];
     pub fn as_str(self) -> &'static str {
         match self {
             Self::User => "user",
@@ -119,7 +131,10 @@ mod tests {
     fn signers_in_order() {
         let order = parse_signers("user, agency_administrator, executive_director").unwrap();
         assert_eq!(next_signer(&order, &[]), Some(SignerRole::User));
-        assert_eq!(next_signer(&order, &[SignerRole::User]), Some(SignerRole::AgencyAdministrator));
+        assert_eq!(
+            next_signer(&order, &[SignerRole::User]),
+            Some(SignerRole::AgencyAdministrator)
+        );
         assert_eq!(next_signer(&order, &order), None);
         assert!(parse_signers("user, user").is_err());
         assert!(parse_signers("boss").is_err());

@@ -90,7 +90,11 @@ pub enum ChainProblem {
     /// The row's contents no longer match its hash: it was edited.
     Edited { id: i64, seq: i64 },
     /// The row does not follow the one before it: rows were deleted before it.
-    Missing { before_id: i64, expected_seq: i64, found_seq: i64 },
+    Missing {
+        before_id: i64,
+        expected_seq: i64,
+        found_seq: i64,
+    },
     /// The row's stored previous hash is not the hash of the row before it.
     Broken { id: i64, seq: i64 },
     /// The chain's recorded head does not match its last row: rows were deleted at the end.
@@ -147,10 +151,16 @@ impl ChainVerifier {
                 found_seq: e.seq,
             });
         } else if e.prev_hash != self.prev_hash {
-            self.problems.push(ChainProblem::Broken { id: e.id, seq: e.seq });
+            self.problems.push(ChainProblem::Broken {
+                id: e.id,
+                seq: e.seq,
+            });
         }
         if event_hash(&e.prev_hash, &e.fields()) != e.hash {
-            self.problems.push(ChainProblem::Edited { id: e.id, seq: e.seq });
+            self.problems.push(ChainProblem::Edited {
+                id: e.id,
+                seq: e.seq,
+            });
         }
         self.prev_hash = e.hash.clone();
         self.next_seq = e.seq + 1;
@@ -160,7 +170,10 @@ impl ChainVerifier {
     pub fn finish(mut self, head_seq: i64) -> Vec<ChainProblem> {
         let last = self.next_seq - 1;
         if head_seq != last {
-            self.problems.push(ChainProblem::Truncated { last_seq: last, head_seq });
+            self.problems.push(ChainProblem::Truncated {
+                last_seq: last,
+                head_seq,
+            });
         }
         self.problems
     }
@@ -221,10 +234,20 @@ mod tests {
         c.remove(1);
         assert_eq!(
             verify(&c, 5),
-            vec![ChainProblem::Missing { before_id: 30, expected_seq: 2, found_seq: 3 }]
+            vec![ChainProblem::Missing {
+                before_id: 30,
+                expected_seq: 2,
+                found_seq: 3
+            }]
         );
         let c = chain(5);
-        assert_eq!(verify(&c[..4], 5), vec![ChainProblem::Truncated { last_seq: 4, head_seq: 5 }]);
+        assert_eq!(
+            verify(&c[..4], 5),
+            vec![ChainProblem::Truncated {
+                last_seq: 4,
+                head_seq: 5
+            }]
+        );
     }
 
     #[test]

@@ -29,7 +29,10 @@ pub enum Permission {
     /// See the people of the whole implementation.
     ViewAllPeople,
     /// See one person (by their agency, or themselves).
-    ViewPerson { person_id: i64, agency_id: Option<i64> },
+    ViewPerson {
+        person_id: i64,
+        agency_id: Option<i64>,
+    },
     /// Add, edit, deactivate or invite people of an agency (None: people with no agency).
     ManagePeopleOf(Option<i64>),
     /// Grant or take away implementation roles.
@@ -55,7 +58,9 @@ impl Actor {
         self.implementation_roles.contains(&role)
     }
     pub fn has_agency_role(&self, agency_id: i64, role: AgencyRole) -> bool {
-        self.agency_roles.iter().any(|(a, r)| *a == agency_id && *r == role)
+        self.agency_roles
+            .iter()
+            .any(|(a, r)| *a == agency_id && *r == role)
     }
     /// Agencies in which this person may manage staff.
     pub fn administered_agencies(&self) -> Vec<i64> {
@@ -77,7 +82,8 @@ impl Actor {
     }
     /// Agency administrator or supervisor of the agency: its authorized contacts.
     pub fn agency_contact_of(&self, agency_id: i64) -> bool {
-        self.has_agency_role(agency_id, AgencyRole::AgencyAdministrator) || self.has_agency_role(agency_id, AgencyRole::Supervisor)
+        self.has_agency_role(agency_id, AgencyRole::AgencyAdministrator)
+            || self.has_agency_role(agency_id, AgencyRole::Supervisor)
     }
 
     pub fn is_lead_staff(&self) -> bool {
@@ -125,16 +131,22 @@ impl Actor {
             Permission::ViewOrganisation => staff_reader,
             Permission::ViewAgency(a) => staff_reader || self.overseen_agencies().contains(&a),
             Permission::ViewAllPeople => staff_reader,
-            Permission::ViewPerson { person_id, agency_id } => {
+            Permission::ViewPerson {
+                person_id,
+                agency_id,
+            } => {
                 person_id == self.person_id
                     || staff_reader
                     || agency_id.is_some_and(|a| self.overseen_agencies().contains(&a))
             }
             Permission::ManagePeopleOf(agency) => {
-                lead || coordinator || agency.is_some_and(|a| self.administered_agencies().contains(&a))
+                lead || coordinator
+                    || agency.is_some_and(|a| self.administered_agencies().contains(&a))
             }
             Permission::ManageImplementationRoles => lead,
-            Permission::ManageAgencyRoles(a) => lead || coordinator || self.administered_agencies().contains(&a),
+            Permission::ManageAgencyRoles(a) => {
+                lead || coordinator || self.administered_agencies().contains(&a)
+            }
             Permission::ViewAudit => lead || self.has(I::Auditor),
             Permission::ManageOutbox => lead,
             Permission::RequestAccessFor(a) => lead || coordinator || self.agency_contact_of(a),
@@ -166,8 +178,14 @@ mod tests {
         assert!(a.may(Permission::ManagePeopleOf(Some(7))));
         assert!(!a.may(Permission::ManagePeopleOf(Some(8))));
         assert!(!a.may(Permission::ManagePeopleOf(None)));
-        assert!(a.may(Permission::ViewPerson { person_id: 9, agency_id: Some(7) }));
-        assert!(!a.may(Permission::ViewPerson { person_id: 9, agency_id: Some(8) }));
+        assert!(a.may(Permission::ViewPerson {
+            person_id: 9,
+            agency_id: Some(7)
+        }));
+        assert!(!a.may(Permission::ViewPerson {
+            person_id: 9,
+            agency_id: Some(8)
+        }));
         assert!(!a.may(Permission::ViewAllPeople));
         assert!(!a.may(Permission::ManageImplementation));
         assert!(a.requires_mfa());
@@ -176,8 +194,14 @@ mod tests {
     #[test]
     fn trainee_sees_only_themselves() {
         let t = actor(&[], &[]);
-        assert!(t.may(Permission::ViewPerson { person_id: 1, agency_id: Some(3) }));
-        assert!(!t.may(Permission::ViewPerson { person_id: 2, agency_id: Some(3) }));
+        assert!(t.may(Permission::ViewPerson {
+            person_id: 1,
+            agency_id: Some(3)
+        }));
+        assert!(!t.may(Permission::ViewPerson {
+            person_id: 2,
+            agency_id: Some(3)
+        }));
         assert!(!t.may(Permission::ViewOrganisation));
         assert!(!t.may(Permission::ViewAudit));
         assert!(!t.requires_mfa());
@@ -198,7 +222,10 @@ mod tests {
     fn executive_director_sees_but_does_not_manage_staff() {
         let e = actor(&[], &[(4, AgencyRole::ExecutiveDirector)]);
         assert!(e.may(Permission::ViewAgency(4)));
-        assert!(e.may(Permission::ViewPerson { person_id: 5, agency_id: Some(4) }));
+        assert!(e.may(Permission::ViewPerson {
+            person_id: 5,
+            agency_id: Some(4)
+        }));
         assert!(!e.may(Permission::ManagePeopleOf(Some(4))));
         assert!(e.roles().contains(&Role::ExecutiveDirector));
     }

@@ -13,7 +13,12 @@ pub enum HmisAccountStatus {
 }
 
 impl HmisAccountStatus {
-    pub const ALL: [HmisAccountStatus; 4] = [Self::Pending, Self::Active, Self::Suspended, Self::Deactivated];
+    pub const ALL: [HmisAccountStatus; 4] = [
+        Self::Pending,
+        Self::Active,
+        Self::Suspended,
+        Self::Deactivated,
+    ];
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Pending => "pending",
@@ -38,7 +43,13 @@ impl HmisAccountStatus {
         use HmisAccountStatus as S;
         matches!(
             (self, to),
-            (S::Pending, S::Active) | (S::Pending, S::Deactivated) | (S::Active, S::Suspended) | (S::Active, S::Deactivated) | (S::Suspended, S::Active) | (S::Suspended, S::Deactivated) | (S::Deactivated, S::Active)
+            (S::Pending, S::Active)
+                | (S::Pending, S::Deactivated)
+                | (S::Active, S::Suspended)
+                | (S::Active, S::Deactivated)
+                | (S::Suspended, S::Active)
+                | (S::Suspended, S::Deactivated)
+                | (S::Deactivated, S::Active)
         )
     }
 }

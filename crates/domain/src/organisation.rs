@@ -88,7 +88,9 @@ impl HudProjectType {
             Self::Other => "Other",
             Self::SafeHaven => "Safe Haven",
             Self::PhHousingOnly => "PH \u{2013} Housing Only",
-            Self::PhHousingWithServices => "PH \u{2013} Housing with Services (no disability required for entry)",
+            Self::PhHousingWithServices => {
+                "PH \u{2013} Housing with Services (no disability required for entry)"
+            }
             Self::DayShelter => "Day Shelter",
             Self::HomelessnessPrevention => "Homelessness Prevention",
             Self::RapidReHousing => "PH \u{2013} Rapid Re-Housing",
@@ -131,7 +133,12 @@ pub enum ParticipationStatus {
 }
 
 impl ParticipationStatus {
-    pub const ALL: [ParticipationStatus; 4] = [Self::Participating, Self::Pending, Self::Suspended, Self::Withdrawn];
+    pub const ALL: [ParticipationStatus; 4] = [
+        Self::Participating,
+        Self::Pending,
+        Self::Suspended,
+        Self::Withdrawn,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -172,7 +179,10 @@ mod tests {
         }
         assert!(HudProjectType::from_code(5).is_none());
         assert!(HudProjectType::parse("5").is_err());
-        assert_eq!(HudProjectType::parse(" 13 ").unwrap(), HudProjectType::RapidReHousing);
+        assert_eq!(
+            HudProjectType::parse(" 13 ").unwrap(),
+            HudProjectType::RapidReHousing
+        );
         assert!(HudProjectType::parse("x").is_err());
     }
 

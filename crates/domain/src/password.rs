@@ -11,7 +11,13 @@ const COMMON: &str = include_str!("../data/common-passwords.txt");
 
 fn common() -> &'static HashSet<&'static str> {
     static SET: OnceLock<HashSet<&'static str>> = OnceLock::new();
-    SET.get_or_init(|| COMMON.lines().map(str::trim).filter(|l| !l.is_empty()).collect())
+    SET.get_or_init(|| {
+        COMMON
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect()
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,17 +58,23 @@ impl PasswordPolicy {
         if count > 256 {
             return Err("Use at most 256 characters".into());
         }
-        if !password.chars().any(char::is_alphabetic) || !password.chars().any(|c| c.is_ascii_digit()) {
+        if !password.chars().any(char::is_alphabetic)
+            || !password.chars().any(|c| c.is_ascii_digit())
+        {
             return Err("Use at least one letter and one digit".into());
         }
         let lower = password.to_lowercase();
         let user = username.trim().to_lowercase();
         let local = user.split('@').next().unwrap_or_default();
-        if (!user.is_empty() && lower.contains(&user)) || (local.len() >= 3 && lower.contains(local)) {
+        if (!user.is_empty() && lower.contains(&user))
+            || (local.len() >= 3 && lower.contains(local))
+        {
             return Err("Do not include your username".into());
         }
         if common().contains(lower.as_str()) || common().contains(password) {
-            return Err("This password is on a list of commonly used passwords: choose another".into());
+            return Err(
+                "This password is on a list of commonly used passwords: choose another".into(),
+            );
         }
         Ok(NewPassword(password.to_string()))
     }
@@ -75,14 +87,21 @@ mod tests {
     #[test]
     fn rules() {
         let p = PasswordPolicy::default();
-        assert_eq!(p.check("short1a", "x@y.org").unwrap_err(), "Use at least 12 characters");
+        assert_eq!(
+            p.check("short1a", "x@y.org").unwrap_err(),
+            "Use at least 12 characters"
+        );
         assert!(p.check("onlyletterslong", "x@y.org").is_err());
         assert!(p.check("123456789012345", "x@y.org").is_err());
         assert_eq!(
-            p.check("ana.smith-2026-garden", "ana.smith@agency.org").unwrap_err(),
+            p.check("ana.smith-2026-garden", "ana.smith@agency.org")
+                .unwrap_err(),
             "Do not include your username"
         );
-        assert!(p.check("password1234", "x@y.org").unwrap_err().contains("commonly used"));
+        assert!(p
+            .check("password1234", "x@y.org")
+            .unwrap_err()
+            .contains("commonly used"));
         assert!(p.check("blue-kettle-42-harbor", "x@y.org").is_ok());
     }
 

@@ -72,7 +72,10 @@ impl StepKind {
     }
     /// Steps that record training done; a returning person's earlier completion carries over.
     pub fn is_training(self) -> bool {
-        matches!(self, Self::TrainingPlanComplete | Self::LiveSessionAttended | Self::PracticeExerciseApproved)
+        matches!(
+            self,
+            Self::TrainingPlanComplete | Self::LiveSessionAttended | Self::PracticeExerciseApproved
+        )
     }
     /// Steps that a coordinator may record as met with a reason (training done elsewhere).
     pub fn may_be_recorded_as_met(self) -> bool {
@@ -162,10 +165,19 @@ pub struct RequestFacts {
 
 impl Condition {
     pub fn matches(&self, f: &RequestFacts) -> bool {
-        let level_ok = self.access_levels.is_empty() || self.access_levels.contains(&f.access_level);
+        let level_ok =
+            self.access_levels.is_empty() || self.access_levels.contains(&f.access_level);
         let not_excepted = !self.except_access_levels.contains(&f.access_level);
-        let resp_ok = self.responsibilities.is_empty() || self.responsibilities.iter().any(|r| f.responsibilities.contains(r));
-        let type_ok = self.project_types.is_empty() || self.project_types.iter().any(|t| f.project_types.contains(t));
+        let resp_ok = self.responsibilities.is_empty()
+            || self
+                .responsibilities
+                .iter()
+                .any(|r| f.responsibilities.contains(r));
+        let type_ok = self.project_types.is_empty()
+            || self
+                .project_types
+                .iter()
+                .any(|t| f.project_types.contains(t));
         let audience_ok = match self.audience {
             Audience::Any => true,
             Audience::New => !f.returning,
@@ -283,7 +295,10 @@ impl std::fmt::Display for TemplateProblem {
 }
 
 fn valid_key(k: &str) -> bool {
-    !k.is_empty() && k.len() <= 64 && k.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+    !k.is_empty()
+        && k.len() <= 64
+        && k.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
 }
 
 impl ProcessTemplate {
@@ -291,9 +306,20 @@ impl ProcessTemplate {
     /// `agreements` are the agreement keys that exist.
     pub fn validate(&self, agreements: &[String]) -> Result<(), Vec<TemplateProblem>> {
         let mut p = Vec::new();
-        let mut push = |place: &str, message: String| p.push(TemplateProblem { place: place.to_string(), message });
+        let mut push = |place: &str, message: String| {
+            p.push(TemplateProblem {
+                place: place.to_string(),
+                message,
+            })
+        };
         if !valid_key(&self.key) {
-            push("template", format!("key {:?} must be 1-64 lower-case letters, digits, _ or -", self.key));
+            push(
+                "template",
+                format!(
+                    "key {:?} must be 1-64 lower-case letters, digits, _ or -",
+                    self.key
+                ),
+            );
         }
         if self.name.trim().is_empty() {
             push("template", "name is empty".into());
@@ -306,9 +332,19 @@ impl ProcessTemplate {
         }
         let mut seen = BTreeSet::new();
         for (i, s) in self.steps.iter().enumerate() {
-            let place = if s.key.is_empty() { format!("step {}", i + 1) } else { s.key.clone() };
+            let place = if s.key.is_empty() {
+                format!("step {}", i + 1)
+            } else {
+                s.key.clone()
+            };
             if !valid_key(&s.key) {
-                push(&place, format!("key {:?} must be 1-64 lower-case letters, digits, _ or -", s.key));
+                push(
+                    &place,
+                    format!(
+                        "key {:?} must be 1-64 lower-case letters, digits, _ or -",
+                        s.key
+                    ),
+                );
             }
             if !seen.insert(s.key.clone()) {
                 push(&place, "key is used by an earlier step".into());
@@ -324,20 +360,35 @@ impl ProcessTemplate {
                 }
             }
             match (s.kind, &s.agreement) {
-                (StepKind::AgreementSigning, None) => push(&place, "an agreement step must name its agreement".into()),
-                (StepKind::AgreementSigning, Some(a)) if !agreements.contains(a) => push(&place, format!("agreement {a:?} does not exist in this implementation")),
+                (StepKind::AgreementSigning, None) => {
+                    push(&place, "an agreement step must name its agreement".into())
+                }
+                (StepKind::AgreementSigning, Some(a)) if !agreements.contains(a) => push(
+                    &place,
+                    format!("agreement {a:?} does not exist in this implementation"),
+                ),
                 (StepKind::AgreementSigning, Some(_)) => {}
                 (_, Some(_)) => push(&place, "only agreement steps name an agreement".into()),
                 _ => {}
             }
             if s.kind == StepKind::AgreementSigning && s.actor != StepActor::Signers {
-                push(&place, "an agreement step's actor is \"signers\" (the agreement sets their order)".into());
+                push(
+                    &place,
+                    "an agreement step's actor is \"signers\" (the agreement sets their order)"
+                        .into(),
+                );
             }
             if s.kind == StepKind::LeadReview && s.actor != StepActor::Lead {
-                push(&place, "a Lead review is done by the Lead (actor \"lead\")".into());
+                push(
+                    &place,
+                    "a Lead review is done by the Lead (actor \"lead\")".into(),
+                );
             }
             if s.kind == StepKind::AccountProvisioning && s.actor != StepActor::Lead {
-                push(&place, "account provisioning is done by the Lead (actor \"lead\")".into());
+                push(
+                    &place,
+                    "account provisioning is done by the Lead (actor \"lead\")".into(),
+                );
             }
             if let Some(d) = &s.deadline {
                 if d.days == 0 {
@@ -392,7 +443,15 @@ impl StepStatus {
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Waiting, Self::Open, Self::Done, Self::Met, Self::NotApplicable].into_iter().find(|x| x.as_str() == s)
+        [
+            Self::Waiting,
+            Self::Open,
+            Self::Done,
+            Self::Met,
+            Self::NotApplicable,
+        ]
+        .into_iter()
+        .find(|x| x.as_str() == s)
     }
     pub fn label(self) -> &'static str {
         match self {
@@ -412,15 +471,26 @@ impl StepStatus {
 /// The statuses of a request's steps given which are settled: applicable steps whose
 /// prerequisites are all settled open; the rest wait. `settled` maps step keys to
 /// Done or Met.
-pub fn step_statuses(t: &ProcessTemplate, facts: &RequestFacts, settled: &BTreeMap<String, StepStatus>) -> Vec<(String, StepStatus)> {
+pub fn step_statuses(
+    t: &ProcessTemplate,
+    facts: &RequestFacts,
+    settled: &BTreeMap<String, StepStatus>,
+) -> Vec<(String, StepStatus)> {
     let mut out: BTreeMap<&str, StepStatus> = BTreeMap::new();
     let mut ordered = Vec::with_capacity(t.steps.len());
     for s in &t.steps {
         let status = if !s.applies.matches(facts) {
             StepStatus::NotApplicable
-        } else if let Some(st) = settled.get(&s.key).filter(|st| matches!(st, StepStatus::Done | StepStatus::Met)) {
+        } else if let Some(st) = settled
+            .get(&s.key)
+            .filter(|st| matches!(st, StepStatus::Done | StepStatus::Met))
+        {
             *st
-        } else if s.after.iter().all(|a| out.get(a.as_str()).is_some_and(|x| x.is_settled())) {
+        } else if s
+            .after
+            .iter()
+            .all(|a| out.get(a.as_str()).is_some_and(|x| x.is_settled()))
+        {
             StepStatus::Open
         } else {
             StepStatus::Waiting
@@ -457,7 +527,12 @@ mod tests {
     }
 
     fn template() -> ProcessTemplate {
-        let mut live = step("live", StepKind::LiveSessionAttended, StepActor::Trainee, &["review"]);
+        let mut live = step(
+            "live",
+            StepKind::LiveSessionAttended,
+            StepActor::Trainee,
+            &["review"],
+        );
         live.applies.responsibilities = vec!["enroll_clients".into(), "exit_clients".into()];
         ProcessTemplate {
             key: "t".into(),
@@ -467,15 +542,30 @@ mod tests {
             username_pattern: "{first}.{last}".into(),
             steps: vec![
                 step("review", StepKind::LeadReview, StepActor::Lead, &[]),
-                step("training", StepKind::TrainingPlanComplete, StepActor::Trainee, &["review"]),
+                step(
+                    "training",
+                    StepKind::TrainingPlanComplete,
+                    StepActor::Trainee,
+                    &["review"],
+                ),
                 live,
-                step("account", StepKind::AccountProvisioning, StepActor::Lead, &["training", "live"]),
+                step(
+                    "account",
+                    StepKind::AccountProvisioning,
+                    StepActor::Lead,
+                    &["training", "live"],
+                ),
             ],
         }
     }
 
     fn facts(resp: &[&str]) -> RequestFacts {
-        RequestFacts { access_level: "end_user".into(), responsibilities: resp.iter().map(|s| s.to_string()).collect(), project_types: vec![0], returning: false }
+        RequestFacts {
+            access_level: "end_user".into(),
+            responsibilities: resp.iter().map(|s| s.to_string()).collect(),
+            project_types: vec![0],
+            returning: false,
+        }
     }
 
     #[test]
@@ -483,7 +573,15 @@ mod tests {
         let t = template();
         let mut settled = BTreeMap::new();
         let s = step_statuses(&t, &facts(&["reporting"]), &settled);
-        assert_eq!(s.iter().map(|x| x.1).collect::<Vec<_>>(), vec![StepStatus::Open, StepStatus::Waiting, StepStatus::NotApplicable, StepStatus::Waiting]);
+        assert_eq!(
+            s.iter().map(|x| x.1).collect::<Vec<_>>(),
+            vec![
+                StepStatus::Open,
+                StepStatus::Waiting,
+                StepStatus::NotApplicable,
+                StepStatus::Waiting
+            ]
+        );
         settled.insert("review".to_string(), StepStatus::Done);
         settled.insert("training".to_string(), StepStatus::Met);
         let s = step_statuses(&t, &facts(&["reporting"]), &settled);
@@ -494,7 +592,11 @@ mod tests {
         assert_eq!(s[3].1, StepStatus::Waiting);
         settled.insert("live".to_string(), StepStatus::Done);
         settled.insert("account".to_string(), StepStatus::Done);
-        assert!(all_settled(&step_statuses(&t, &facts(&["enroll_clients"]), &settled)));
+        assert!(all_settled(&step_statuses(
+            &t,
+            &facts(&["enroll_clients"]),
+            &settled
+        )));
     }
 
     #[test]
@@ -502,19 +604,43 @@ mod tests {
         let mut t = template();
         t.steps[1].after = vec!["account".into()];
         t.steps[2].key = "review".into();
-        t.steps.push(step("sign", StepKind::AgreementSigning, StepActor::Trainee, &["nope"]));
+        t.steps.push(step(
+            "sign",
+            StepKind::AgreementSigning,
+            StepActor::Trainee,
+            &["nope"],
+        ));
         let p = t.validate(&[]).unwrap_err();
         let text: Vec<String> = p.iter().map(|x| x.to_string()).collect();
-        assert!(text.iter().any(|m| m.starts_with("training: comes after \"account\", which is listed later")), "{text:?}");
-        assert!(text.iter().any(|m| m == "review: key is used by an earlier step"), "{text:?}");
-        assert!(text.iter().any(|m| m.starts_with("sign: comes after \"nope\"")), "{text:?}");
-        assert!(text.iter().any(|m| m == "sign: an agreement step must name its agreement"), "{text:?}");
+        assert!(
+            text.iter()
+                .any(|m| m.starts_with("training: comes after \"account\", which is listed later")),
+            "{text:?}"
+        );
+        assert!(
+            text.iter()
+                .any(|m| m == "review: key is used by an earlier step"),
+            "{text:?}"
+        );
+        assert!(
+            text.iter()
+                .any(|m| m.starts_with("sign: comes after \"nope\"")),
+            "{text:?}"
+        );
+        assert!(
+            text.iter()
+                .any(|m| m == "sign: an agreement step must name its agreement"),
+            "{text:?}"
+        );
         assert!(template().validate(&[]).is_ok());
     }
 
     #[test]
     fn conditions() {
-        let mut c = Condition { access_levels: vec!["assessor".into()], ..Default::default() };
+        let mut c = Condition {
+            access_levels: vec!["assessor".into()],
+            ..Default::default()
+        };
         let mut f = facts(&[]);
         assert!(!c.matches(&f));
         f.access_level = "assessor".into();
@@ -523,7 +649,11 @@ mod tests {
         assert!(!c.matches(&f));
         f.returning = true;
         assert!(c.matches(&f));
-        let c = Condition { except_access_levels: vec!["ce_specialist".into()], project_types: vec![3, 13], ..Default::default() };
+        let c = Condition {
+            except_access_levels: vec!["ce_specialist".into()],
+            project_types: vec![3, 13],
+            ..Default::default()
+        };
         f.project_types = vec![13];
         assert!(c.matches(&f));
         f.access_level = "ce_specialist".into();

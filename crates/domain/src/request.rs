@@ -31,7 +31,14 @@ pub enum RequestMove {
 }
 
 impl RequestStatus {
-    pub const ALL: [RequestStatus; 6] = [Self::Open, Self::OnHold, Self::Completed, Self::Withdrawn, Self::Rejected, Self::Expired];
+    pub const ALL: [RequestStatus; 6] = [
+        Self::Open,
+        Self::OnHold,
+        Self::Completed,
+        Self::Withdrawn,
+        Self::Rejected,
+        Self::Expired,
+    ];
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Open => "open",
@@ -72,7 +79,11 @@ impl RequestStatus {
             (S::Open, M::Complete) => Ok(S::Completed),
             (S::Open, M::Expire) => Ok(S::Expired),
             (S::Withdrawn | S::Rejected | S::Expired, M::Reopen) => Ok(S::Open),
-            (s, m) => Err(format!("A request that is {} cannot be {}", s.label().to_lowercase(), move_word(m))),
+            (s, m) => Err(format!(
+                "A request that is {} cannot be {}",
+                s.label().to_lowercase(),
+                move_word(m)
+            )),
         }
     }
 }
@@ -103,7 +114,10 @@ mod tests {
         assert_eq!(S::Expired.apply(M::Reopen), Ok(S::Open));
         assert!(S::Completed.apply(M::Reopen).is_err());
         assert!(S::Completed.apply(M::Withdraw).is_err());
-        assert_eq!(S::OnHold.apply(M::Complete).unwrap_err(), "A request that is on hold cannot be completed");
+        assert_eq!(
+            S::OnHold.apply(M::Complete).unwrap_err(),
+            "A request that is on hold cannot be completed"
+        );
     }
 
     #[test]

@@ -13,7 +13,12 @@ pub enum ImplementationRole {
 }
 
 impl ImplementationRole {
-    pub const ALL: [ImplementationRole; 4] = [Self::LeadAdmin, Self::TrainingCoordinator, Self::Proctor, Self::Auditor];
+    pub const ALL: [ImplementationRole; 4] = [
+        Self::LeadAdmin,
+        Self::TrainingCoordinator,
+        Self::Proctor,
+        Self::Auditor,
+    ];
     pub fn as_str(self) -> &'static str {
         match self {
             Self::LeadAdmin => "lead_admin",

@@ -37,8 +37,13 @@ impl UsernamePattern {
             } else {
                 let end = rest.find('{').unwrap_or(rest.len());
                 let lit = &rest[..end];
-                if !lit.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')) {
-                    return Err(format!("{lit:?} may hold only letters, digits, '.', '_' and '-'"));
+                if !lit
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+                {
+                    return Err(format!(
+                        "{lit:?} may hold only letters, digits, '.', '_' and '-'"
+                    ));
                 }
                 parts.push(Part::Literal(lit.to_lowercase()));
                 rest = &rest[end..];
@@ -64,7 +69,9 @@ impl UsernamePattern {
                 Part::LastInitial => out.extend(last.chars().next()),
             }
         }
-        let trimmed = out.trim_matches(|c| matches!(c, '.' | '_' | '-')).to_string();
+        let trimmed = out
+            .trim_matches(|c| matches!(c, '.' | '_' | '-'))
+            .to_string();
         if trimmed.is_empty() {
             "user".into()
         } else {
@@ -78,7 +85,10 @@ impl UsernamePattern {
         if !taken(&base) {
             return base;
         }
-        (2..).map(|n| format!("{base}{n}")).find(|c| !taken(c)).unwrap_or(base)
+        (2..)
+            .map(|n| format!("{base}{n}"))
+            .find(|c| !taken(c))
+            .unwrap_or(base)
     }
 }
 

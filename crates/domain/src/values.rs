@@ -161,7 +161,12 @@ impl fmt::Display for Slug {
 }
 
 /// A required single-line text, trimmed, 1..=max characters.
-pub fn required_text(field: &str, label: &str, input: &str, max: usize) -> Result<String, FieldError> {
+pub fn required_text(
+    field: &str,
+    label: &str,
+    input: &str,
+    max: usize,
+) -> Result<String, FieldError> {
     let s = input.trim();
     if s.is_empty() {
         return Err(FieldError::new(field, format!("Enter {label}")));
@@ -173,13 +178,20 @@ pub fn required_text(field: &str, label: &str, input: &str, max: usize) -> Resul
         ));
     }
     if s.chars().any(char::is_control) {
-        return Err(FieldError::new(field, format!("{} cannot contain control characters", capitalise(label))));
+        return Err(FieldError::new(
+            field,
+            format!("{} cannot contain control characters", capitalise(label)),
+        ));
     }
     Ok(s.to_string())
 }
 
 fn capitalise(s: &str) -> String {
-    let s = s.strip_prefix("a ").or_else(|| s.strip_prefix("an ")).or_else(|| s.strip_prefix("the ")).unwrap_or(s);
+    let s = s
+        .strip_prefix("a ")
+        .or_else(|| s.strip_prefix("an "))
+        .or_else(|| s.strip_prefix("the "))
+        .unwrap_or(s);
     let mut c = s.chars();
     match c.next() {
         Some(f) => f.to_uppercase().chain(c).collect(),
@@ -194,8 +206,20 @@ mod tests {
 
     #[test]
     fn emails_are_normalised() {
-        assert_eq!(Email::parse("  Ana@Agency.ORG ").unwrap().as_str(), "ana@agency.org");
-        for bad in ["", "ana", "ana@", "@x.org", "ana@org", "a b@x.org", "a@b@c.org", "a@.org"] {
+        assert_eq!(
+            Email::parse("  Ana@Agency.ORG ").unwrap().as_str(),
+            "ana@agency.org"
+        );
+        for bad in [
+            "",
+            "ana",
+            "ana@",
+            "@x.org",
+            "ana@org",
+            "a b@x.org",
+            "a@b@c.org",
+            "a@.org",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad} accepted");
         }
     }
@@ -210,9 +234,16 @@ mod tests {
 
     #[test]
     fn required_text_messages() {
-        assert_eq!(required_text("name", "a name", "  ", 10).unwrap_err().message, "Enter a name");
         assert_eq!(
-            required_text("name", "a name", "abcdefghijk", 10).unwrap_err().message,
+            required_text("name", "a name", "  ", 10)
+                .unwrap_err()
+                .message,
+            "Enter a name"
+        );
+        assert_eq!(
+            required_text("name", "a name", "abcdefghijk", 10)
+                .unwrap_err()
+                .message,
             "Name must be at most 10 characters"
         );
         assert_eq!(required_text("name", "a name", " Ok ", 10).unwrap(), "Ok");

@@ -42,7 +42,11 @@ mod tests {
 
     #[test]
     fn quotes_and_neutralises() {
-        let out = write_csv(&["name", "note"], vec![vec!["A, B".to_string(), "=1+1".to_string()]]).unwrap();
+        let out = write_csv(
+            &["name", "note"],
+            vec![vec!["A, B".to_string(), "=1+1".to_string()]],
+        )
+        .unwrap();
         assert_eq!(out, "name,note\n\"A, B\",'=1+1\n");
     }
 

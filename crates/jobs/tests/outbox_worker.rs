@@ -1,8 +1,6 @@
 //! The outbox worker against a real SMTP listener and a maildir, on SQLite and PostgreSQL.
 //!
-//! PostgreSQL tests create a throwaway database on `postgres://postgres@127.0.0.1:5432/test`
-//! (or `ONRAMP_TEST_PG_URL`) and drop it afterwards. When PostgreSQL cannot be reached they
-//! are skipped with a note, unless `CI` is set, in which case they fail.
+//! PostgreSQL runs use a throwaway database, as the store tests do (`store/tests/support`).
 
 use chrono::{DateTime, Duration as Delta, TimeZone, Utc};
 use onramp_domain::clock::{Clock, ManualClock};
@@ -10,7 +8,6 @@ use onramp_jobs::testing::{ParsedEmail, TestSmtpServer};
 use onramp_jobs::{Mailer, OutboxWorker, RunReport, WorkerConfig};
 use onramp_store::outbox::NewOutboxMessage;
 use onramp_store::{OutboxMessage, Store};
-use sqlx::Connection;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -21,6 +18,9 @@ const IMPL: i64 = 1;
 const FROM: &str = "Onramp <onramp@example.org>";
 const WAIT: Duration = Duration::from_secs(10);
 
+#[path = "../../store/tests/support/mod.rs"]
+mod support;
+
 // ---------------------------------------------------------------- backends
 
 async fn on_sqlite<F, Fut>(scenario: F)
@@ -28,64 +28,29 @@ where
     F: FnOnce(Store) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open_sqlite(&dir.path().join("onramp.db"))
-        .await
-        .unwrap();
-    store.migrate().await.unwrap();
-    let outcome = tokio::spawn(scenario(store.clone())).await;
-    store.close().await;
+    let db = support::sqlite().await;
+    let outcome = tokio::spawn(scenario(db.store.clone())).await;
+    db.store.close().await;
     if let Err(e) = outcome {
         std::panic::resume_unwind(e.into_panic());
     }
 }
 
+/// On a fresh PostgreSQL database (see the store tests' support module for when PostgreSQL
+/// is required and which server is used).
 async fn on_postgres<F, Fut>(scenario: F)
 where
     F: FnOnce(Store) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let admin_url = std::env::var("ONRAMP_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let admin = tokio::time::timeout(
-        Duration::from_secs(10),
-        sqlx::PgConnection::connect(&admin_url),
-    )
-    .await;
-    let mut admin = match admin {
-        Ok(Ok(c)) => c,
-        Ok(Err(e)) => return pg_unreachable(&admin_url, &e.to_string()),
-        Err(_) => return pg_unreachable(&admin_url, "timed out"),
+    let Some(db) = support::postgres().await else {
+        return;
     };
-    let name = format!("onramp_j_{:016x}", rand::random::<u64>());
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    let (base, _) = admin_url.rsplit_once('/').unwrap();
-    let store = Store::open_postgres(&format!("{base}/{name}"), 8)
-        .await
-        .unwrap();
-    let outcome = match store.migrate().await {
-        Ok(()) => tokio::spawn(scenario(store.clone())).await,
-        Err(e) => tokio::spawn(async move { panic!("migrate: {e}") }).await,
-    };
-    store.close().await;
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    let _ = admin.close().await;
+    let outcome = tokio::spawn(scenario(db.store.clone())).await;
+    db.finish().await;
     if let Err(e) = outcome {
         std::panic::resume_unwind(e.into_panic());
     }
-}
-
-fn pg_unreachable(url: &str, why: &str) {
-    if std::env::var_os("CI").is_some() {
-        panic!("PostgreSQL at {url} is unreachable ({why}) and CI is set");
-    }
-    eprintln!("note: skipping PostgreSQL test: {url} is unreachable ({why})");
 }
 
 /// Runs a scenario once per backend, as `<scenario>::sqlite` and `<scenario>::postgres`.

@@ -2,11 +2,8 @@
 //! PostgreSQL.
 //!
 //! The receiver is a small axum server on 127.0.0.1 that records every request and
-//! answers from a script (200 when the script is empty). PostgreSQL tests create a
-//! throwaway database on `postgres://postgres@127.0.0.1:5432/test` (or
-//! `ONRAMP_TEST_PG_URL`) and drop it afterwards; when PostgreSQL cannot be reached they
-//! are skipped with a note, unless `CI` is set, in which case they fail. (The backend
-//! helpers repeat those of `outbox_worker.rs`: integration tests share no module.)
+//! answers from a script (200 when the script is empty). PostgreSQL runs use a
+//! throwaway database, as the store tests do (`store/tests/support`).
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -19,7 +16,6 @@ use onramp_jobs::{Mailer, OutboxWorker, RunReport, WebhookSender, WorkerConfig};
 use onramp_store::outbox::NewOutboxMessage;
 use onramp_store::{OutboxMessage, Store};
 use sha2::Sha256;
-use sqlx::Connection;
 use std::collections::VecDeque;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -30,6 +26,9 @@ use tokio::sync::oneshot;
 const IMPL: i64 = 1;
 const SECRET: &str = "a-webhook-secret-of-some-length";
 
+#[path = "../../store/tests/support/mod.rs"]
+mod support;
+
 // ---------------------------------------------------------------- backends
 
 async fn on_sqlite<F, Fut>(scenario: F)
@@ -37,64 +36,29 @@ where
     F: FnOnce(Store) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open_sqlite(&dir.path().join("onramp.db"))
-        .await
-        .unwrap();
-    store.migrate().await.unwrap();
-    let outcome = tokio::spawn(scenario(store.clone())).await;
-    store.close().await;
+    let db = support::sqlite().await;
+    let outcome = tokio::spawn(scenario(db.store.clone())).await;
+    db.store.close().await;
     if let Err(e) = outcome {
         std::panic::resume_unwind(e.into_panic());
     }
 }
 
+/// On a fresh PostgreSQL database (see the store tests' support module for when PostgreSQL
+/// is required and which server is used).
 async fn on_postgres<F, Fut>(scenario: F)
 where
     F: FnOnce(Store) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let admin_url = std::env::var("ONRAMP_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let admin = tokio::time::timeout(
-        Duration::from_secs(10),
-        sqlx::PgConnection::connect(&admin_url),
-    )
-    .await;
-    let mut admin = match admin {
-        Ok(Ok(c)) => c,
-        Ok(Err(e)) => return pg_unreachable(&admin_url, &e.to_string()),
-        Err(_) => return pg_unreachable(&admin_url, "timed out"),
+    let Some(db) = support::postgres().await else {
+        return;
     };
-    let name = format!("onramp_w_{:016x}", rand::random::<u64>());
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    let (base, _) = admin_url.rsplit_once('/').unwrap();
-    let store = Store::open_postgres(&format!("{base}/{name}"), 8)
-        .await
-        .unwrap();
-    let outcome = match store.migrate().await {
-        Ok(()) => tokio::spawn(scenario(store.clone())).await,
-        Err(e) => tokio::spawn(async move { panic!("migrate: {e}") }).await,
-    };
-    store.close().await;
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    let _ = admin.close().await;
+    let outcome = tokio::spawn(scenario(db.store.clone())).await;
+    db.finish().await;
     if let Err(e) = outcome {
         std::panic::resume_unwind(e.into_panic());
     }
-}
-
-fn pg_unreachable(url: &str, why: &str) {
-    if std::env::var_os("CI").is_some() {
-        panic!("PostgreSQL at {url} is unreachable ({why}) and CI is set");
-    }
-    eprintln!("note: skipping PostgreSQL test: {url} is unreachable ({why})");
 }
 
 /// Runs a scenario once per backend, as `<scenario>::sqlite` and `<scenario>::postgres`.

@@ -104,8 +104,14 @@ impl Settings {
     pub fn resolve(&self) -> Result<Resolved> {
         let file: FileSettings = match &self.config {
             Some(path) => {
-                let text = std::fs::read_to_string(path).with_context(|| format!("cannot read the config file {} (setting: --config / ONRAMP_CONFIG)", path.display()))?;
-                toml::from_str(&text).with_context(|| format!("the config file {} is not valid", path.display()))?
+                let text = std::fs::read_to_string(path).with_context(|| {
+                    format!(
+                        "cannot read the config file {} (setting: --config / ONRAMP_CONFIG)",
+                        path.display()
+                    )
+                })?;
+                toml::from_str(&text)
+                    .with_context(|| format!("the config file {} is not valid", path.display()))?
             }
             None => FileSettings::default(),
         };
@@ -120,7 +126,10 @@ impl Settings {
         if listen.parse::<std::net::SocketAddr>().is_err() {
             bail!("--listen / ONRAMP_LISTEN must be an address and port like 127.0.0.1:8080, not {listen:?}");
         }
-        let base_url = pick!(self, file, base_url).unwrap_or_else(|| format!("http://{listen}")).trim_end_matches('/').to_string();
+        let base_url = pick!(self, file, base_url)
+            .unwrap_or_else(|| format!("http://{listen}"))
+            .trim_end_matches('/')
+            .to_string();
         if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
             bail!("--base-url / ONRAMP_BASE_URL must start with http:// or https://");
         }
@@ -135,20 +144,30 @@ impl Settings {
                     "none" => TlsMode::None,
                     "starttls" => TlsMode::StartTls,
                     "tls" => TlsMode::Tls,
-                    other => bail!("--smtp-tls / ONRAMP_SMTP_TLS must be none, starttls or tls, not {other:?}"),
+                    other => bail!(
+                        "--smtp-tls / ONRAMP_SMTP_TLS must be none, starttls or tls, not {other:?}"
+                    ),
                 };
                 let port = pick!(self, file, smtp_port).unwrap_or(tls.default_port());
                 let mut c = SmtpConfig::new(host, port, mail_from.clone());
                 c.tls = tls;
                 c.username = pick!(self, file, smtp_username);
                 if let Some(path) = pick!(self, file, smtp_password_file) {
-                    let pw = std::fs::read_to_string(&path).with_context(|| format!("cannot read --smtp-password-file / ONRAMP_SMTP_PASSWORD_FILE {}", path.display()))?;
+                    let pw = std::fs::read_to_string(&path).with_context(|| {
+                        format!(
+                            "cannot read --smtp-password-file / ONRAMP_SMTP_PASSWORD_FILE {}",
+                            path.display()
+                        )
+                    })?;
                     c.password = Some(pw.trim_end_matches(['\r', '\n']).to_string());
                 }
                 Some(c)
             }
         };
-        let mut app = AppConfig { base_url: base_url.clone(), ..AppConfig::default() };
+        let mut app = AppConfig {
+            base_url: base_url.clone(),
+            ..AppConfig::default()
+        };
         if let Some(m) = pick!(self, file, session_idle_minutes) {
             if !(1..=24 * 60).contains(&m) {
                 bail!("--session-idle-minutes / ONRAMP_SESSION_IDLE_MINUTES must be between 1 and 1440");
@@ -164,12 +183,23 @@ impl Settings {
             }
             app.password_policy.min_length = n;
         }
-        let secure_cookies = pick!(self, file, secure_cookies).unwrap_or(base_url.starts_with("https://"));
+        let secure_cookies =
+            pick!(self, file, secure_cookies).unwrap_or(base_url.starts_with("https://"));
         let log_json = match pick!(self, file, log_format).as_deref().unwrap_or("text") {
             "text" => false,
             "json" => true,
             other => bail!("--log-format / ONRAMP_LOG_FORMAT must be text or json, not {other:?}"),
         };
-        Ok(Resolved { data_dir, database_url, listen, base_url, smtp, mail_from, app, secure_cookies, log_json })
+        Ok(Resolved {
+            data_dir,
+            database_url,
+            listen,
+            base_url,
+            smtp,
+            mail_from,
+            app,
+            secure_cookies,
+            log_json,
+        })
     }
 }

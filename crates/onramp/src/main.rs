@@ -115,8 +115,11 @@ async fn main() -> std::process::ExitCode {
 }
 
 fn init_logging(json: bool) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("ONRAMP_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ONRAMP_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if json {
         builder.json().init();
     } else {
@@ -126,11 +129,20 @@ fn init_logging(json: bool) {
 
 async fn open_store(r: &Resolved) -> Result<Store> {
     let store = match &r.database_url {
-        Some(url) => Store::open_postgres(url, 16).await.context("cannot connect to the PostgreSQL database in DATABASE_URL")?,
+        Some(url) => Store::open_postgres(url, 16)
+            .await
+            .context("cannot connect to the PostgreSQL database in DATABASE_URL")?,
         None => {
-            std::fs::create_dir_all(&r.data_dir).with_context(|| format!("cannot create the data directory {} (setting: --data-dir / ONRAMP_DATA_DIR)", r.data_dir.display()))?;
+            std::fs::create_dir_all(&r.data_dir).with_context(|| {
+                format!(
+                    "cannot create the data directory {} (setting: --data-dir / ONRAMP_DATA_DIR)",
+                    r.data_dir.display()
+                )
+            })?;
             let path = r.data_dir.join("onramp.db");
-            Store::open_sqlite(&path).await.with_context(|| format!("cannot open the SQLite database {}", path.display()))?
+            Store::open_sqlite(&path)
+                .await
+                .with_context(|| format!("cannot open the SQLite database {}", path.display()))?
         }
     };
     store.migrate().await.context("database migration failed")?;
@@ -153,12 +165,18 @@ async fn run(command: Command, r: Resolved) -> Result<std::process::ExitCode> {
             }
         }
         Command::Admin { command } => admin(&app, command).await?,
-        Command::Audit { command: AuditCommand::Verify } => {
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => {
             let report = onramp_app::audit::verify(&app).await?;
             if report.problems.is_empty() {
                 println!("Audit trail intact: {} events verified.", report.checked);
             } else {
-                println!("Audit trail BROKEN: {} problem(s) in {} events.", report.problems.len(), report.checked);
+                println!(
+                    "Audit trail BROKEN: {} problem(s) in {} events.",
+                    report.problems.len(),
+                    report.checked
+                );
                 for p in &report.problems {
                     println!("  - {p}");
                 }
@@ -171,37 +189,62 @@ async fn run(command: Command, r: Resolved) -> Result<std::process::ExitCode> {
 
 fn print_demo(r: &Resolved, created: bool) {
     println!();
-    println!("  Onramp demo {} — {}", if created { "created" } else { "already loaded" }, r.base_url);
+    println!(
+        "  Onramp demo {} — {}",
+        if created { "created" } else { "already loaded" },
+        r.base_url
+    );
     println!();
-    println!("  Sign in at {}/signin with any of these (password: {}):", r.base_url, onramp_app::demo::DEMO_PASSWORD);
+    println!(
+        "  Sign in at {}/signin with any of these (password: {}):",
+        r.base_url,
+        onramp_app::demo::DEMO_PASSWORD
+    );
     for l in onramp_app::demo::DEMO_LOGINS {
         println!("    {:<40} {}", l.role, l.email);
     }
     println!();
     println!("  Lead admins and agency administrators set up two-step sign-in at first sign-in.");
-    println!("  Email is written to {} (see also Outbox in the admin menu).", r.data_dir.join("maildir").display());
+    println!(
+        "  Email is written to {} (see also Outbox in the admin menu).",
+        r.data_dir.join("maildir").display()
+    );
     println!();
 }
 
 async fn serve(app: App, r: &Resolved) -> Result<()> {
-    let mailer = Mailer::from_config(r.smtp.as_ref(), &r.data_dir.join("maildir"), &r.mail_from).context("cannot set up email delivery")?;
+    let mailer = Mailer::from_config(r.smtp.as_ref(), &r.data_dir.join("maildir"), &r.mail_from)
+        .context("cannot set up email delivery")?;
     tracing::info!(mail = %mailer.describe(), "email delivery");
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let worker = OutboxWorker::new(app.store.clone(), app.clock.clone(), mailer, WorkerConfig::default());
+    let worker = OutboxWorker::new(
+        app.store.clone(),
+        app.clock.clone(),
+        mailer,
+        WorkerConfig::default(),
+    );
     let worker_task = tokio::spawn(worker.run(stop_rx));
     let sweeper = tokio::spawn(sweep_sessions(app.clone(), stop_tx.subscribe()));
     let state = onramp_web::AppState::new(app.clone(), r.secure_cookies);
     let router = onramp_web::router(state);
     let addr: SocketAddr = r.listen.parse().context("--listen")?;
-    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr} (setting: --listen / ONRAMP_LISTEN)"))?;
-    tracing::info!(%addr, base_url = %r.base_url, backend = ?app.store.backend(), "Onramp is serving");
-    println!("Onramp is serving at {} (listening on {addr}). Press Ctrl-C to stop.", r.base_url);
-    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
+    let listener = tokio::net::TcpListener::bind(addr)
         .await
-        .context("server error")?;
+        .with_context(|| format!("cannot listen on {addr} (setting: --listen / ONRAMP_LISTEN)"))?;
+    tracing::info!(%addr, base_url = %r.base_url, backend = ?app.store.backend(), "Onramp is serving");
+    println!(
+        "Onramp is serving at {} (listening on {addr}). Press Ctrl-C to stop.",
+        r.base_url
+    );
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+    .context("server error")?;
     let _ = stop_tx.send(true);
     let _ = worker_task.await;
     let _ = sweeper.await;
@@ -218,7 +261,8 @@ async fn sweep_sessions(app: App, mut stop: tokio::sync::watch::Receiver<bool>) 
         let result = async {
             let mut tx = app.store.begin().await?;
             tx.sessions_prune(idle_before, now).await?;
-            tx.sign_in_attempts_prune(now - chrono::Duration::days(1)).await?;
+            tx.sign_in_attempts_prune(now - chrono::Duration::days(1))
+                .await?;
             tx.commit().await
         }
         .await;
@@ -240,28 +284,59 @@ async fn sweep_sessions(app: App, mut stop: tokio::sync::watch::Receiver<bool>) 
 
 async fn admin(app: &App, command: AdminCommand) -> Result<()> {
     match command {
-        AdminCommand::CreateImplementation { slug, name, lead, cocs } => {
-            let cocs = onramp_app::organisation::parse_cocs(&cocs).map_err(|m| anyhow::anyhow!("--cocs: {m}"))?;
+        AdminCommand::CreateImplementation {
+            slug,
+            name,
+            lead,
+            cocs,
+        } => {
+            let cocs = onramp_app::organisation::parse_cocs(&cocs)
+                .map_err(|m| anyhow::anyhow!("--cocs: {m}"))?;
             let mut tx = app.store.begin().await?;
-            let id = onramp_app::organisation::create_implementation(&mut tx, app, &slug, &name, &lead, &cocs).await.map_err(app_error)?;
+            let id = onramp_app::organisation::create_implementation(
+                &mut tx, app, &slug, &name, &lead, &cocs,
+            )
+            .await
+            .map_err(app_error)?;
             tx.commit().await?;
             println!("Created implementation {slug} (id {id}).");
         }
-        AdminCommand::CreateUser { implementation, email, given_name, family_name, roles, password } => {
+        AdminCommand::CreateUser {
+            implementation,
+            email,
+            given_name,
+            family_name,
+            roles,
+            password,
+        } => {
             let imp = {
                 let mut tx = app.store.read().await?;
                 tx.implementation_by_slug(&implementation).await?
             };
             let Some(imp) = imp else {
-                bail!("--implementation: there is no implementation with the slug {implementation:?}");
+                bail!(
+                    "--implementation: there is no implementation with the slug {implementation:?}"
+                );
             };
             let mut parsed = Vec::new();
             for r in roles.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-                parsed.push(ImplementationRole::parse(r).map_err(|m| anyhow::anyhow!("--roles: {m}"))?);
+                parsed.push(
+                    ImplementationRole::parse(r).map_err(|m| anyhow::anyhow!("--roles: {m}"))?,
+                );
             }
-            let id = onramp_app::people::create_with_password(app, imp.id, &given_name, &family_name, &email, None, &parsed, &password, true)
-                .await
-                .map_err(app_error)?;
+            let id = onramp_app::people::create_with_password(
+                app,
+                imp.id,
+                &given_name,
+                &family_name,
+                &email,
+                None,
+                &parsed,
+                &password,
+                true,
+            )
+            .await
+            .map_err(app_error)?;
             println!("Created {email} (person id {id}). They must change the issued password at first sign-in.");
         }
     }
@@ -270,7 +345,11 @@ async fn admin(app: &App, command: AdminCommand) -> Result<()> {
 
 fn app_error(e: onramp_app::AppError) -> anyhow::Error {
     match e {
-        onramp_app::AppError::Invalid(v) => anyhow::anyhow!(v.into_iter().map(|f| format!("--{}: {}", f.field.replace('_', "-"), f.message)).collect::<Vec<_>>().join("; ")),
+        onramp_app::AppError::Invalid(v) => anyhow::anyhow!(v
+            .into_iter()
+            .map(|f| format!("--{}: {}", f.field.replace('_', "-"), f.message))
+            .collect::<Vec<_>>()
+            .join("; ")),
         other => anyhow::anyhow!(other.to_string()),
     }
 }

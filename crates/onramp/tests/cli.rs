@@ -15,12 +15,19 @@ fn onramp(data: &std::path::Path, args: &[&str]) -> std::process::Output {
 }
 
 fn text(o: &std::process::Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 #[test]
 fn help_names_every_command() {
-    let o = Command::new(env!("CARGO_BIN_EXE_onramp")).arg("--help").output().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_onramp"))
+        .arg("--help")
+        .output()
+        .unwrap();
     let t = text(&o);
     for cmd in ["serve", "migrate", "demo", "admin", "audit"] {
         assert!(t.contains(cmd), "--help does not mention {cmd}:\n{t}");
@@ -49,7 +56,22 @@ async fn audit_verify_names_an_edited_and_a_deleted_event() {
     assert!(text(&o).contains("lead@demo.example.org"));
     let o = onramp(
         dir.path(),
-        &["admin", "create-user", "--implementation", "demo", "--email", "new.lead@demo.example.org", "--given-name", "New", "--family-name", "Lead", "--roles", "lead_admin", "--password", "harbor-lights-7731"],
+        &[
+            "admin",
+            "create-user",
+            "--implementation",
+            "demo",
+            "--email",
+            "new.lead@demo.example.org",
+            "--given-name",
+            "New",
+            "--family-name",
+            "Lead",
+            "--roles",
+            "lead_admin",
+            "--password",
+            "harbor-lights-7731",
+        ],
     );
     assert!(o.status.success(), "{}", text(&o));
     let o = onramp(dir.path(), &["audit", "verify"]);
@@ -57,9 +79,13 @@ async fn audit_verify_names_an_edited_and_a_deleted_event() {
     assert!(text(&o).contains("intact"));
 
     // Edit one event's summary behind Onramp's back.
-    let store = Store::open_sqlite(&dir.path().join("onramp.db")).await.unwrap();
+    let store = Store::open_sqlite(&dir.path().join("onramp.db"))
+        .await
+        .unwrap();
     let mut tx = store.begin().await.unwrap();
-    tx.execute_raw("UPDATE audit_events SET summary = '{\"forged\":true}' WHERE seq = 1").await.unwrap();
+    tx.execute_raw("UPDATE audit_events SET summary = '{\"forged\":true}' WHERE seq = 1")
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
     let id: i64 = {
         let mut tx = store.read().await.unwrap();
@@ -69,12 +95,19 @@ async fn audit_verify_names_an_edited_and_a_deleted_event() {
     let o = onramp(dir.path(), &["audit", "verify"]);
     assert!(!o.status.success());
     let t = text(&o);
-    assert!(t.contains(&format!("audit event id {id} (seq 1) was edited")), "{t}");
+    assert!(
+        t.contains(&format!("audit event id {id} (seq 1) was edited")),
+        "{t}"
+    );
 
     // Delete another one.
-    let store = Store::open_sqlite(&dir.path().join("onramp.db")).await.unwrap();
+    let store = Store::open_sqlite(&dir.path().join("onramp.db"))
+        .await
+        .unwrap();
     let mut tx = store.begin().await.unwrap();
-    tx.execute_raw("DELETE FROM audit_events WHERE seq = 2").await.unwrap();
+    tx.execute_raw("DELETE FROM audit_events WHERE seq = 2")
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
     store.close().await;
     let o = onramp(dir.path(), &["audit", "verify"]);
@@ -88,8 +121,25 @@ fn create_user_rejects_a_common_password_with_the_flag_named() {
     assert!(onramp(dir.path(), &["demo", "--no-serve"]).status.success());
     let o = onramp(
         dir.path(),
-        &["admin", "create-user", "--implementation", "demo", "--email", "x@demo.example.org", "--given-name", "X", "--family-name", "Y", "--password", "password1234"],
+        &[
+            "admin",
+            "create-user",
+            "--implementation",
+            "demo",
+            "--email",
+            "x@demo.example.org",
+            "--given-name",
+            "X",
+            "--family-name",
+            "Y",
+            "--password",
+            "password1234",
+        ],
     );
     assert!(!o.status.success());
-    assert!(text(&o).contains("--password: This password is on a list of commonly used passwords"), "{}", text(&o));
+    assert!(
+        text(&o).contains("--password: This password is on a list of commonly used passwords"),
+        "{}",
+        text(&o)
+    );
 }

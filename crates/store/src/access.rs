@@ -2,7 +2,10 @@
 //! process templates and implementation settings.
 
 use crate::query::{Arg, Filter};
-use crate::{exec, like_pattern, on_conn, AccessRequest, AccessRequestSummary, Page, PageRequest, ProcessTemplateRow, RequestMessage, RequestStep, Result, StaffVerification, TrainingRecord, Tx};
+use crate::{
+    exec, like_pattern, on_conn, AccessRequest, AccessRequestSummary, Page, PageRequest,
+    ProcessTemplateRow, RequestMessage, RequestStep, Result, StaffVerification, TrainingRecord, Tx,
+};
 use chrono::{DateTime, NaiveDate, Utc};
 
 #[derive(Debug, Clone)]
@@ -35,16 +38,26 @@ const SUMMARY_SELECT: &str = "SELECT r.id, r.person_id, p.given_name || ' ' || p
     (SELECT COUNT(*) FROM request_steps s WHERE s.request_id = r.id AND s.status = 'open' AND s.sla_breached_at IS NOT NULL) AS sla_breached";
 const SUMMARY_FROM: &str = "FROM access_requests r JOIN people p ON p.id = r.person_id JOIN agencies a ON a.id = r.agency_id";
 
-
 impl Tx {
     // ---- implementation settings ----
 
-    pub async fn setting_get(&mut self, implementation_id: i64, key: &str) -> Result<Option<String>> {
-        Ok(on_conn!(self, c => sqlx::query_scalar("SELECT value FROM implementation_settings WHERE implementation_id = $1 AND key = $2")
-            .bind(implementation_id).bind(key).fetch_optional(c).await)?)
+    pub async fn setting_get(
+        &mut self,
+        implementation_id: i64,
+        key: &str,
+    ) -> Result<Option<String>> {
+        Ok(
+            on_conn!(self, c => sqlx::query_scalar("SELECT value FROM implementation_settings WHERE implementation_id = $1 AND key = $2")
+            .bind(implementation_id).bind(key).fetch_optional(c).await)?,
+        )
     }
 
-    pub async fn setting_put(&mut self, implementation_id: i64, key: &str, value: &str) -> Result<()> {
+    pub async fn setting_put(
+        &mut self,
+        implementation_id: i64,
+        key: &str,
+        value: &str,
+    ) -> Result<()> {
         exec!(self, c => sqlx::query("INSERT INTO implementation_settings (implementation_id, key, value) VALUES ($1, $2, $3) ON CONFLICT (implementation_id, key) DO UPDATE SET value = excluded.value")
             .bind(implementation_id).bind(key).bind(value).execute(c).await)?;
         Ok(())
@@ -53,7 +66,15 @@ impl Tx {
     // ---- process templates ----
 
     /// Saves a new version of a template; returns (id, version).
-    pub async fn template_insert(&mut self, implementation_id: i64, key: &str, name: &str, body: &str, now: DateTime<Utc>, by: Option<i64>) -> Result<(i64, i32)> {
+    pub async fn template_insert(
+        &mut self,
+        implementation_id: i64,
+        key: &str,
+        name: &str,
+        body: &str,
+        now: DateTime<Utc>,
+        by: Option<i64>,
+    ) -> Result<(i64, i32)> {
         let current: Option<i32> = on_conn!(self, c => sqlx::query_scalar("SELECT MAX(version) FROM process_templates WHERE implementation_id = $1 AND key = $2")
             .bind(implementation_id).bind(key).fetch_one(c).await)?;
         let version = current.unwrap_or(0) + 1;
@@ -63,25 +84,42 @@ impl Tx {
         Ok((id, version))
     }
 
-    pub async fn template_get(&mut self, implementation_id: i64, id: i64) -> Result<ProcessTemplateRow> {
-        Ok(on_conn!(self, c => sqlx::query_as::<_, ProcessTemplateRow>("SELECT * FROM process_templates WHERE id = $1 AND implementation_id = $2")
-            .bind(id).bind(implementation_id).fetch_one(c).await)?)
+    pub async fn template_get(
+        &mut self,
+        implementation_id: i64,
+        id: i64,
+    ) -> Result<ProcessTemplateRow> {
+        Ok(
+            on_conn!(self, c => sqlx::query_as::<_, ProcessTemplateRow>("SELECT * FROM process_templates WHERE id = $1 AND implementation_id = $2")
+            .bind(id).bind(implementation_id).fetch_one(c).await)?,
+        )
     }
 
-    pub async fn template_latest(&mut self, implementation_id: i64, key: &str) -> Result<Option<ProcessTemplateRow>> {
+    pub async fn template_latest(
+        &mut self,
+        implementation_id: i64,
+        key: &str,
+    ) -> Result<Option<ProcessTemplateRow>> {
         Ok(on_conn!(self, c => sqlx::query_as::<_, ProcessTemplateRow>(
             "SELECT * FROM process_templates WHERE implementation_id = $1 AND key = $2 ORDER BY version DESC LIMIT 1")
             .bind(implementation_id).bind(key).fetch_optional(c).await)?)
     }
 
     /// The latest version of every template, by name.
-    pub async fn templates_latest(&mut self, implementation_id: i64) -> Result<Vec<ProcessTemplateRow>> {
+    pub async fn templates_latest(
+        &mut self,
+        implementation_id: i64,
+    ) -> Result<Vec<ProcessTemplateRow>> {
         Ok(on_conn!(self, c => sqlx::query_as::<_, ProcessTemplateRow>(
             "SELECT t.* FROM process_templates t WHERE t.implementation_id = $1 AND t.version = (SELECT MAX(v.version) FROM process_templates v WHERE v.implementation_id = t.implementation_id AND v.key = t.key) ORDER BY t.name, t.key")
             .bind(implementation_id).fetch_all(c).await)?)
     }
 
-    pub async fn template_versions(&mut self, implementation_id: i64, key: &str) -> Result<Vec<ProcessTemplateRow>> {
+    pub async fn template_versions(
+        &mut self,
+        implementation_id: i64,
+        key: &str,
+    ) -> Result<Vec<ProcessTemplateRow>> {
         Ok(on_conn!(self, c => sqlx::query_as::<_, ProcessTemplateRow>(
             "SELECT * FROM process_templates WHERE implementation_id = $1 AND key = $2 ORDER BY version DESC")
             .bind(implementation_id).bind(key).fetch_all(c).await)?)
@@ -89,7 +127,11 @@ impl Tx {
 
     // ---- access requests ----
 
-    pub async fn request_create(&mut self, r: &NewAccessRequest<'_>, now: DateTime<Utc>) -> Result<i64> {
+    pub async fn request_create(
+        &mut self,
+        r: &NewAccessRequest<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<i64> {
         Ok(on_conn!(self, c => sqlx::query_scalar(
             "INSERT INTO access_requests (implementation_id, person_id, agency_id, requested_by, template_id, status, is_returning, access_level, responsibilities, note, status_reason, submitted_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'open', $6, $7, $8, $9, '', $10, $10) RETURNING id")
             .bind(r.implementation_id).bind(r.person_id).bind(r.agency_id).bind(r.requested_by).bind(r.template_id).bind(r.is_returning)
@@ -97,11 +139,20 @@ impl Tx {
     }
 
     pub async fn request_get(&mut self, implementation_id: i64, id: i64) -> Result<AccessRequest> {
-        Ok(on_conn!(self, c => sqlx::query_as::<_, AccessRequest>("SELECT * FROM access_requests WHERE id = $1 AND implementation_id = $2")
-            .bind(id).bind(implementation_id).fetch_one(c).await)?)
+        Ok(
+            on_conn!(self, c => sqlx::query_as::<_, AccessRequest>("SELECT * FROM access_requests WHERE id = $1 AND implementation_id = $2")
+            .bind(id).bind(implementation_id).fetch_one(c).await)?,
+        )
     }
 
-    pub async fn request_set_status(&mut self, id: i64, status: &str, reason: &str, now: DateTime<Utc>, closed_at: Option<DateTime<Utc>>) -> Result<()> {
+    pub async fn request_set_status(
+        &mut self,
+        id: i64,
+        status: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+        closed_at: Option<DateTime<Utc>>,
+    ) -> Result<()> {
         exec!(self, c => sqlx::query("UPDATE access_requests SET status = $1, status_reason = $2, updated_at = $3, closed_at = $4 WHERE id = $5")
             .bind(status).bind(reason).bind(now).bind(closed_at).bind(id).execute(c).await)?;
         Ok(())
@@ -126,17 +177,26 @@ impl Tx {
     }
 
     pub async fn request_projects(&mut self, request_id: i64) -> Result<Vec<i64>> {
-        Ok(on_conn!(self, c => sqlx::query_scalar("SELECT project_id FROM access_request_projects WHERE request_id = $1 ORDER BY project_id")
-            .bind(request_id).fetch_all(c).await)?)
+        Ok(
+            on_conn!(self, c => sqlx::query_scalar("SELECT project_id FROM access_request_projects WHERE request_id = $1 ORDER BY project_id")
+            .bind(request_id).fetch_all(c).await)?,
+        )
     }
 
     /// Requests of a person, newest first.
     pub async fn requests_of_person(&mut self, person_id: i64) -> Result<Vec<AccessRequest>> {
-        Ok(on_conn!(self, c => sqlx::query_as::<_, AccessRequest>("SELECT * FROM access_requests WHERE person_id = $1 ORDER BY submitted_at DESC, id DESC")
-            .bind(person_id).fetch_all(c).await)?)
+        Ok(
+            on_conn!(self, c => sqlx::query_as::<_, AccessRequest>("SELECT * FROM access_requests WHERE person_id = $1 ORDER BY submitted_at DESC, id DESC")
+            .bind(person_id).fetch_all(c).await)?,
+        )
     }
 
-    pub async fn requests_list(&mut self, implementation_id: i64, filter: &RequestFilter, page: PageRequest) -> Result<Page<AccessRequestSummary>> {
+    pub async fn requests_list(
+        &mut self,
+        implementation_id: i64,
+        filter: &RequestFilter,
+        page: PageRequest,
+    ) -> Result<Page<AccessRequestSummary>> {
         let mut f = Filter::new("r.implementation_id = ?", Arg::I64(implementation_id));
         if !filter.statuses.is_empty() {
             f.and_in("r.status", &filter.statuses, Arg::Text);
@@ -153,7 +213,14 @@ impl Tx {
         if filter.sla_breached {
             f.and_raw("EXISTS (SELECT 1 FROM request_steps s WHERE s.request_id = r.id AND s.status = 'open' AND s.sla_breached_at IS NOT NULL)");
         }
-        self.page_of(SUMMARY_SELECT, SUMMARY_FROM, &f, "r.submitted_at, r.id", page).await
+        self.page_of(
+            SUMMARY_SELECT,
+            SUMMARY_FROM,
+            &f,
+            "r.submitted_at, r.id",
+            page,
+        )
+        .await
     }
 
     // ---- steps ----
@@ -176,8 +243,10 @@ impl Tx {
     }
 
     pub async fn request_steps(&mut self, request_id: i64) -> Result<Vec<RequestStep>> {
-        Ok(on_conn!(self, c => sqlx::query_as::<_, RequestStep>("SELECT * FROM request_steps WHERE request_id = $1 ORDER BY position")
-            .bind(request_id).fetch_all(c).await)?)
+        Ok(
+            on_conn!(self, c => sqlx::query_as::<_, RequestStep>("SELECT * FROM request_steps WHERE request_id = $1 ORDER BY position")
+            .bind(request_id).fetch_all(c).await)?,
+        )
     }
 
     /// Ids of open requests (of every implementation) that have an open step, for the sweep.
@@ -189,41 +258,73 @@ impl Tx {
 
     // ---- messages ----
 
-    pub async fn request_message_add(&mut self, request_id: i64, author_id: Option<i64>, author_label: &str, body: &str, now: DateTime<Utc>) -> Result<i64> {
+    pub async fn request_message_add(
+        &mut self,
+        request_id: i64,
+        author_id: Option<i64>,
+        author_label: &str,
+        body: &str,
+        now: DateTime<Utc>,
+    ) -> Result<i64> {
         Ok(on_conn!(self, c => sqlx::query_scalar(
             "INSERT INTO request_messages (request_id, author_id, author_label, body, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id")
             .bind(request_id).bind(author_id).bind(author_label).bind(body).bind(now).fetch_one(c).await)?)
     }
 
     pub async fn request_messages(&mut self, request_id: i64) -> Result<Vec<RequestMessage>> {
-        Ok(on_conn!(self, c => sqlx::query_as::<_, RequestMessage>("SELECT * FROM request_messages WHERE request_id = $1 ORDER BY id")
-            .bind(request_id).fetch_all(c).await)?)
+        Ok(
+            on_conn!(self, c => sqlx::query_as::<_, RequestMessage>("SELECT * FROM request_messages WHERE request_id = $1 ORDER BY id")
+            .bind(request_id).fetch_all(c).await)?,
+        )
     }
 
     // ---- staff verification ----
 
-    pub async fn staff_verification_add(&mut self, request_id: i64, person_id: i64, attested_by: i64, background_check_on: NaiveDate, now: DateTime<Utc>) -> Result<i64> {
+    pub async fn staff_verification_add(
+        &mut self,
+        request_id: i64,
+        person_id: i64,
+        attested_by: i64,
+        background_check_on: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Result<i64> {
         Ok(on_conn!(self, c => sqlx::query_scalar(
             "INSERT INTO staff_verifications (request_id, person_id, attested_by, background_check_on, attested_at) VALUES ($1, $2, $3, $4, $5) RETURNING id")
             .bind(request_id).bind(person_id).bind(attested_by).bind(background_check_on).bind(now).fetch_one(c).await)?)
     }
 
-    pub async fn staff_verifications_of(&mut self, request_id: i64) -> Result<Vec<StaffVerification>> {
-        Ok(on_conn!(self, c => sqlx::query_as::<_, StaffVerification>("SELECT * FROM staff_verifications WHERE request_id = $1 ORDER BY id")
-            .bind(request_id).fetch_all(c).await)?)
+    pub async fn staff_verifications_of(
+        &mut self,
+        request_id: i64,
+    ) -> Result<Vec<StaffVerification>> {
+        Ok(
+            on_conn!(self, c => sqlx::query_as::<_, StaffVerification>("SELECT * FROM staff_verifications WHERE request_id = $1 ORDER BY id")
+            .bind(request_id).fetch_all(c).await)?,
+        )
     }
 
     // ---- training history ----
 
     #[allow(clippy::too_many_arguments)]
-    pub async fn training_record_add(&mut self, person_id: i64, kind: &str, step_key: &str, request_id: Option<i64>, completed_at: DateTime<Utc>, how: &str, note: &str) -> Result<i64> {
+    pub async fn training_record_add(
+        &mut self,
+        person_id: i64,
+        kind: &str,
+        step_key: &str,
+        request_id: Option<i64>,
+        completed_at: DateTime<Utc>,
+        how: &str,
+        note: &str,
+    ) -> Result<i64> {
         Ok(on_conn!(self, c => sqlx::query_scalar(
             "INSERT INTO training_records (person_id, kind, step_key, request_id, completed_at, how, note) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id")
             .bind(person_id).bind(kind).bind(step_key).bind(request_id).bind(completed_at).bind(how).bind(note).fetch_one(c).await)?)
     }
 
     pub async fn training_records_of(&mut self, person_id: i64) -> Result<Vec<TrainingRecord>> {
-        Ok(on_conn!(self, c => sqlx::query_as::<_, TrainingRecord>("SELECT * FROM training_records WHERE person_id = $1 ORDER BY completed_at DESC, id DESC")
-            .bind(person_id).fetch_all(c).await)?)
+        Ok(
+            on_conn!(self, c => sqlx::query_as::<_, TrainingRecord>("SELECT * FROM training_records WHERE person_id = $1 ORDER BY completed_at DESC, id DESC")
+            .bind(person_id).fetch_all(c).await)?,
+        )
     }
 }

@@ -19,35 +19,69 @@ pub struct NewSignature<'a> {
 
 impl Tx {
     #[allow(clippy::too_many_arguments)]
-    pub async fn agreement_create(&mut self, implementation_id: i64, key: &str, title: &str, kind: &str, signers: &str, resign_yearly: bool, now: DateTime<Utc>) -> Result<i64> {
+    pub async fn agreement_create(
+        &mut self,
+        implementation_id: i64,
+        key: &str,
+        title: &str,
+        kind: &str,
+        signers: &str,
+        resign_yearly: bool,
+        now: DateTime<Utc>,
+    ) -> Result<i64> {
         Ok(on_conn!(self, c => sqlx::query_scalar(
             "INSERT INTO agreements (implementation_id, key, title, kind, signers, resign_yearly, active, created_at) VALUES ($1, $2, $3, $4, $5, $6, TRUE, $7) RETURNING id")
             .bind(implementation_id).bind(key).bind(title).bind(kind).bind(signers).bind(resign_yearly).bind(now).fetch_one(c).await)?)
     }
 
-    pub async fn agreement_update(&mut self, implementation_id: i64, id: i64, title: &str, signers: &str, resign_yearly: bool, active: bool) -> Result<()> {
+    pub async fn agreement_update(
+        &mut self,
+        implementation_id: i64,
+        id: i64,
+        title: &str,
+        signers: &str,
+        resign_yearly: bool,
+        active: bool,
+    ) -> Result<()> {
         exec!(self, c => sqlx::query("UPDATE agreements SET title = $1, signers = $2, resign_yearly = $3, active = $4 WHERE id = $5 AND implementation_id = $6")
             .bind(title).bind(signers).bind(resign_yearly).bind(active).bind(id).bind(implementation_id).execute(c).await)?;
         Ok(())
     }
 
     pub async fn agreement_get(&mut self, implementation_id: i64, id: i64) -> Result<AgreementRow> {
-        Ok(on_conn!(self, c => sqlx::query_as::<_, AgreementRow>("SELECT * FROM agreements WHERE id = $1 AND implementation_id = $2")
-            .bind(id).bind(implementation_id).fetch_one(c).await)?)
+        Ok(
+            on_conn!(self, c => sqlx::query_as::<_, AgreementRow>("SELECT * FROM agreements WHERE id = $1 AND implementation_id = $2")
+            .bind(id).bind(implementation_id).fetch_one(c).await)?,
+        )
     }
 
-    pub async fn agreement_by_key(&mut self, implementation_id: i64, key: &str) -> Result<Option<AgreementRow>> {
-        Ok(on_conn!(self, c => sqlx::query_as::<_, AgreementRow>("SELECT * FROM agreements WHERE implementation_id = $1 AND key = $2")
-            .bind(implementation_id).bind(key).fetch_optional(c).await)?)
+    pub async fn agreement_by_key(
+        &mut self,
+        implementation_id: i64,
+        key: &str,
+    ) -> Result<Option<AgreementRow>> {
+        Ok(
+            on_conn!(self, c => sqlx::query_as::<_, AgreementRow>("SELECT * FROM agreements WHERE implementation_id = $1 AND key = $2")
+            .bind(implementation_id).bind(key).fetch_optional(c).await)?,
+        )
     }
 
     pub async fn agreements_list(&mut self, implementation_id: i64) -> Result<Vec<AgreementRow>> {
-        Ok(on_conn!(self, c => sqlx::query_as::<_, AgreementRow>("SELECT * FROM agreements WHERE implementation_id = $1 ORDER BY title, id")
-            .bind(implementation_id).fetch_all(c).await)?)
+        Ok(
+            on_conn!(self, c => sqlx::query_as::<_, AgreementRow>("SELECT * FROM agreements WHERE implementation_id = $1 ORDER BY title, id")
+            .bind(implementation_id).fetch_all(c).await)?,
+        )
     }
 
     /// Adds a version of an agreement's text; returns (id, version).
-    pub async fn agreement_version_add(&mut self, agreement_id: i64, body: &str, sha256: &str, now: DateTime<Utc>, by: Option<i64>) -> Result<(i64, i32)> {
+    pub async fn agreement_version_add(
+        &mut self,
+        agreement_id: i64,
+        body: &str,
+        sha256: &str,
+        now: DateTime<Utc>,
+        by: Option<i64>,
+    ) -> Result<(i64, i32)> {
         let current: Option<i32> = on_conn!(self, c => sqlx::query_scalar("SELECT MAX(version) FROM agreement_versions WHERE agreement_id = $1")
             .bind(agreement_id).fetch_one(c).await)?;
         let version = current.unwrap_or(0) + 1;
@@ -57,19 +91,28 @@ impl Tx {
         Ok((id, version))
     }
 
-    pub async fn agreement_version_latest(&mut self, agreement_id: i64) -> Result<Option<AgreementVersion>> {
-        Ok(on_conn!(self, c => sqlx::query_as::<_, AgreementVersion>("SELECT * FROM agreement_versions WHERE agreement_id = $1 ORDER BY version DESC LIMIT 1")
-            .bind(agreement_id).fetch_optional(c).await)?)
+    pub async fn agreement_version_latest(
+        &mut self,
+        agreement_id: i64,
+    ) -> Result<Option<AgreementVersion>> {
+        Ok(
+            on_conn!(self, c => sqlx::query_as::<_, AgreementVersion>("SELECT * FROM agreement_versions WHERE agreement_id = $1 ORDER BY version DESC LIMIT 1")
+            .bind(agreement_id).fetch_optional(c).await)?,
+        )
     }
 
     pub async fn agreement_version_get(&mut self, id: i64) -> Result<AgreementVersion> {
-        Ok(on_conn!(self, c => sqlx::query_as::<_, AgreementVersion>("SELECT * FROM agreement_versions WHERE id = $1")
-            .bind(id).fetch_one(c).await)?)
+        Ok(
+            on_conn!(self, c => sqlx::query_as::<_, AgreementVersion>("SELECT * FROM agreement_versions WHERE id = $1")
+            .bind(id).fetch_one(c).await)?,
+        )
     }
 
     pub async fn agreement_versions(&mut self, agreement_id: i64) -> Result<Vec<AgreementVersion>> {
-        Ok(on_conn!(self, c => sqlx::query_as::<_, AgreementVersion>("SELECT * FROM agreement_versions WHERE agreement_id = $1 ORDER BY version DESC")
-            .bind(agreement_id).fetch_all(c).await)?)
+        Ok(
+            on_conn!(self, c => sqlx::query_as::<_, AgreementVersion>("SELECT * FROM agreement_versions WHERE agreement_id = $1 ORDER BY version DESC")
+            .bind(agreement_id).fetch_all(c).await)?,
+        )
     }
 
     pub async fn signature_add(&mut self, s: &NewSignature<'_>) -> Result<i64> {
@@ -80,18 +123,26 @@ impl Tx {
     }
 
     /// Signatures about a person on any version of an agreement, newest first.
-    pub async fn signatures_for(&mut self, subject_person_id: i64, agreement_id: i64) -> Result<Vec<Signature>> {
+    pub async fn signatures_for(
+        &mut self,
+        subject_person_id: i64,
+        agreement_id: i64,
+    ) -> Result<Vec<Signature>> {
         Ok(on_conn!(self, c => sqlx::query_as::<_, Signature>(
             "SELECT g.* FROM signatures g JOIN agreement_versions v ON v.id = g.agreement_version_id WHERE g.subject_person_id = $1 AND v.agreement_id = $2 ORDER BY g.signed_at DESC, g.id DESC")
             .bind(subject_person_id).bind(agreement_id).fetch_all(c).await)?)
     }
 
     pub async fn signatures_of_request(&mut self, request_id: i64) -> Result<Vec<Signature>> {
-        Ok(on_conn!(self, c => sqlx::query_as::<_, Signature>("SELECT * FROM signatures WHERE request_id = $1 ORDER BY signed_at, id")
-            .bind(request_id).fetch_all(c).await)?)
+        Ok(
+            on_conn!(self, c => sqlx::query_as::<_, Signature>("SELECT * FROM signatures WHERE request_id = $1 ORDER BY signed_at, id")
+            .bind(request_id).fetch_all(c).await)?,
+        )
     }
 
     pub async fn signature_get(&mut self, id: i64) -> Result<Signature> {
-        Ok(on_conn!(self, c => sqlx::query_as::<_, Signature>("SELECT * FROM signatures WHERE id = $1").bind(id).fetch_one(c).await)?)
+        Ok(
+            on_conn!(self, c => sqlx::query_as::<_, Signature>("SELECT * FROM signatures WHERE id = $1").bind(id).fetch_one(c).await)?,
+        )
     }
 }

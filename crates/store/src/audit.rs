@@ -100,15 +100,25 @@ impl Tx {
             .collect())
     }
 
-    pub async fn audit_list(&mut self, implementation_id: i64, filter: &AuditFilter, page: PageRequest) -> Result<Page<AuditEvent>> {
+    pub async fn audit_list(
+        &mut self,
+        implementation_id: i64,
+        filter: &AuditFilter,
+        page: PageRequest,
+    ) -> Result<Page<AuditEvent>> {
         let mut f = Filter::new("implementation_id = ?", Arg::I64(implementation_id));
         // An exact prefix: LIKE would ignore case on SQLite and treat `_` as a wildcard.
-        f.and_some("SUBSTR(action, 1, LENGTH(?)) = ?", filter.action.clone(), Arg::Text)
-            .and_some("subject_type = ?", filter.subject_type.clone(), Arg::Text)
-            .and_some("actor_id = ?", filter.actor_id, Arg::I64)
-            .and_some("occurred_at >= ?", filter.from, Arg::Time)
-            .and_some("occurred_at < ?", filter.to, Arg::Time);
-        self.page_of("SELECT *", "FROM audit_events", &f, "seq DESC", page).await
+        f.and_some(
+            "SUBSTR(action, 1, LENGTH(?)) = ?",
+            filter.action.clone(),
+            Arg::Text,
+        )
+        .and_some("subject_type = ?", filter.subject_type.clone(), Arg::Text)
+        .and_some("actor_id = ?", filter.actor_id, Arg::I64)
+        .and_some("occurred_at >= ?", filter.from, Arg::Time)
+        .and_some("occurred_at < ?", filter.to, Arg::Time);
+        self.page_of("SELECT *", "FROM audit_events", &f, "seq DESC", page)
+            .await
     }
 
     /// For tests and `audit verify` demonstrations: an event by id.

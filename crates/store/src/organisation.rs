@@ -54,7 +54,6 @@ const AGENCY_COLS: &str =
 const PROJECT_SELECT: &str = "SELECT p.id, p.implementation_id, p.agency_id, a.name AS agency_name, p.name, p.hud_project_type, p.active, p.created_at, p.updated_at";
 const PROJECT_FROM: &str = "FROM projects p JOIN agencies a ON a.id = p.agency_id";
 
-
 impl Tx {
     // ---- implementations ----
 
@@ -152,15 +151,31 @@ impl Tx {
         )
     }
 
-    pub async fn agencies_list(&mut self, implementation_id: i64, filter: &AgencyFilter, page: PageRequest) -> Result<Page<Agency>> {
+    pub async fn agencies_list(
+        &mut self,
+        implementation_id: i64,
+        filter: &AgencyFilter,
+        page: PageRequest,
+    ) -> Result<Page<Agency>> {
         let mut f = Filter::new("implementation_id = ?", Arg::I64(implementation_id));
-        f.and_some("LOWER(name) LIKE ? ESCAPE '\\'", filter.search.as_deref().map(like_pattern), Arg::Text)
-            .and_some("participation_status = ?", filter.status.clone(), Arg::Text)
-            .and_some("active = ?", filter.active, Arg::Bool);
+        f.and_some(
+            "LOWER(name) LIKE ? ESCAPE '\\'",
+            filter.search.as_deref().map(like_pattern),
+            Arg::Text,
+        )
+        .and_some("participation_status = ?", filter.status.clone(), Arg::Text)
+        .and_some("active = ?", filter.active, Arg::Bool);
         if let Some(only) = &filter.only {
             f.and_in("id", only, Arg::I64);
         }
-        self.page_of(&format!("SELECT {AGENCY_COLS}"), "FROM agencies", &f, "name, id", page).await
+        self.page_of(
+            &format!("SELECT {AGENCY_COLS}"),
+            "FROM agencies",
+            &f,
+            "name, id",
+            page,
+        )
+        .await
     }
 
     // ---- projects ----
@@ -196,22 +211,39 @@ impl Tx {
     }
 
     pub async fn project_get(&mut self, implementation_id: i64, id: i64) -> Result<Project> {
-        let sql = format!("{PROJECT_SELECT} {PROJECT_FROM} WHERE p.id = $1 AND p.implementation_id = $2");
+        let sql =
+            format!("{PROJECT_SELECT} {PROJECT_FROM} WHERE p.id = $1 AND p.implementation_id = $2");
         Ok(
             on_conn!(self, c => sqlx::query_as::<_, Project>(&sql).bind(id).bind(implementation_id).fetch_one(c).await)?,
         )
     }
 
-    pub async fn projects_list(&mut self, implementation_id: i64, filter: &ProjectFilter, page: PageRequest) -> Result<Page<Project>> {
+    pub async fn projects_list(
+        &mut self,
+        implementation_id: i64,
+        filter: &ProjectFilter,
+        page: PageRequest,
+    ) -> Result<Page<Project>> {
         let mut f = Filter::new("p.implementation_id = ?", Arg::I64(implementation_id));
-        f.and_some("LOWER(p.name) LIKE ? ESCAPE '\\'", filter.search.as_deref().map(like_pattern), Arg::Text)
-            .and_some("p.agency_id = ?", filter.agency_id, Arg::I64)
-            .and_some("p.hud_project_type = ?", filter.project_type, Arg::I32)
-            .and_some("p.active = ?", filter.active, Arg::Bool);
+        f.and_some(
+            "LOWER(p.name) LIKE ? ESCAPE '\\'",
+            filter.search.as_deref().map(like_pattern),
+            Arg::Text,
+        )
+        .and_some("p.agency_id = ?", filter.agency_id, Arg::I64)
+        .and_some("p.hud_project_type = ?", filter.project_type, Arg::I32)
+        .and_some("p.active = ?", filter.active, Arg::Bool);
         if let Some(only) = &filter.only_agencies {
             f.and_in("p.agency_id", only, Arg::I64);
         }
-        self.page_of(PROJECT_SELECT, PROJECT_FROM, &f, "a.name, p.name, p.id", page).await
+        self.page_of(
+            PROJECT_SELECT,
+            PROJECT_FROM,
+            &f,
+            "a.name, p.name, p.id",
+            page,
+        )
+        .await
     }
 
     // ---- catalogues ----
@@ -259,10 +291,28 @@ impl Tx {
         )
     }
 
-    pub async fn catalogue_list(&mut self, cat: Catalogue, implementation_id: i64, search: Option<&str>, active: Option<bool>, page: PageRequest) -> Result<Page<CatalogueEntry>> {
+    pub async fn catalogue_list(
+        &mut self,
+        cat: Catalogue,
+        implementation_id: i64,
+        search: Option<&str>,
+        active: Option<bool>,
+        page: PageRequest,
+    ) -> Result<Page<CatalogueEntry>> {
         let mut f = Filter::new("implementation_id = ?", Arg::I64(implementation_id));
-        f.and_some("(LOWER(name) LIKE ? ESCAPE '\\' OR LOWER(code) LIKE ? ESCAPE '\\')", search.map(like_pattern), Arg::Text)
-            .and_some("active = ?", active, Arg::Bool);
-        self.page_of("SELECT *", &format!("FROM {}", cat.table()), &f, "name, id", page).await
+        f.and_some(
+            "(LOWER(name) LIKE ? ESCAPE '\\' OR LOWER(code) LIKE ? ESCAPE '\\')",
+            search.map(like_pattern),
+            Arg::Text,
+        )
+        .and_some("active = ?", active, Arg::Bool);
+        self.page_of(
+            "SELECT *",
+            &format!("FROM {}", cat.table()),
+            &f,
+            "name, id",
+            page,
+        )
+        .await
     }
 }

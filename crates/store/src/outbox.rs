@@ -100,10 +100,16 @@ impl Tx {
         )
     }
 
-    pub async fn outbox_list(&mut self, implementation_id: i64, status: Option<&str>, page: PageRequest) -> Result<Page<OutboxMessage>> {
+    pub async fn outbox_list(
+        &mut self,
+        implementation_id: i64,
+        status: Option<&str>,
+        page: PageRequest,
+    ) -> Result<Page<OutboxMessage>> {
         let mut f = Filter::new("implementation_id = ?", Arg::I64(implementation_id));
         f.and_some("status = ?", status.map(str::to_string), Arg::Text);
-        self.page_of("SELECT *", "FROM outbox", &f, "id DESC", page).await
+        self.page_of("SELECT *", "FROM outbox", &f, "id DESC", page)
+            .await
     }
 
     /// Counts by status, for metrics and the outbox page.

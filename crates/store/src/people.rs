@@ -55,7 +55,8 @@ impl Tx {
     }
 
     pub async fn person_get(&mut self, implementation_id: i64, id: i64) -> Result<Person> {
-        let sql = format!("{PERSON_SELECT} {PERSON_FROM} WHERE p.id = $1 AND p.implementation_id = $2");
+        let sql =
+            format!("{PERSON_SELECT} {PERSON_FROM} WHERE p.id = $1 AND p.implementation_id = $2");
         Ok(
             on_conn!(self, c => sqlx::query_as::<_, Person>(&sql).bind(id).bind(implementation_id).fetch_one(c).await)?,
         )
@@ -72,13 +73,20 @@ impl Tx {
         implementation_id: i64,
         email: &str,
     ) -> Result<Option<Person>> {
-        let sql = format!("{PERSON_SELECT} {PERSON_FROM} WHERE p.implementation_id = $1 AND p.email = $2");
+        let sql = format!(
+            "{PERSON_SELECT} {PERSON_FROM} WHERE p.implementation_id = $1 AND p.email = $2"
+        );
         Ok(
             on_conn!(self, c => sqlx::query_as::<_, Person>(&sql).bind(implementation_id).bind(email).fetch_optional(c).await)?,
         )
     }
 
-    pub async fn people_list(&mut self, implementation_id: i64, filter: &PeopleFilter, page: PageRequest) -> Result<Page<Person>> {
+    pub async fn people_list(
+        &mut self,
+        implementation_id: i64,
+        filter: &PeopleFilter,
+        page: PageRequest,
+    ) -> Result<Page<Person>> {
         let mut f = Filter::new("p.implementation_id = ?", Arg::I64(implementation_id));
         f.and_some(
             "(LOWER(p.given_name || ' ' || p.family_name) LIKE ? ESCAPE '\\' OR LOWER(p.email) LIKE ? ESCAPE '\\')",
@@ -95,7 +103,14 @@ impl Tx {
         if let Some(only) = &filter.only_agencies {
             f.and_in("p.agency_id", only, Arg::I64);
         }
-        self.page_of(PERSON_SELECT, PERSON_FROM, &f, "p.family_name, p.given_name, p.id", page).await
+        self.page_of(
+            PERSON_SELECT,
+            PERSON_FROM,
+            &f,
+            "p.family_name, p.given_name, p.id",
+            page,
+        )
+        .await
     }
 
     // ---- roles ----
@@ -149,7 +164,11 @@ impl Tx {
     }
 
     /// Active people holding one of `roles` in an agency: (person id, email, given name).
-    pub async fn agency_role_holders(&mut self, agency_id: i64, roles: &[&str]) -> Result<Vec<(i64, String, String)>> {
+    pub async fn agency_role_holders(
+        &mut self,
+        agency_id: i64,
+        roles: &[&str],
+    ) -> Result<Vec<(i64, String, String)>> {
         if roles.is_empty() {
             return Ok(Vec::new());
         }
@@ -166,7 +185,11 @@ impl Tx {
     }
 
     /// Active people holding one of `roles` across an implementation: (person id, email, given name).
-    pub async fn implementation_role_holders(&mut self, implementation_id: i64, roles: &[&str]) -> Result<Vec<(i64, String, String)>> {
+    pub async fn implementation_role_holders(
+        &mut self,
+        implementation_id: i64,
+        roles: &[&str],
+    ) -> Result<Vec<(i64, String, String)>> {
         if roles.is_empty() {
             return Ok(Vec::new());
         }
@@ -183,13 +206,25 @@ impl Tx {
     }
 
     /// People of an agency whose name matches (case-insensitive), for spotting a returning person.
-    pub async fn people_named(&mut self, implementation_id: i64, given: &str, family: &str) -> Result<Vec<Person>> {
+    pub async fn people_named(
+        &mut self,
+        implementation_id: i64,
+        given: &str,
+        family: &str,
+    ) -> Result<Vec<Person>> {
         let sql = format!("{PERSON_SELECT} {PERSON_FROM} WHERE p.implementation_id = $1 AND LOWER(p.given_name) = LOWER($2) AND LOWER(p.family_name) = LOWER($3) ORDER BY p.id");
-        Ok(on_conn!(self, c => sqlx::query_as::<_, Person>(&sql).bind(implementation_id).bind(given.trim()).bind(family.trim()).fetch_all(c).await)?)
+        Ok(
+            on_conn!(self, c => sqlx::query_as::<_, Person>(&sql).bind(implementation_id).bind(given.trim()).bind(family.trim()).fetch_all(c).await)?,
+        )
     }
 
     /// Moves a person to another agency (their history stays with them).
-    pub async fn person_set_agency(&mut self, person_id: i64, agency_id: Option<i64>, now: DateTime<Utc>) -> Result<()> {
+    pub async fn person_set_agency(
+        &mut self,
+        person_id: i64,
+        agency_id: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         exec!(self, c => sqlx::query("UPDATE people SET agency_id = $1, updated_at = $2 WHERE id = $3").bind(agency_id).bind(now).bind(person_id).execute(c).await)?;
         Ok(())
     }

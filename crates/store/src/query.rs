@@ -26,14 +26,18 @@ pub(crate) struct Filter {
 impl Filter {
     /// Starts with ` WHERE <clause>`, where `?` in the clause stands for `first`.
     pub fn new(clause: &str, first: Arg) -> Self {
-        let mut f = Self { sql: " WHERE ".into(), args: Vec::new() };
+        let mut f = Self {
+            sql: " WHERE ".into(),
+            args: Vec::new(),
+        };
         f.push(clause, first);
         f
     }
 
     fn push(&mut self, clause: &str, arg: Arg) {
         self.args.push(arg);
-        self.sql.push_str(&clause.replace('?', &format!("${}", self.args.len())));
+        self.sql
+            .push_str(&clause.replace('?', &format!("${}", self.args.len())));
     }
 
     /// Adds ` AND <clause>`; every `?` in it stands for `arg`.
@@ -44,7 +48,12 @@ impl Filter {
     }
 
     /// Adds ` AND <clause>` when there is a value.
-    pub fn and_some<T>(&mut self, clause: &str, value: Option<T>, arg: impl FnOnce(T) -> Arg) -> &mut Self {
+    pub fn and_some<T>(
+        &mut self,
+        clause: &str,
+        value: Option<T>,
+        arg: impl FnOnce(T) -> Arg,
+    ) -> &mut Self {
         if let Some(v) = value {
             self.and(clause, arg(v));
         }
@@ -59,7 +68,12 @@ impl Filter {
     }
 
     /// Adds ` AND col IN (…)`; an empty list matches nothing.
-    pub fn and_in<T: Clone>(&mut self, col: &str, values: &[T], arg: impl Fn(T) -> Arg) -> &mut Self {
+    pub fn and_in<T: Clone>(
+        &mut self,
+        col: &str,
+        values: &[T],
+        arg: impl Fn(T) -> Arg,
+    ) -> &mut Self {
         if values.is_empty() {
             return self.and_raw("1 = 0");
         }
@@ -98,16 +112,32 @@ macro_rules! bind_args {
 
 impl Tx {
     /// Runs `SELECT COUNT(*) <from><where>` and `<select><from><where> <order> LIMIT OFFSET`.
-    pub(crate) async fn page_of<T>(&mut self, select: &str, from: &str, f: &Filter, order: &str, page: PageRequest) -> Result<Page<T>>
+    pub(crate) async fn page_of<T>(
+        &mut self,
+        select: &str,
+        from: &str,
+        f: &Filter,
+        order: &str,
+        page: PageRequest,
+    ) -> Result<Page<T>>
     where
         T: for<'r> sqlx::FromRow<'r, SqliteRow> + for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin,
     {
         let count_sql = format!("SELECT COUNT(*) {from}{}", f.sql());
         let n = f.next();
-        let list_sql = format!("{select} {from}{} ORDER BY {order} LIMIT ${n} OFFSET ${}", f.sql(), n + 1);
+        let list_sql = format!(
+            "{select} {from}{} ORDER BY {order} LIMIT ${n} OFFSET ${}",
+            f.sql(),
+            n + 1
+        );
         let total: i64 = on_conn!(self, c => bind_args!(sqlx::query_scalar(&count_sql), &f.args).fetch_one(c).await)?;
         let items: Vec<T> = on_conn!(self, c => bind_args!(sqlx::query_as::<_, T>(&list_sql), &f.args).bind(page.per_page).bind(page.offset()).fetch_all(c).await)?;
-        Ok(Page { items, total, page: page.page, per_page: page.per_page })
+        Ok(Page {
+            items,
+            total,
+            page: page.page,
+            per_page: page.per_page,
+        })
     }
 }
 

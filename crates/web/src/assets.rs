@@ -8,8 +8,16 @@ use axum::routing::get;
 
 /// (name, content type, bytes)
 const ASSETS: &[(&str, &str, &[u8])] = &[
-    ("onramp.css", "text/css; charset=utf-8", include_bytes!("../static/onramp.css")),
-    ("htmx.min.js", "text/javascript; charset=utf-8", include_bytes!("../static/htmx.min.js")),
+    (
+        "onramp.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../static/onramp.css"),
+    ),
+    (
+        "htmx.min.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../static/htmx.min.js"),
+    ),
 ];
 
 pub fn routes() -> Vec<Route> {
@@ -18,7 +26,14 @@ pub fn routes() -> Vec<Route> {
 
 async fn asset(Path(file): Path<String>) -> Response {
     match ASSETS.iter().find(|(name, _, _)| *name == file) {
-        Some((_, kind, bytes)) => ([(header::CONTENT_TYPE, *kind), (header::CACHE_CONTROL, "public, max-age=3600")], *bytes).into_response(),
+        Some((_, kind, bytes)) => (
+            [
+                (header::CONTENT_TYPE, *kind),
+                (header::CACHE_CONTROL, "public, max-age=3600"),
+            ],
+            *bytes,
+        )
+            .into_response(),
         None => (StatusCode::NOT_FOUND, "not found").into_response(),
     }
 }

@@ -26,13 +26,20 @@ pub struct Chrome {
 impl Chrome {
     /// A page with no navigation (sign-in, errors).
     pub fn bare(title: &str) -> Self {
-        Self { title: title.to_string(), ..Default::default() }
+        Self {
+            title: title.to_string(),
+            ..Default::default()
+        }
     }
 
     /// A page for a signed-in person; `section` marks the current navigation entry.
     pub fn for_viewer(v: &Viewer, title: &str, section: &str) -> Self {
         let a = &v.ctx.actor;
-        let mut nav = vec![NavItem { href: "/", label: "Home", current: false }];
+        let mut nav = vec![NavItem {
+            href: "/",
+            label: "Home",
+            current: false,
+        }];
         let request_label = if a.may(Permission::WorkQueue) {
             "Request queue"
         } else if a.may(Permission::ViewOrganisation) || !a.overseen_agencies().is_empty() {
@@ -40,29 +47,73 @@ impl Chrome {
         } else {
             "My HMIS access"
         };
-        nav.push(NavItem { href: "/requests", label: request_label, current: false });
+        nav.push(NavItem {
+            href: "/requests",
+            label: request_label,
+            current: false,
+        });
         if a.may(Permission::ViewOrganisation) || !a.overseen_agencies().is_empty() {
-            nav.push(NavItem { href: "/admin/agencies", label: "Agencies", current: false });
-            nav.push(NavItem { href: "/admin/projects", label: "Projects", current: false });
+            nav.push(NavItem {
+                href: "/admin/agencies",
+                label: "Agencies",
+                current: false,
+            });
+            nav.push(NavItem {
+                href: "/admin/projects",
+                label: "Projects",
+                current: false,
+            });
         }
         if a.may(Permission::ViewAllPeople) || !a.overseen_agencies().is_empty() {
-            nav.push(NavItem { href: "/admin/people", label: "People", current: false });
+            nav.push(NavItem {
+                href: "/admin/people",
+                label: "People",
+                current: false,
+            });
         }
         if a.may(Permission::ViewOrganisation) || !a.overseen_agencies().is_empty() {
-            nav.push(NavItem { href: "/hmis-accounts", label: "HMIS accounts", current: false });
+            nav.push(NavItem {
+                href: "/hmis-accounts",
+                label: "HMIS accounts",
+                current: false,
+            });
         }
         if a.may(Permission::ViewOrganisation) {
-            nav.push(NavItem { href: "/admin/access-levels", label: "Access levels", current: false });
-            nav.push(NavItem { href: "/admin/responsibilities", label: "Responsibilities", current: false });
-            nav.push(NavItem { href: "/admin/settings", label: "Settings", current: false });
+            nav.push(NavItem {
+                href: "/admin/access-levels",
+                label: "Access levels",
+                current: false,
+            });
+            nav.push(NavItem {
+                href: "/admin/responsibilities",
+                label: "Responsibilities",
+                current: false,
+            });
+            nav.push(NavItem {
+                href: "/admin/settings",
+                label: "Settings",
+                current: false,
+            });
         }
         if a.may(Permission::ViewAudit) {
-            nav.push(NavItem { href: "/admin/audit", label: "Audit", current: false });
+            nav.push(NavItem {
+                href: "/admin/audit",
+                label: "Audit",
+                current: false,
+            });
         }
         if a.may(Permission::ManageOutbox) {
-            nav.push(NavItem { href: "/admin/outbox", label: "Outbox", current: false });
+            nav.push(NavItem {
+                href: "/admin/outbox",
+                label: "Outbox",
+                current: false,
+            });
         }
-        nav.push(NavItem { href: "/account", label: "My account", current: false });
+        nav.push(NavItem {
+            href: "/account",
+            label: "My account",
+            current: false,
+        });
         for n in &mut nav {
             n.current = n.href == section;
         }

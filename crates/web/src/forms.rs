@@ -20,7 +20,10 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for CsrfForm<T> {
     type Rejection = WebError;
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let (mut parts, body) = req.into_parts();
-        if let (Some(origin), Some(host)) = (parts.headers.get(header::ORIGIN), parts.headers.get(header::HOST)) {
+        if let (Some(origin), Some(host)) = (
+            parts.headers.get(header::ORIGIN),
+            parts.headers.get(header::HOST),
+        ) {
             let origin = origin.to_str().unwrap_or_default();
             let host = host.to_str().unwrap_or_default();
             let origin_host = origin.split("://").nth(1).unwrap_or(origin);
@@ -31,18 +34,26 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for CsrfForm<T> {
         let MaybeSession(session) = MaybeSession::from_request_parts(&mut parts, state).await?;
         let expected = match &session {
             Some(s) => Some(s.csrf_token.clone()),
-            None => CookieJar::from_headers(&parts.headers).get(PRE_SESSION_COOKIE).map(|c| c.value().to_string()),
+            None => CookieJar::from_headers(&parts.headers)
+                .get(PRE_SESSION_COOKIE)
+                .map(|c| c.value().to_string()),
         };
         let bytes = Bytes::from_request(Request::from_parts(parts, body), state)
             .await
             .map_err(|_| WebError::BadRequest("The form could not be read".into()))?;
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes).map_err(|_| WebError::BadRequest("The form could not be read".into()))?;
-        let submitted = pairs.iter().find(|(k, _)| k == "_csrf").map(|(_, v)| v.as_str()).unwrap_or("");
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes)
+            .map_err(|_| WebError::BadRequest("The form could not be read".into()))?;
+        let submitted = pairs
+            .iter()
+            .find(|(k, _)| k == "_csrf")
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("");
         match expected {
             Some(e) if !e.is_empty() && csrf_matches(&e, submitted) => {}
             _ => return Err(WebError::Csrf),
         }
-        let value = serde_urlencoded::from_bytes(&bytes).map_err(|e| WebError::BadRequest(format!("The form could not be read: {e}")))?;
+        let value = serde_urlencoded::from_bytes(&bytes)
+            .map_err(|e| WebError::BadRequest(format!("The form could not be read: {e}")))?;
         Ok(CsrfForm(value))
     }
 }
@@ -59,7 +70,10 @@ impl FormErrors {
         }
     }
     pub fn get(&self, field: &str) -> Option<&str> {
-        self.0.iter().find(|e| e.field == field).map(|e| e.message.as_str())
+        self.0
+            .iter()
+            .find(|e| e.field == field)
+            .map(|e| e.message.as_str())
     }
     pub fn has(&self, field: &str) -> bool {
         self.get(field).is_some()

@@ -49,7 +49,11 @@ pub struct Route {
 
 impl Route {
     pub fn new(method: Method, path: &'static str, handler: MethodRouter<AppState>) -> Self {
-        Self { method, path, handler }
+        Self {
+            method,
+            path,
+            handler,
+        }
     }
     pub fn get(path: &'static str, handler: MethodRouter<AppState>) -> Self {
         Self::new(Method::GET, path, handler)
@@ -71,7 +75,10 @@ pub fn route_table() -> Vec<Route> {
 
 /// (method, path) of every route, for tests.
 pub fn route_list() -> Vec<(Method, &'static str)> {
-    route_table().into_iter().map(|r| (r.method, r.path)).collect()
+    route_table()
+        .into_iter()
+        .map(|r| (r.method, r.path))
+        .collect()
 }
 
 /// The whole application router.
@@ -83,9 +90,14 @@ pub fn router(state: AppState) -> Router {
     }
     router
         .fallback(pages::not_found)
-        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .layer(axum::middleware::from_fn(security::headers))
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(2 * 1024 * 1024))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            2 * 1024 * 1024,
+        ))
         .with_state(state)
 }
 

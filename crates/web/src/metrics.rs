@@ -27,7 +27,9 @@ pub struct Metrics {
 impl Metrics {
     fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
         if let Ok(mut m) = self.requests.lock() {
-            let s = m.entry((method.to_string(), route.to_string(), status)).or_default();
+            let s = m
+                .entry((method.to_string(), route.to_string(), status))
+                .or_default();
             s.count += 1;
             s.sum += seconds;
             for (i, b) in BUCKETS.iter().enumerate() {
@@ -42,14 +44,18 @@ impl Metrics {
     pub fn render(&self, extra: &str) -> String {
         let mut out = String::new();
         out.push_str("# HELP onramp_http_requests_total HTTP requests served.\n# TYPE onramp_http_requests_total counter\n");
-        let Ok(m) = self.requests.lock() else { return out };
+        let Ok(m) = self.requests.lock() else {
+            return out;
+        };
         for ((method, route, status), s) in m.iter() {
             out.push_str(&format!("onramp_http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {}\n", s.count));
         }
         out.push_str("# HELP onramp_http_request_duration_seconds Time to serve a request.\n# TYPE onramp_http_request_duration_seconds histogram\n");
         let mut per_route: BTreeMap<(String, String), Series> = BTreeMap::new();
         for ((method, route, _), s) in m.iter() {
-            let t = per_route.entry((method.clone(), route.clone())).or_default();
+            let t = per_route
+                .entry((method.clone(), route.clone()))
+                .or_default();
             t.count += s.count;
             t.sum += s.sum;
             for i in 0..BUCKETS.len() {
@@ -59,11 +65,23 @@ impl Metrics {
         for ((method, route), s) in per_route {
             let labels = format!("method=\"{method}\",route=\"{route}\"");
             for (i, b) in BUCKETS.iter().enumerate() {
-                out.push_str(&format!("onramp_http_request_duration_seconds_bucket{{{labels},le=\"{b}\"}} {}\n", s.buckets[i]));
+                out.push_str(&format!(
+                    "onramp_http_request_duration_seconds_bucket{{{labels},le=\"{b}\"}} {}\n",
+                    s.buckets[i]
+                ));
             }
-            out.push_str(&format!("onramp_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}\n", s.count));
-            out.push_str(&format!("onramp_http_request_duration_seconds_sum{{{labels}}} {}\n", s.sum));
-            out.push_str(&format!("onramp_http_request_duration_seconds_count{{{labels}}} {}\n", s.count));
+            out.push_str(&format!(
+                "onramp_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}\n",
+                s.count
+            ));
+            out.push_str(&format!(
+                "onramp_http_request_duration_seconds_sum{{{labels}}} {}\n",
+                s.sum
+            ));
+            out.push_str(&format!(
+                "onramp_http_request_duration_seconds_count{{{labels}}} {}\n",
+                s.count
+            ));
         }
         out.push_str(extra);
         out

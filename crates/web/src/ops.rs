@@ -36,12 +36,17 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         if let Ok(counts) = tx.outbox_counts().await {
             extra.push_str("# HELP onramp_outbox_messages Outbox messages by status.\n# TYPE onramp_outbox_messages gauge\n");
             for (status, n) in counts {
-                extra.push_str(&format!("onramp_outbox_messages{{status=\"{status}\"}} {n}\n"));
+                extra.push_str(&format!(
+                    "onramp_outbox_messages{{status=\"{status}\"}} {n}\n"
+                ));
             }
         }
     }
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         state.metrics.render(&extra),
     )
 }

@@ -36,7 +36,10 @@ pub struct MaybeSession(pub Option<SessionInfo>);
 
 impl FromRequestParts<AppState> for MaybeSession {
     type Rejection = WebError;
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         if let Some(s) = parts.extensions.get::<MaybeSession>() {
             return Ok(s.clone());
         }
@@ -60,12 +63,25 @@ pub struct Viewer {
 
 impl FromRequestParts<AppState> for Viewer {
     type Rejection = WebError;
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let MaybeSession(s) = MaybeSession::from_request_parts(parts, state).await?;
-        let source = SourceAddr::from_request_parts(parts, state).await.map(|s| s.0).unwrap_or_default();
+        let source = SourceAddr::from_request_parts(parts, state)
+            .await
+            .map(|s| s.0)
+            .unwrap_or_default();
         let Some(session) = s else {
-            let next = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-            return Err(WebError::Redirect(format!("/signin?next={}", urlencode(next))));
+            let next = parts
+                .uri
+                .path_and_query()
+                .map(|p| p.as_str())
+                .unwrap_or("/");
+            return Err(WebError::Redirect(format!(
+                "/signin?next={}",
+                urlencode(next)
+            )));
         };
         match session.stage {
             Stage::Active => {}
@@ -85,9 +101,15 @@ pub struct PartialViewer {
 
 impl FromRequestParts<AppState> for PartialViewer {
     type Rejection = WebError;
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let MaybeSession(s) = MaybeSession::from_request_parts(parts, state).await?;
-        let source = SourceAddr::from_request_parts(parts, state).await.map(|s| s.0).unwrap_or_default();
+        let source = SourceAddr::from_request_parts(parts, state)
+            .await
+            .map(|s| s.0)
+            .unwrap_or_default();
         let session = s.ok_or_else(|| WebError::Redirect("/signin".into()))?;
         let ctx = Ctx::new(session.actor.clone(), source);
         Ok(PartialViewer { session, ctx })
@@ -134,7 +156,9 @@ pub fn urlencode(s: &str) -> String {
 /// Only same-site paths may be redirected to after sign-in.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => n.to_string(),
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => {
+            n.to_string()
+        }
         _ => "/".into(),
     }
 }

@@ -815,8 +815,15 @@ async fn agency_administrator_submits_and_follows_an_access_request() {
     let s = start().await;
     let ata = s.token(HARBOR_ATA).await;
     let harbor = s.agency_id("Harbor House").await;
-    let projects = s.get(&format!("/api/v1/projects?agency_id={harbor}"), &ata).await;
-    let project_ids: Vec<i64> = projects.ok()["items"].as_array().unwrap().iter().map(|p| p["id"].as_i64().unwrap()).collect();
+    let projects = s
+        .get(&format!("/api/v1/projects?agency_id={harbor}"), &ata)
+        .await;
+    let project_ids: Vec<i64> = projects.ok()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_i64().unwrap())
+        .collect();
     let body = serde_json::json!({
         "given_name": "Jo", "family_name": "Quinn", "email": "jo.quinn@harbor.example.org",
         "agency_id": harbor, "access_level": "end_user", "responsibilities": ["enroll_clients"],
@@ -830,22 +837,52 @@ async fn agency_administrator_submits_and_follows_an_access_request() {
     assert_eq!(r.body["status"], "open");
     // A duplicate is a conflict; bad input names its fields.
     let again = serde_json::json!({"given_name": "Jo", "family_name": "Quinn", "email": "jo.quinn@harbor.example.org", "agency_id": harbor, "access_level": "end_user", "project_ids": project_ids});
-    assert_eq!(s.post("/api/v1/requests", &ata, again).await.status, StatusCode::CONFLICT);
+    assert_eq!(
+        s.post("/api/v1/requests", &ata, again).await.status,
+        StatusCode::CONFLICT
+    );
     let bad = serde_json::json!({"given_name": "", "family_name": "X", "email": "nope", "agency_id": harbor, "access_level": "wizard", "project_ids": []});
     let r = s.post("/api/v1/requests", &ata, bad).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let fields: Vec<&str> = r.body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
-    assert!(fields.contains(&"given_name") && fields.contains(&"email") && fields.contains(&"access_level") && fields.contains(&"projects"), "{fields:?}");
+    let fields: Vec<&str> = r.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert!(
+        fields.contains(&"given_name")
+            && fields.contains(&"email")
+            && fields.contains(&"access_level")
+            && fields.contains(&"projects"),
+        "{fields:?}"
+    );
     // The Lead's queue lists it; the trainee does not see it; the auditor may read it.
     let lead = s.token(LEAD).await;
     let q = s.get("/api/v1/requests", &lead).await;
     assert_eq!(q.ok()["total"], 1);
     let trainee = s.token(TRAINEE).await;
-    assert_eq!(s.get(&format!("/api/v1/requests/{id}"), &trainee).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        s.get(&format!("/api/v1/requests/{id}"), &trainee)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
     assert_eq!(s.get("/api/v1/requests", &trainee).await.ok()["total"], 0);
-    assert_eq!(s.get(&format!("/api/v1/requests/{id}"), &s.token(AUDITOR).await).await.status, StatusCode::OK);
+    assert_eq!(
+        s.get(&format!("/api/v1/requests/{id}"), &s.token(AUDITOR).await)
+            .await
+            .status,
+        StatusCode::OK
+    );
     // Only agency contacts and Lead staff may submit.
     let body = serde_json::json!({"given_name": "Al", "family_name": "B", "email": "al.b@harbor.example.org", "agency_id": harbor, "access_level": "end_user", "project_ids": project_ids});
-    assert_eq!(s.post("/api/v1/requests", &trainee, body).await.status, StatusCode::FORBIDDEN);
-    assert_eq!(s.get("/api/v1/requests?status=bogus", &lead).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        s.post("/api/v1/requests", &trainee, body).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        s.get("/api/v1/requests?status=bogus", &lead).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
 }

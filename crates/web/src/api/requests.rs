@@ -107,7 +107,13 @@ impl From<access::RequestView> for RequestDetail {
             status_reason: v.request.status_reason,
             returning: v.request.is_returning,
             access_level: v.request.access_level,
-            responsibilities: v.request.responsibilities.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect(),
+            responsibilities: v
+                .request
+                .responsibilities
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect(),
             project_ids: v.projects.iter().map(|p| p.0).collect(),
             note: v.request.note,
             process: v.process_name,
@@ -186,15 +192,31 @@ pub struct RequestQuery {
         (status = 401, response = problem::Unauthorized),
     )
 )]
-pub async fn list(State(state): State<AppState>, ApiActor { ctx }: ApiActor, ApiQuery(q): ApiQuery<RequestQuery>) -> ApiResult<ApiJson<RequestPage>> {
+pub async fn list(
+    State(state): State<AppState>,
+    ApiActor { ctx }: ApiActor,
+    ApiQuery(q): ApiQuery<RequestQuery>,
+) -> ApiResult<ApiJson<RequestPage>> {
     let statuses = match super::non_empty(q.status) {
         None => vec!["open".into(), "on_hold".into()],
         Some(s) => match RequestStatus::parse(&s) {
             Some(st) => vec![st.as_str().into()],
-            None => return Err(AppError::field("status", "Use open, on_hold, completed, withdrawn, rejected or expired").into()),
+            None => {
+                return Err(AppError::field(
+                    "status",
+                    "Use open, on_hold, completed, withdrawn, rejected or expired",
+                )
+                .into())
+            }
         },
     };
-    let f = RequestFilter { statuses, agency_id: q.agency_id, search: super::non_empty(q.q), sla_breached: q.sla_breached.unwrap_or(false), ..Default::default() };
+    let f = RequestFilter {
+        statuses,
+        agency_id: q.agency_id,
+        search: super::non_empty(q.q),
+        sla_breached: q.sla_breached.unwrap_or(false),
+        ..Default::default()
+    };
     let page = access::list(&state.app, &ctx, f, page_request(q.page, q.per_page)).await?;
     Ok(ApiJson(RequestPage::from_page(page)))
 }
@@ -213,7 +235,11 @@ pub async fn list(State(state): State<AppState>, ApiActor { ctx }: ApiActor, Api
         (status = 404, response = problem::NotFound),
     )
 )]
-pub async fn show(State(state): State<AppState>, ApiActor { ctx }: ApiActor, ApiPath(id): ApiPath<i64>) -> ApiResult<ApiJson<RequestDetail>> {
+pub async fn show(
+    State(state): State<AppState>,
+    ApiActor { ctx }: ApiActor,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<ApiJson<RequestDetail>> {
     Ok(ApiJson(access::view(&state.app, &ctx, id).await?.into()))
 }
 
@@ -238,7 +264,11 @@ pub async fn show(State(state): State<AppState>, ApiActor { ctx }: ApiActor, Api
         (status = 422, response = problem::Unprocessable),
     )
 )]
-pub async fn submit(State(state): State<AppState>, ApiActor { ctx }: ApiActor, ApiJson(body): ApiJson<RequestCreate>) -> ApiResult<Created<RequestDetail>> {
+pub async fn submit(
+    State(state): State<AppState>,
+    ApiActor { ctx }: ApiActor,
+    ApiJson(body): ApiJson<RequestCreate>,
+) -> ApiResult<Created<RequestDetail>> {
     let input = RequestInput {
         given_name: body.given_name,
         family_name: body.family_name,
@@ -262,7 +292,10 @@ pub async fn submit(State(state): State<AppState>, ApiActor { ctx }: ApiActor, A
             Ok(created(format!("/api/v1/requests/{id}"), view.into()))
         }
         Submitted::ConfirmPerson(people) => {
-            let names: Vec<String> = people.iter().map(|p| format!("{} ({}, person {})", p.display_name(), p.email, p.id)).collect();
+            let names: Vec<String> = people
+                .iter()
+                .map(|p| format!("{} ({}, person {})", p.display_name(), p.email, p.id))
+                .collect();
             Err(AppError::Conflict(format!(
                 "Someone with this name is already known: {}. Send the request again with confirm_person set to their id, or to \"new\" for a different person.",
                 names.join("; ")

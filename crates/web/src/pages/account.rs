@@ -42,7 +42,13 @@ struct AccountPage {
     new_token: Option<String>,
 }
 
-async fn account_view(state: &AppState, v: &Viewer, chrome: Chrome, errors: FormErrors, new_token: Option<String>) -> WebResult<AccountPage> {
+async fn account_view(
+    state: &AppState,
+    v: &Viewer,
+    chrome: Chrome,
+    errors: FormErrors,
+    new_token: Option<String>,
+) -> WebResult<AccountPage> {
     let (mfa_enabled, recovery_left) = auth::mfa_status(&state.app, &v.ctx).await?;
     let tokens = auth::api_tokens(&state.app, &v.ctx).await?;
     Ok(AccountPage {
@@ -57,7 +63,11 @@ async fn account_view(state: &AppState, v: &Viewer, chrome: Chrome, errors: Form
     })
 }
 
-async fn account_page(State(state): State<AppState>, v: Viewer, jar: CookieJar) -> WebResult<Response> {
+async fn account_page(
+    State(state): State<AppState>,
+    v: Viewer,
+    jar: CookieJar,
+) -> WebResult<Response> {
     let (chrome, jar) = Chrome::for_viewer(&v, "My account", "/account").with_flash(&jar);
     let page = account_view(&state, &v, chrome, FormErrors::default(), None).await?;
     Ok((jar, render(&page)?).into_response())
@@ -97,7 +107,13 @@ async fn mfa_setup_page(State(state): State<AppState>, v: PartialViewer) -> WebR
         return Ok(Redirect::to(stage_path(v.session.stage)).into_response());
     }
     let e = auth::mfa_begin(&state.app, &v.ctx).await?;
-    let page = MfaSetupPage { chrome: stage_chrome(&v, "Set up two-step sign-in"), errors: FormErrors::default(), required: v.session.stage == Stage::MfaEnrol, secret: e.secret, qr_svg: e.qr_svg };
+    let page = MfaSetupPage {
+        chrome: stage_chrome(&v, "Set up two-step sign-in"),
+        errors: FormErrors::default(),
+        required: v.session.stage == Stage::MfaEnrol,
+        secret: e.secret,
+        qr_svg: e.qr_svg,
+    };
     Ok(render(&page)?.into_response())
 }
 
@@ -107,7 +123,11 @@ struct CodeForm {
     code: String,
 }
 
-async fn mfa_setup_submit(State(state): State<AppState>, v: PartialViewer, CsrfForm(f): CsrfForm<CodeForm>) -> WebResult<Response> {
+async fn mfa_setup_submit(
+    State(state): State<AppState>,
+    v: PartialViewer,
+    CsrfForm(f): CsrfForm<CodeForm>,
+) -> WebResult<Response> {
     if !may_enrol(&v) {
         return Ok(Redirect::to(stage_path(v.session.stage)).into_response());
     }
@@ -122,12 +142,23 @@ async fn mfa_setup_submit(State(state): State<AppState>, v: PartialViewer, CsrfF
             } else {
                 "/account".into()
             };
-            Ok(render(&MfaCodesPage { chrome: stage_chrome(&v, "Recovery codes"), codes, next })?.into_response())
+            Ok(render(&MfaCodesPage {
+                chrome: stage_chrome(&v, "Recovery codes"),
+                codes,
+                next,
+            })?
+            .into_response())
         }
         Err(e) => {
             let errors = FormErrors::from_app(e)?;
             let en = auth::mfa_begin(&state.app, &v.ctx).await?;
-            let page = MfaSetupPage { chrome: stage_chrome(&v, "Set up two-step sign-in"), errors, required: v.session.stage == Stage::MfaEnrol, secret: en.secret, qr_svg: en.qr_svg };
+            let page = MfaSetupPage {
+                chrome: stage_chrome(&v, "Set up two-step sign-in"),
+                errors,
+                required: v.session.stage == Stage::MfaEnrol,
+                secret: en.secret,
+                qr_svg: en.qr_svg,
+            };
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response())
         }
     }
@@ -157,7 +188,12 @@ async fn password_page(State(state): State<AppState>, v: PartialViewer) -> WebRe
     if !may_change_password(&v) {
         return Ok(Redirect::to(stage_path(v.session.stage)).into_response());
     }
-    let page = PasswordPage { chrome: stage_chrome(&v, "Change your password"), errors: FormErrors::default(), forced: v.session.stage == Stage::PasswordChange, rules: password_rules(&state) };
+    let page = PasswordPage {
+        chrome: stage_chrome(&v, "Change your password"),
+        errors: FormErrors::default(),
+        forced: v.session.stage == Stage::PasswordChange,
+        rules: password_rules(&state),
+    };
     Ok(render(&page)?.into_response())
 }
 
@@ -171,23 +207,53 @@ struct PasswordForm {
     confirm: String,
 }
 
-async fn password_submit(State(state): State<AppState>, v: PartialViewer, jar: CookieJar, CsrfForm(f): CsrfForm<PasswordForm>) -> WebResult<Response> {
+async fn password_submit(
+    State(state): State<AppState>,
+    v: PartialViewer,
+    jar: CookieJar,
+    CsrfForm(f): CsrfForm<PasswordForm>,
+) -> WebResult<Response> {
     if !may_change_password(&v) {
         return Ok(Redirect::to(stage_path(v.session.stage)).into_response());
     }
-    match auth::change_password(&state.app, &v.ctx, Some(&v.session.token_hash), &f.current, &f.password, &f.confirm).await {
-        Ok(()) => Ok((jar.add(flash("Your password has been changed.")), Redirect::to("/")).into_response()),
+    match auth::change_password(
+        &state.app,
+        &v.ctx,
+        Some(&v.session.token_hash),
+        &f.current,
+        &f.password,
+        &f.confirm,
+    )
+    .await
+    {
+        Ok(()) => Ok((
+            jar.add(flash("Your password has been changed.")),
+            Redirect::to("/"),
+        )
+            .into_response()),
         Err(e) => {
             let errors = FormErrors::from_app(e)?;
-            let page = PasswordPage { chrome: stage_chrome(&v, "Change your password"), errors, forced: v.session.stage == Stage::PasswordChange, rules: password_rules(&state) };
+            let page = PasswordPage {
+                chrome: stage_chrome(&v, "Change your password"),
+                errors,
+                forced: v.session.stage == Stage::PasswordChange,
+                rules: password_rules(&state),
+            };
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response())
         }
     }
 }
 
-async fn sign_out_everywhere(State(state): State<AppState>, v: Viewer, jar: CookieJar, CsrfForm(_): CsrfForm<serde_json::Value>) -> WebResult<Response> {
+async fn sign_out_everywhere(
+    State(state): State<AppState>,
+    v: Viewer,
+    jar: CookieJar,
+    CsrfForm(_): CsrfForm<serde_json::Value>,
+) -> WebResult<Response> {
     auth::sign_out_everywhere(&state.app, &v.ctx).await?;
-    let jar = jar.remove(removal(SESSION_COOKIE)).add(flash("You are signed out on every device."));
+    let jar = jar
+        .remove(removal(SESSION_COOKIE))
+        .add(flash("You are signed out on every device."));
     Ok((jar, Redirect::to("/signin")).into_response())
 }
 
@@ -197,21 +263,49 @@ struct TokenForm {
     name: String,
 }
 
-async fn token_create(State(state): State<AppState>, v: Viewer, CsrfForm(f): CsrfForm<TokenForm>) -> WebResult<Response> {
+async fn token_create(
+    State(state): State<AppState>,
+    v: Viewer,
+    CsrfForm(f): CsrfForm<TokenForm>,
+) -> WebResult<Response> {
     match auth::api_token_create(&state.app, &v.ctx, &f.name).await {
         Ok((_, token)) => {
-            let page = account_view(&state, &v, Chrome::for_viewer(&v, "My account", "/account"), FormErrors::default(), Some(token)).await?;
+            let page = account_view(
+                &state,
+                &v,
+                Chrome::for_viewer(&v, "My account", "/account"),
+                FormErrors::default(),
+                Some(token),
+            )
+            .await?;
             Ok(render(&page)?.into_response())
         }
         Err(e) => {
             let errors = FormErrors::from_app(e)?;
-            let page = account_view(&state, &v, Chrome::for_viewer(&v, "My account", "/account"), errors, None).await?;
+            let page = account_view(
+                &state,
+                &v,
+                Chrome::for_viewer(&v, "My account", "/account"),
+                errors,
+                None,
+            )
+            .await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response())
         }
     }
 }
 
-async fn token_revoke(State(state): State<AppState>, v: Viewer, Path(id): Path<i64>, jar: CookieJar, CsrfForm(_): CsrfForm<serde_json::Value>) -> WebResult<Response> {
+async fn token_revoke(
+    State(state): State<AppState>,
+    v: Viewer,
+    Path(id): Path<i64>,
+    jar: CookieJar,
+    CsrfForm(_): CsrfForm<serde_json::Value>,
+) -> WebResult<Response> {
     auth::api_token_revoke(&state.app, &v.ctx, id).await?;
-    Ok((jar.add(flash("The token is revoked.")), Redirect::to("/account")).into_response())
+    Ok((
+        jar.add(flash("The token is revoked.")),
+        Redirect::to("/account"),
+    )
+        .into_response())
 }

@@ -47,7 +47,9 @@ impl ListQuery {
     fn filter(&self) -> AgencyFilter {
         AgencyFilter {
             search: Some(self.q.trim().to_string()).filter(|s| !s.is_empty()),
-            status: ParticipationStatus::parse(&self.status).ok().map(|s| s.as_str().to_string()),
+            status: ParticipationStatus::parse(&self.status)
+                .ok()
+                .map(|s| s.as_str().to_string()),
             active: match self.show.as_str() {
                 "active" => Some(true),
                 "inactive" => Some(false),
@@ -58,7 +60,12 @@ impl ListQuery {
     }
     /// The query string without the page, ending in `&` (or `?`) for the pager.
     fn base(&self, path: &str) -> String {
-        format!("{path}?q={}&status={}&show={}&", urlencode(&self.q), urlencode(&self.status), urlencode(&self.show))
+        format!(
+            "{path}?q={}&status={}&show={}&",
+            urlencode(&self.q),
+            urlencode(&self.status),
+            urlencode(&self.show)
+        )
     }
 }
 
@@ -68,7 +75,13 @@ pub struct StatusOption {
 }
 
 fn statuses() -> Vec<StatusOption> {
-    ParticipationStatus::ALL.iter().map(|s| StatusOption { value: s.as_str(), label: s.label() }).collect()
+    ParticipationStatus::ALL
+        .iter()
+        .map(|s| StatusOption {
+            value: s.as_str(),
+            label: s.label(),
+        })
+        .collect()
 }
 
 #[derive(Template)]
@@ -83,19 +96,52 @@ struct ListPage {
     can_manage: bool,
 }
 
-async fn list(State(state): State<AppState>, v: Viewer, Query(q): Query<ListQuery>, jar: CookieJar) -> WebResult<Response> {
-    let page = organisation::agencies(&state.app, &v.ctx, q.filter(), PageRequest::new(q.page.unwrap_or(1), 25)).await?;
+async fn list(
+    State(state): State<AppState>,
+    v: Viewer,
+    Query(q): Query<ListQuery>,
+    jar: CookieJar,
+) -> WebResult<Response> {
+    let page = organisation::agencies(
+        &state.app,
+        &v.ctx,
+        q.filter(),
+        PageRequest::new(q.page.unwrap_or(1), 25),
+    )
+    .await?;
     let (chrome, jar) = Chrome::for_viewer(&v, "Agencies", "/admin/agencies").with_flash(&jar);
     let base = q.base("/admin/agencies");
     let csv = q.base("/admin/agencies.csv");
     let can_manage = v.ctx.actor.may(Permission::ManageImplementation);
-    Ok((jar, render(&ListPage { chrome, page, q, base, csv, statuses: statuses(), can_manage })?).into_response())
+    Ok((
+        jar,
+        render(&ListPage {
+            chrome,
+            page,
+            q,
+            base,
+            csv,
+            statuses: statuses(),
+            can_manage,
+        })?,
+    )
+        .into_response())
 }
 
-async fn export(State(state): State<AppState>, v: Viewer, Query(q): Query<ListQuery>) -> WebResult<Response> {
+async fn export(
+    State(state): State<AppState>,
+    v: Viewer,
+    Query(q): Query<ListQuery>,
+) -> WebResult<Response> {
     let csv = organisation::agencies_csv(&state.app, &v.ctx, q.filter()).await?;
     Ok((
-        [(header::CONTENT_TYPE, "text/csv; charset=utf-8"), (header::CONTENT_DISPOSITION, "attachment; filename=\"agencies.csv\"")],
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"agencies.csv\"",
+            ),
+        ],
         csv,
     )
         .into_response())
@@ -127,7 +173,10 @@ impl AgencyForm {
         Self {
             name: a.name.clone(),
             participation_status: a.participation_status.clone(),
-            participation_date: a.participation_date.map(|d| d.to_string()).unwrap_or_default(),
+            participation_date: a
+                .participation_date
+                .map(|d| d.to_string())
+                .unwrap_or_default(),
             active: a.active,
         }
     }
@@ -146,35 +195,87 @@ struct FormPage {
 }
 
 fn form_page(v: &Viewer, errors: FormErrors, form: AgencyForm, id: Option<i64>) -> FormPage {
-    let title = if id.is_some() { "Edit agency" } else { "New agency" };
-    FormPage { chrome: Chrome::for_viewer(v, title, "/admin/agencies"), errors, form, statuses: statuses(), id, can_manage: v.ctx.actor.may(Permission::ManageImplementation) }
+    let title = if id.is_some() {
+        "Edit agency"
+    } else {
+        "New agency"
+    };
+    FormPage {
+        chrome: Chrome::for_viewer(v, title, "/admin/agencies"),
+        errors,
+        form,
+        statuses: statuses(),
+        id,
+        can_manage: v.ctx.actor.may(Permission::ManageImplementation),
+    }
 }
 
 async fn new_form(v: Viewer) -> WebResult<Response> {
     v.ctx.require(Permission::ManageImplementation)?;
-    let form = AgencyForm { participation_status: "participating".into(), active: true, ..Default::default() };
+    let form = AgencyForm {
+        participation_status: "participating".into(),
+        active: true,
+        ..Default::default()
+    };
     Ok(render(&form_page(&v, FormErrors::default(), form, None))?.into_response())
 }
 
-async fn create(State(state): State<AppState>, v: Viewer, jar: CookieJar, CsrfForm(mut f): CsrfForm<AgencyForm>) -> WebResult<Response> {
+async fn create(
+    State(state): State<AppState>,
+    v: Viewer,
+    jar: CookieJar,
+    CsrfForm(mut f): CsrfForm<AgencyForm>,
+) -> WebResult<Response> {
     f.active = true;
     match organisation::agency_create(&state.app, &v.ctx, &f.input()).await {
-        Ok(id) => Ok((jar.add(flash("Agency created.")), Redirect::to(&format!("/admin/agencies/{id}"))).into_response()),
-        Err(e) => Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&form_page(&v, FormErrors::from_app(e)?, f, None))?).into_response()),
+        Ok(id) => Ok((
+            jar.add(flash("Agency created.")),
+            Redirect::to(&format!("/admin/agencies/{id}")),
+        )
+            .into_response()),
+        Err(e) => Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            render(&form_page(&v, FormErrors::from_app(e)?, f, None))?,
+        )
+            .into_response()),
     }
 }
 
-async fn edit_form(State(state): State<AppState>, v: Viewer, Path(id): Path<i64>, jar: CookieJar) -> WebResult<Response> {
+async fn edit_form(
+    State(state): State<AppState>,
+    v: Viewer,
+    Path(id): Path<i64>,
+    jar: CookieJar,
+) -> WebResult<Response> {
     let a = organisation::agency(&state.app, &v.ctx, id).await?;
-    let mut page = form_page(&v, FormErrors::default(), AgencyForm::from_agency(&a), Some(id));
+    let mut page = form_page(
+        &v,
+        FormErrors::default(),
+        AgencyForm::from_agency(&a),
+        Some(id),
+    );
     let (chrome, jar) = page.chrome.with_flash(&jar);
     page.chrome = chrome;
     Ok((jar, render(&page)?).into_response())
 }
 
-async fn update(State(state): State<AppState>, v: Viewer, Path(id): Path<i64>, jar: CookieJar, CsrfForm(f): CsrfForm<AgencyForm>) -> WebResult<Response> {
+async fn update(
+    State(state): State<AppState>,
+    v: Viewer,
+    Path(id): Path<i64>,
+    jar: CookieJar,
+    CsrfForm(f): CsrfForm<AgencyForm>,
+) -> WebResult<Response> {
     match organisation::agency_update(&state.app, &v.ctx, id, &f.input()).await {
-        Ok(()) => Ok((jar.add(flash("Agency saved.")), Redirect::to(&format!("/admin/agencies/{id}"))).into_response()),
-        Err(e) => Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&form_page(&v, FormErrors::from_app(e)?, f, Some(id)))?).into_response()),
+        Ok(()) => Ok((
+            jar.add(flash("Agency saved.")),
+            Redirect::to(&format!("/admin/agencies/{id}")),
+        )
+            .into_response()),
+        Err(e) => Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            render(&form_page(&v, FormErrors::from_app(e)?, f, Some(id)))?,
+        )
+            .into_response()),
     }
 }

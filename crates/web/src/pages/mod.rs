@@ -65,38 +65,78 @@ struct Home {
     overview: onramp_app::access::Overview,
 }
 
-async fn home(State(state): State<AppState>, v: Viewer, jar: CookieJar) -> WebResult<impl IntoResponse> {
+async fn home(
+    State(state): State<AppState>,
+    v: Viewer,
+    jar: CookieJar,
+) -> WebResult<impl IntoResponse> {
     let a = &v.ctx.actor;
     let implementation = {
         let mut tx = state.app.store.read().await.map_err(AppError::from)?;
-        tx.implementation_get(a.implementation_id).await.map_err(AppError::from)?.name
+        tx.implementation_get(a.implementation_id)
+            .await
+            .map_err(AppError::from)?
+            .name
     };
     let roles: Vec<String> = a
         .roles()
         .iter()
-        .map(|r| match r {
-            onramp_domain::Role::LeadAdmin => "Lead admin",
-            onramp_domain::Role::TrainingCoordinator => "training coordinator",
-            onramp_domain::Role::Proctor => "proctor",
-            onramp_domain::Role::AgencyAdministrator => "agency administrator",
-            onramp_domain::Role::ExecutiveDirector => "executive director",
-            onramp_domain::Role::Trainee => "trainee",
-            onramp_domain::Role::Auditor => "auditor",
-        }.to_string())
+        .map(|r| {
+            match r {
+                onramp_domain::Role::LeadAdmin => "Lead admin",
+                onramp_domain::Role::TrainingCoordinator => "training coordinator",
+                onramp_domain::Role::Proctor => "proctor",
+                onramp_domain::Role::AgencyAdministrator => "agency administrator",
+                onramp_domain::Role::ExecutiveDirector => "executive director",
+                onramp_domain::Role::Trainee => "trainee",
+                onramp_domain::Role::Auditor => "auditor",
+            }
+            .to_string()
+        })
         .collect();
     let mut cards = Vec::new();
     if a.may(Permission::ViewOrganisation) || !a.overseen_agencies().is_empty() {
-        cards.push(("/admin/agencies", "Agencies", "Participating agencies and their HMIS projects."));
-        cards.push(("/admin/people", "People", "Staff, their roles and their Onramp accounts."));
+        cards.push((
+            "/admin/agencies",
+            "Agencies",
+            "Participating agencies and their HMIS projects.",
+        ));
+        cards.push((
+            "/admin/people",
+            "People",
+            "Staff, their roles and their Onramp accounts.",
+        ));
     }
     if a.may(Permission::ViewAudit) {
-        cards.push(("/admin/audit", "Audit trail", "Every change, who made it and when, in a verifiable chain."));
+        cards.push((
+            "/admin/audit",
+            "Audit trail",
+            "Every change, who made it and when, in a verifiable chain.",
+        ));
     }
     if a.may(Permission::ManageOutbox) {
-        cards.push(("/admin/outbox", "Outbox", "Email sent by Onramp, and what is still waiting."));
+        cards.push((
+            "/admin/outbox",
+            "Outbox",
+            "Email sent by Onramp, and what is still waiting.",
+        ));
     }
-    cards.push(("/account", "My account", "Password, two-step sign-in and API tokens."));
+    cards.push((
+        "/account",
+        "My account",
+        "Password, two-step sign-in and API tokens.",
+    ));
     let overview = onramp_app::access::overview(&state.app, &v.ctx).await?;
     let (chrome, jar) = Chrome::for_viewer(&v, "Home", "/").with_flash(&jar);
-    Ok((jar, render(&Home { chrome, name: a.display_name.clone(), implementation, roles: roles.join(", "), cards, overview })?))
+    Ok((
+        jar,
+        render(&Home {
+            chrome,
+            name: a.display_name.clone(),
+            implementation,
+            roles: roles.join(", "),
+            cards,
+            overview,
+        })?,
+    ))
 }

@@ -43,7 +43,11 @@ pub fn routes() -> Vec<Route> {
 /// "3 h left", "overdue by 2 d": an SLA or deadline clock.
 pub fn clock(due: DateTime<Utc>, now: DateTime<Utc>) -> String {
     let d = due - now;
-    let (word, d) = if d.num_seconds() < 0 { ("overdue by", -d) } else { ("", d) };
+    let (word, d) = if d.num_seconds() < 0 {
+        ("overdue by", -d)
+    } else {
+        ("", d)
+    };
     let text = if d.num_days() >= 2 {
         format!("{} d", d.num_days())
     } else if d.num_hours() >= 1 {
@@ -98,12 +102,19 @@ struct ListPage {
     show_agency_filter: bool,
 }
 
-async fn list(State(state): State<AppState>, v: Viewer, Query(q): Query<ListQuery>, jar: CookieJar) -> WebResult<Response> {
+async fn list(
+    State(state): State<AppState>,
+    v: Viewer,
+    Query(q): Query<ListQuery>,
+    jar: CookieJar,
+) -> WebResult<Response> {
     let a = &v.ctx.actor;
     let statuses: Vec<String> = match q.status.as_str() {
         "all" => vec![],
         "" | "live" => vec!["open".into(), "on_hold".into()],
-        s => RequestStatus::parse(s).map(|s| vec![s.as_str().to_string()]).unwrap_or_default(),
+        s => RequestStatus::parse(s)
+            .map(|s| vec![s.as_str().to_string()])
+            .unwrap_or_default(),
     };
     let f = RequestFilter {
         statuses,
@@ -122,7 +133,9 @@ async fn list(State(state): State<AppState>, v: Viewer, Query(q): Query<ListQuer
             .items
             .into_iter()
             .map(|r| Row {
-                status_label: RequestStatus::parse(&r.status).map(|s| s.label()).unwrap_or("?"),
+                status_label: RequestStatus::parse(&r.status)
+                    .map(|s| s.label())
+                    .unwrap_or("?"),
                 sla_clock: r.next_sla_due_at.map(|d| clock(d, now)).unwrap_or_default(),
                 sla_overdue: r.next_sla_due_at.is_some_and(|d| d < now),
                 due_clock: r.next_due_at.map(|d| clock(d, now)).unwrap_or_default(),
@@ -130,10 +143,22 @@ async fn list(State(state): State<AppState>, v: Viewer, Query(q): Query<ListQuer
             })
             .collect(),
     };
-    let mut statuses = vec![SelectOption::new("live", "In progress or on hold"), SelectOption::new("all", "Any status")];
-    statuses.extend(RequestStatus::ALL.iter().map(|s| SelectOption::new(s.as_str(), s.label())));
+    let mut statuses = vec![
+        SelectOption::new("live", "In progress or on hold"),
+        SelectOption::new("all", "Any status"),
+    ];
+    statuses.extend(
+        RequestStatus::ALL
+            .iter()
+            .map(|s| SelectOption::new(s.as_str(), s.label())),
+    );
     let show_agency_filter = a.may(Permission::ViewOrganisation) || a.overseen_agencies().len() > 1;
-    let agencies = if show_agency_filter { super::list::agency_options(&state, &v.ctx, Some(SelectOption::new("", "Any agency"))).await? } else { vec![] };
+    let agencies = if show_agency_filter {
+        super::list::agency_options(&state, &v.ctx, Some(SelectOption::new("", "Any agency")))
+            .await?
+    } else {
+        vec![]
+    };
     let heading = if a.may(Permission::WorkQueue) {
         "Access request queue"
     } else if !a.overseen_agencies().is_empty() {
@@ -143,20 +168,61 @@ async fn list(State(state): State<AppState>, v: Viewer, Query(q): Query<ListQuer
     } else {
         "My HMIS access"
     };
-    let base = query_base("/requests", &[("q", &q.q), ("status", &q.status), ("agency", &q.agency), ("sla", &q.sla)]);
-    let may_request = a.is_lead_staff() || a.overseen_agencies().iter().any(|ag| a.agency_contact_of(*ag));
+    let base = query_base(
+        "/requests",
+        &[
+            ("q", &q.q),
+            ("status", &q.status),
+            ("agency", &q.agency),
+            ("sla", &q.sla),
+        ],
+    );
+    let may_request = a.is_lead_staff()
+        || a.overseen_agencies()
+            .iter()
+            .any(|ag| a.agency_contact_of(*ag));
     let (chrome, jar) = Chrome::for_viewer(&v, heading, "/requests").with_flash(&jar);
-    let page = ListPage { chrome, page, q, base, statuses, agencies, heading, may_request, may_work: a.may(Permission::WorkQueue), show_agency_filter };
+    let page = ListPage {
+        chrome,
+        page,
+        q,
+        base,
+        statuses,
+        agencies,
+        heading,
+        may_request,
+        may_work: a.may(Permission::WorkQueue),
+        show_agency_filter,
+    };
     Ok((jar, render(&page)?).into_response())
 }
 
 /// Bulk actions on selected requests of the queue.
-async fn bulk(State(state): State<AppState>, v: Viewer, jar: CookieJar, CsrfForm(pairs): CsrfForm<Vec<(String, String)>>) -> WebResult<Response> {
+async fn bulk(
+    State(state): State<AppState>,
+    v: Viewer,
+    jar: CookieJar,
+    CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
+) -> WebResult<Response> {
     v.ctx.require(Permission::WorkQueue)?;
-    let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
-    let ids: Vec<i64> = pairs.iter().filter(|(k, _)| k == "ids").filter_map(|(_, v)| v.parse().ok()).collect();
+    let get = |k: &str| {
+        pairs
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let ids: Vec<i64> = pairs
+        .iter()
+        .filter(|(k, _)| k == "ids")
+        .filter_map(|(_, v)| v.parse().ok())
+        .collect();
     if ids.is_empty() {
-        return Ok(saved(jar, "Select at least one request first.", "/requests"));
+        return Ok(saved(
+            jar,
+            "Select at least one request first.",
+            "/requests",
+        ));
     }
     let action = get("action");
     let reason = get("reason");
@@ -165,13 +231,29 @@ async fn bulk(State(state): State<AppState>, v: Viewer, jar: CookieJar, CsrfForm
     for id in &ids {
         let r = match action.as_str() {
             "approve" => approve_review(&state, &v, *id).await,
-            "hold" => access::change_status(&state.app, &v.ctx, *id, RequestMove::Hold, &reason).await,
-            "resume" => access::change_status(&state.app, &v.ctx, *id, RequestMove::Resume, &reason).await,
-            _ => return Ok(saved(jar, "Choose what to do with the selected requests.", "/requests")),
+            "hold" => {
+                access::change_status(&state.app, &v.ctx, *id, RequestMove::Hold, &reason).await
+            }
+            "resume" => {
+                access::change_status(&state.app, &v.ctx, *id, RequestMove::Resume, &reason).await
+            }
+            _ => {
+                return Ok(saved(
+                    jar,
+                    "Choose what to do with the selected requests.",
+                    "/requests",
+                ))
+            }
         };
         match r {
             Ok(()) => done += 1,
-            Err(AppError::Invalid(v)) => problems.push(format!("#{id}: {}", v.into_iter().map(|e| e.message).collect::<Vec<_>>().join("; "))),
+            Err(AppError::Invalid(v)) => problems.push(format!(
+                "#{id}: {}",
+                v.into_iter()
+                    .map(|e| e.message)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )),
             Err(AppError::Conflict(m)) => problems.push(format!("#{id}: {m}")),
             Err(e) => return Err(e.into()),
         }
@@ -213,8 +295,20 @@ pub struct Form {
 
 impl Form {
     fn from_pairs(pairs: &[(String, String)]) -> Self {
-        let one = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
-        let many = |k: &str| pairs.iter().filter(|(n, _)| n == k).map(|(_, v)| v.clone()).collect::<Vec<_>>();
+        let one = |k: &str| {
+            pairs
+                .iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default()
+        };
+        let many = |k: &str| {
+            pairs
+                .iter()
+                .filter(|(n, _)| n == k)
+                .map(|(_, v)| v.clone())
+                .collect::<Vec<_>>()
+        };
         Self {
             given_name: one("given_name"),
             family_name: one("family_name"),
@@ -272,27 +366,74 @@ struct FormPage {
     candidates: Vec<Person>,
 }
 
-async fn form_page(state: &AppState, v: &Viewer, errors: FormErrors, form: Form, candidates: Vec<Person>) -> WebResult<FormPage> {
+async fn form_page(
+    state: &AppState,
+    v: &Viewer,
+    errors: FormErrors,
+    form: Form,
+    candidates: Vec<Person>,
+) -> WebResult<FormPage> {
     let a = &v.ctx.actor;
-    let all = organisation::agencies(&state.app, &v.ctx, Default::default(), PageRequest::ALL).await?;
+    let all =
+        organisation::agencies(&state.app, &v.ctx, Default::default(), PageRequest::ALL).await?;
     let mut agencies = vec![SelectOption::new("", "Choose an agency")];
     let mut allowed = Vec::new();
-    for ag in all.items.into_iter().filter(|ag| ag.active && ag.participation_status == "participating" && a.may(Permission::RequestAccessFor(ag.id))) {
+    for ag in all.items.into_iter().filter(|ag| {
+        ag.active
+            && ag.participation_status == "participating"
+            && a.may(Permission::RequestAccessFor(ag.id))
+    }) {
         allowed.push((ag.id, ag.name.clone()));
         agencies.push(SelectOption::new(ag.id.to_string(), ag.name));
     }
-    let levels_page = organisation::catalogue(&state.app, &v.ctx, Catalogue::AccessLevels, None, Some(true), PageRequest::ALL).await?;
+    let levels_page = organisation::catalogue(
+        &state.app,
+        &v.ctx,
+        Catalogue::AccessLevels,
+        None,
+        Some(true),
+        PageRequest::ALL,
+    )
+    .await?;
     let mut levels = vec![SelectOption::new("", "Choose an access level")];
-    levels.extend(levels_page.items.into_iter().map(|l| SelectOption::new(l.code, l.name)));
-    let resp = organisation::catalogue(&state.app, &v.ctx, Catalogue::Responsibilities, None, Some(true), PageRequest::ALL).await?;
+    levels.extend(
+        levels_page
+            .items
+            .into_iter()
+            .map(|l| SelectOption::new(l.code, l.name)),
+    );
+    let resp = organisation::catalogue(
+        &state.app,
+        &v.ctx,
+        Catalogue::Responsibilities,
+        None,
+        Some(true),
+        PageRequest::ALL,
+    )
+    .await?;
     let responsibilities = resp
         .items
         .into_iter()
-        .map(|r| Choice { checked: form.responsibilities.contains(&r.code), value: r.code, label: r.name, hint: r.description })
+        .map(|r| Choice {
+            checked: form.responsibilities.contains(&r.code),
+            value: r.code,
+            label: r.name,
+            hint: r.description,
+        })
         .collect();
     let mut project_groups = Vec::new();
     for (id, name) in allowed {
-        let ps = organisation::projects(&state.app, &v.ctx, ProjectFilter { agency_id: Some(id), active: Some(true), ..Default::default() }, PageRequest::ALL).await?;
+        let ps = organisation::projects(
+            &state.app,
+            &v.ctx,
+            ProjectFilter {
+                agency_id: Some(id),
+                active: Some(true),
+                ..Default::default()
+            },
+            PageRequest::ALL,
+        )
+        .await?;
         project_groups.push(ProjectGroup {
             agency: name,
             projects: ps
@@ -302,19 +443,40 @@ async fn form_page(state: &AppState, v: &Viewer, errors: FormErrors, form: Form,
                     checked: form.projects.contains(&p.id.to_string()),
                     value: p.id.to_string(),
                     label: p.name,
-                    hint: HudProjectType::from_code(p.hud_project_type).map(|t| t.label()).unwrap_or("").to_string(),
+                    hint: HudProjectType::from_code(p.hud_project_type)
+                        .map(|t| t.label())
+                        .unwrap_or("")
+                        .to_string(),
                 })
                 .collect(),
         });
     }
     let processes = if a.may(Permission::WorkQueue) {
-        let mut out = vec![SelectOption::new("", "The implementation's default process")];
-        out.extend(onramp_app::processes::list(&state.app, &v.ctx).await?.into_iter().map(|t| SelectOption::new(t.latest.key.clone(), t.latest.name.clone())));
+        let mut out = vec![SelectOption::new(
+            "",
+            "The implementation's default process",
+        )];
+        out.extend(
+            onramp_app::processes::list(&state.app, &v.ctx)
+                .await?
+                .into_iter()
+                .map(|t| SelectOption::new(t.latest.key.clone(), t.latest.name.clone())),
+        );
         out
     } else {
         vec![]
     };
-    Ok(FormPage { chrome: Chrome::for_viewer(v, "Request HMIS access", "/requests"), errors, form, agencies, levels, responsibilities, project_groups, processes, candidates })
+    Ok(FormPage {
+        chrome: Chrome::for_viewer(v, "Request HMIS access", "/requests"),
+        errors,
+        form,
+        agencies,
+        levels,
+        responsibilities,
+        project_groups,
+        processes,
+        candidates,
+    })
 }
 
 async fn new_form(State(state): State<AppState>, v: Viewer) -> WebResult<Response> {
@@ -325,21 +487,39 @@ async fn new_form(State(state): State<AppState>, v: Viewer) -> WebResult<Respons
     Ok(render(&page)?.into_response())
 }
 
-async fn submit(State(state): State<AppState>, v: Viewer, jar: CookieJar, CsrfForm(pairs): CsrfForm<Vec<(String, String)>>) -> WebResult<Response> {
+async fn submit(
+    State(state): State<AppState>,
+    v: Viewer,
+    jar: CookieJar,
+    CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
+) -> WebResult<Response> {
     let form = Form::from_pairs(&pairs);
     match access::submit(&state.app, &v.ctx, &form.input()).await {
-        Ok(Submitted::Created(id)) => Ok(saved(jar, "The request is submitted.", &format!("/requests/{id}"))),
+        Ok(Submitted::Created(id)) => Ok(saved(
+            jar,
+            "The request is submitted.",
+            &format!("/requests/{id}"),
+        )),
         Ok(Submitted::ConfirmPerson(candidates)) => {
-            let errors = FormErrors(vec![onramp_domain::FieldError::new("confirm_person", "Someone with this name is already known: say whether it is the same person")]);
-            Ok(unprocessable(render(&form_page(&state, &v, errors, form, candidates).await?)?))
+            let errors = FormErrors(vec![onramp_domain::FieldError::new(
+                "confirm_person",
+                "Someone with this name is already known: say whether it is the same person",
+            )]);
+            Ok(unprocessable(render(
+                &form_page(&state, &v, errors, form, candidates).await?,
+            )?))
         }
         Err(AppError::Conflict(m)) => {
             let errors = FormErrors(vec![onramp_domain::FieldError::new("email", m)]);
-            Ok(unprocessable(render(&form_page(&state, &v, errors, form, vec![]).await?)?))
+            Ok(unprocessable(render(
+                &form_page(&state, &v, errors, form, vec![]).await?,
+            )?))
         }
         Err(e) => {
             let errors = FormErrors::from_app(e)?;
-            Ok(unprocessable(render(&form_page(&state, &v, errors, form, vec![]).await?)?))
+            Ok(unprocessable(render(
+                &form_page(&state, &v, errors, form, vec![]).await?,
+            )?))
         }
     }
 }
@@ -376,7 +556,12 @@ struct ShowPage {
     can_reopen: bool,
 }
 
-async fn show_page(state: &AppState, v: &Viewer, id: i64, errors: FormErrors) -> WebResult<ShowPage> {
+async fn show_page(
+    state: &AppState,
+    v: &Viewer,
+    id: i64,
+    errors: FormErrors,
+) -> WebResult<ShowPage> {
     let r = access::view(&state.app, &v.ctx, id).await?;
     let now = state.app.now();
     let steps: Vec<StepRow> = r
@@ -388,29 +573,76 @@ async fn show_page(state: &AppState, v: &Viewer, id: i64, errors: FormErrors) ->
             kind_label: s.def.kind.label(),
             actor_label: s.def.actor.label(),
             status_class: match s.status {
-                onramp_domain::process::StepStatus::Done | onramp_domain::process::StepStatus::Met => "ok",
+                onramp_domain::process::StepStatus::Done
+                | onramp_domain::process::StepStatus::Met => "ok",
                 onramp_domain::process::StepStatus::Open => "warn",
                 _ => "muted",
             },
-            due_clock: if s.status == onramp_domain::process::StepStatus::Open { s.row.due_at.map(|d| clock(d, now)).unwrap_or_default() } else { String::new() },
-            sla_clock: if s.status == onramp_domain::process::StepStatus::Open { s.row.sla_due_at.map(|d| clock(d, now)).unwrap_or_default() } else { String::new() },
+            due_clock: if s.status == onramp_domain::process::StepStatus::Open {
+                s.row.due_at.map(|d| clock(d, now)).unwrap_or_default()
+            } else {
+                String::new()
+            },
+            sla_clock: if s.status == onramp_domain::process::StepStatus::Open {
+                s.row.sla_due_at.map(|d| clock(d, now)).unwrap_or_default()
+            } else {
+                String::new()
+            },
             s: s.clone(),
         })
         .collect();
-    let levels = organisation::catalogue(&state.app, &v.ctx, Catalogue::AccessLevels, None, None, PageRequest::ALL).await?;
-    let access_level = levels.items.iter().find(|l| l.code == r.request.access_level).map(|l| l.name.clone()).unwrap_or_else(|| r.request.access_level.clone());
-    let resp = organisation::catalogue(&state.app, &v.ctx, Catalogue::Responsibilities, None, None, PageRequest::ALL).await?;
+    let levels = organisation::catalogue(
+        &state.app,
+        &v.ctx,
+        Catalogue::AccessLevels,
+        None,
+        None,
+        PageRequest::ALL,
+    )
+    .await?;
+    let access_level = levels
+        .items
+        .iter()
+        .find(|l| l.code == r.request.access_level)
+        .map(|l| l.name.clone())
+        .unwrap_or_else(|| r.request.access_level.clone());
+    let resp = organisation::catalogue(
+        &state.app,
+        &v.ctx,
+        Catalogue::Responsibilities,
+        None,
+        None,
+        PageRequest::ALL,
+    )
+    .await?;
     let responsibilities = r
         .request
         .responsibilities
         .split(',')
         .filter(|s| !s.is_empty())
-        .map(|c| resp.items.iter().find(|x| x.code == c).map(|x| x.name.clone()).unwrap_or_else(|| c.to_string()))
+        .map(|c| {
+            resp.items
+                .iter()
+                .find(|x| x.code == c)
+                .map(|x| x.name.clone())
+                .unwrap_or_else(|| c.to_string())
+        })
         .collect::<Vec<_>>()
         .join(", ");
-    let percent = (r.progress.0 * 100).checked_div(r.progress.1).unwrap_or(100);
-    let provisioning_open = r.may_work && r.status == RequestStatus::Open && r.steps.iter().any(|s| s.def.kind == StepKind::AccountProvisioning && s.status == onramp_domain::process::StepStatus::Open);
-    let proposed_username = r.hmis_account.as_ref().map(|a| a.username.clone()).unwrap_or_default();
+    let percent = (r.progress.0 * 100)
+        .checked_div(r.progress.1)
+        .unwrap_or(100);
+    let provisioning_open = r.may_work
+        && r.status == RequestStatus::Open
+        && r.steps.iter().any(|s| {
+            s.def.kind == StepKind::AccountProvisioning
+                && s.status == onramp_domain::process::StepStatus::Open
+        });
+    let proposed_username = r
+        .hmis_account
+        .as_ref()
+        .map(|a| a.username.clone())
+        .unwrap_or_default();
     let st = r.status;
     Ok(ShowPage {
         chrome: Chrome::for_viewer(v, &format!("Request #{id}"), "/requests"),
@@ -425,13 +657,22 @@ async fn show_page(state: &AppState, v: &Viewer, id: i64, errors: FormErrors) ->
         can_hold: r.may_work && st == RequestStatus::Open,
         can_resume: r.may_work && st == RequestStatus::OnHold,
         can_reject: r.may_work && st.is_live(),
-        can_reopen: r.may_work && matches!(st, RequestStatus::Withdrawn | RequestStatus::Rejected | RequestStatus::Expired),
+        can_reopen: r.may_work
+            && matches!(
+                st,
+                RequestStatus::Withdrawn | RequestStatus::Rejected | RequestStatus::Expired
+            ),
         steps,
         r,
     })
 }
 
-async fn show(State(state): State<AppState>, v: Viewer, Path(id): Path<i64>, jar: CookieJar) -> WebResult<Response> {
+async fn show(
+    State(state): State<AppState>,
+    v: Viewer,
+    Path(id): Path<i64>,
+    jar: CookieJar,
+) -> WebResult<Response> {
     let mut page = show_page(&state, &v, id, FormErrors::default()).await?;
     let (chrome, jar) = page.chrome.with_flash(&jar);
     page.chrome = chrome;
@@ -444,7 +685,9 @@ async fn again(state: &AppState, v: &Viewer, id: i64, e: AppError) -> WebResult<
         AppError::Conflict(m) => FormErrors(vec![onramp_domain::FieldError::new("action", m)]),
         other => FormErrors::from_app(other)?,
     };
-    Ok(unprocessable(render(&show_page(state, v, id, errors).await?)?))
+    Ok(unprocessable(render(
+        &show_page(state, v, id, errors).await?,
+    )?))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -459,11 +702,19 @@ struct ActForm {
     note: String,
 }
 
-async fn act(State(state): State<AppState>, v: Viewer, Path((id, step)): Path<(i64, String)>, jar: CookieJar, CsrfForm(f): CsrfForm<ActForm>) -> WebResult<Response> {
+async fn act(
+    State(state): State<AppState>,
+    v: Viewer,
+    Path((id, step)): Path<(i64, String)>,
+    jar: CookieJar,
+    CsrfForm(f): CsrfForm<ActForm>,
+) -> WebResult<Response> {
     let action = match f.action.as_str() {
         "approve" => StepAction::Approve,
         "reject" => StepAction::Reject { reason: f.reason },
-        "attest" => StepAction::Attest { background_check_on: f.background_check_on },
+        "attest" => StepAction::Attest {
+            background_check_on: f.background_check_on,
+        },
         "done" => StepAction::Done { note: f.note },
         "met" => StepAction::RecordMet { reason: f.reason },
         _ => return Err(WebError::BadRequest("Unknown action".into())),
@@ -483,7 +734,13 @@ struct StatusForm {
     reason: String,
 }
 
-async fn change_status(State(state): State<AppState>, v: Viewer, Path(id): Path<i64>, jar: CookieJar, CsrfForm(f): CsrfForm<StatusForm>) -> WebResult<Response> {
+async fn change_status(
+    State(state): State<AppState>,
+    v: Viewer,
+    Path(id): Path<i64>,
+    jar: CookieJar,
+    CsrfForm(f): CsrfForm<StatusForm>,
+) -> WebResult<Response> {
     let m = match f.to.as_str() {
         "hold" => RequestMove::Hold,
         "resume" => RequestMove::Resume,
@@ -493,7 +750,11 @@ async fn change_status(State(state): State<AppState>, v: Viewer, Path(id): Path<
         _ => return Err(WebError::BadRequest("Unknown change".into())),
     };
     match access::change_status(&state.app, &v.ctx, id, m, &f.reason).await {
-        Ok(()) => Ok(saved(jar, "The request is updated.", &format!("/requests/{id}"))),
+        Ok(()) => Ok(saved(
+            jar,
+            "The request is updated.",
+            &format!("/requests/{id}"),
+        )),
         Err(e @ (AppError::Invalid(_) | AppError::Conflict(_))) => again(&state, &v, id, e).await,
         Err(e) => Err(e.into()),
     }
@@ -505,9 +766,19 @@ struct MessageForm {
     body: String,
 }
 
-async fn message(State(state): State<AppState>, v: Viewer, Path(id): Path<i64>, jar: CookieJar, CsrfForm(f): CsrfForm<MessageForm>) -> WebResult<Response> {
+async fn message(
+    State(state): State<AppState>,
+    v: Viewer,
+    Path(id): Path<i64>,
+    jar: CookieJar,
+    CsrfForm(f): CsrfForm<MessageForm>,
+) -> WebResult<Response> {
     match access::post_message(&state.app, &v.ctx, id, &f.body).await {
-        Ok(_) => Ok(saved(jar, "Message sent.", &format!("/requests/{id}#thread"))),
+        Ok(_) => Ok(saved(
+            jar,
+            "Message sent.",
+            &format!("/requests/{id}#thread"),
+        )),
         Err(e @ AppError::Invalid(_)) => again(&state, &v, id, e).await,
         Err(e) => Err(e.into()),
     }
@@ -519,9 +790,19 @@ struct ProvisionForm {
     username: String,
 }
 
-async fn provision(State(state): State<AppState>, v: Viewer, Path(id): Path<i64>, jar: CookieJar, CsrfForm(f): CsrfForm<ProvisionForm>) -> WebResult<Response> {
+async fn provision(
+    State(state): State<AppState>,
+    v: Viewer,
+    Path(id): Path<i64>,
+    jar: CookieJar,
+    CsrfForm(f): CsrfForm<ProvisionForm>,
+) -> WebResult<Response> {
     match onramp_app::provisioning::record_created(&state.app, &v.ctx, id, &f.username).await {
-        Ok(()) => Ok(saved(jar, "The HMIS account is recorded and the login information email is queued.", &format!("/requests/{id}"))),
+        Ok(()) => Ok(saved(
+            jar,
+            "The HMIS account is recorded and the login information email is queued.",
+            &format!("/requests/{id}"),
+        )),
         Err(e @ (AppError::Invalid(_) | AppError::Conflict(_))) => again(&state, &v, id, e).await,
         Err(e) => Err(e.into()),
     }

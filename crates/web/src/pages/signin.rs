@@ -4,7 +4,10 @@ use super::render;
 use crate::chrome::{flash, Chrome};
 use crate::error::WebResult;
 use crate::forms::{CsrfForm, FormErrors};
-use crate::session::{removal, safe_next, session_cookie, stage_path, MaybeSession, PartialViewer, SourceAddr, PRE_SESSION_COOKIE, SESSION_COOKIE};
+use crate::session::{
+    removal, safe_next, session_cookie, stage_path, MaybeSession, PartialViewer, SourceAddr,
+    PRE_SESSION_COOKIE, SESSION_COOKIE,
+};
 use crate::{AppState, Route};
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -39,7 +42,12 @@ fn pre_session(jar: CookieJar, secure: bool) -> (CookieJar, String) {
         return (jar, v);
     }
     let token = auth::random_token();
-    let c = Cookie::build((PRE_SESSION_COOKIE, token.clone())).path("/").http_only(true).secure(secure).same_site(SameSite::Strict).build();
+    let c = Cookie::build((PRE_SESSION_COOKIE, token.clone()))
+        .path("/")
+        .http_only(true)
+        .secure(secure)
+        .same_site(SameSite::Strict)
+        .build();
     (jar.add(c), token)
 }
 
@@ -57,14 +65,28 @@ struct NextQuery {
     next: Option<String>,
 }
 
-async fn signin_page(State(state): State<AppState>, MaybeSession(s): MaybeSession, Query(q): Query<NextQuery>, jar: CookieJar) -> WebResult<Response> {
+async fn signin_page(
+    State(state): State<AppState>,
+    MaybeSession(s): MaybeSession,
+    Query(q): Query<NextQuery>,
+    jar: CookieJar,
+) -> WebResult<Response> {
     if let Some(s) = s {
         return Ok(Redirect::to(stage_path(s.stage)).into_response());
     }
     let (jar, csrf) = pre_session(jar, state.secure_cookies);
     let (mut chrome, jar) = Chrome::bare("Sign in").with_flash(&jar);
     chrome.csrf = csrf;
-    Ok((jar, render(&SigninPage { chrome, errors: FormErrors::default(), email: String::new(), next: safe_next(q.next.as_deref()) })?).into_response())
+    Ok((
+        jar,
+        render(&SigninPage {
+            chrome,
+            errors: FormErrors::default(),
+            email: String::new(),
+            next: safe_next(q.next.as_deref()),
+        })?,
+    )
+        .into_response())
 }
 
 #[derive(Deserialize)]
@@ -77,41 +99,91 @@ struct SigninForm {
     next: String,
 }
 
-async fn signin_submit(State(state): State<AppState>, SourceAddr(addr): SourceAddr, headers: HeaderMap, jar: CookieJar, CsrfForm(f): CsrfForm<SigninForm>) -> WebResult<Response> {
-    let ua = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
+async fn signin_submit(
+    State(state): State<AppState>,
+    SourceAddr(addr): SourceAddr,
+    headers: HeaderMap,
+    jar: CookieJar,
+    CsrfForm(f): CsrfForm<SigninForm>,
+) -> WebResult<Response> {
+    let ua = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     let mut errors = Vec::new();
     if f.email.trim().is_empty() {
-        errors.push(onramp_domain::FieldError::new("email", "Enter your email address"));
+        errors.push(onramp_domain::FieldError::new(
+            "email",
+            "Enter your email address",
+        ));
     }
     if f.password.is_empty() {
-        errors.push(onramp_domain::FieldError::new("password", "Enter your password"));
+        errors.push(onramp_domain::FieldError::new(
+            "password",
+            "Enter your password",
+        ));
     }
-    let result = if errors.is_empty() { auth::sign_in(&state.app, &f.email, &f.password, &addr, ua).await } else { Err(AppError::Invalid(errors)) };
+    let result = if errors.is_empty() {
+        auth::sign_in(&state.app, &f.email, &f.password, &addr, ua).await
+    } else {
+        Err(AppError::Invalid(errors))
+    };
     match result {
         Ok(signed) => {
-            let jar = jar.add(session_cookie(signed.session_token, state.secure_cookies)).remove(removal(PRE_SESSION_COOKIE));
-            let to = if signed.stage == Stage::Active { safe_next(Some(&f.next)) } else { stage_path(signed.stage).to_string() };
+            let jar = jar
+                .add(session_cookie(signed.session_token, state.secure_cookies))
+                .remove(removal(PRE_SESSION_COOKIE));
+            let to = if signed.stage == Stage::Active {
+                safe_next(Some(&f.next))
+            } else {
+                stage_path(signed.stage).to_string()
+            };
             Ok((jar, Redirect::to(&to)).into_response())
         }
         Err(e) => {
-            let status = if matches!(e, AppError::RateLimited) { StatusCode::TOO_MANY_REQUESTS } else { StatusCode::UNPROCESSABLE_ENTITY };
+            let status = if matches!(e, AppError::RateLimited) {
+                StatusCode::TOO_MANY_REQUESTS
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
             let errors = match e {
-                AppError::RateLimited => FormErrors(vec![onramp_domain::FieldError::new("email", "Too many failed sign-ins from your network: wait 15 minutes and try again")]),
+                AppError::RateLimited => FormErrors(vec![onramp_domain::FieldError::new(
+                    "email",
+                    "Too many failed sign-ins from your network: wait 15 minutes and try again",
+                )]),
                 other => FormErrors::from_app(other)?,
             };
             let (jar, csrf) = pre_session(jar, state.secure_cookies);
             let mut chrome = Chrome::bare("Sign in");
             chrome.csrf = csrf;
-            Ok((status, jar, render(&SigninPage { chrome, errors, email: f.email, next: safe_next(Some(&f.next)) })?).into_response())
+            Ok((
+                status,
+                jar,
+                render(&SigninPage {
+                    chrome,
+                    errors,
+                    email: f.email,
+                    next: safe_next(Some(&f.next)),
+                })?,
+            )
+                .into_response())
         }
     }
 }
 
-async fn signout(State(state): State<AppState>, MaybeSession(s): MaybeSession, SourceAddr(addr): SourceAddr, jar: CookieJar, CsrfForm(_): CsrfForm<serde_json::Value>) -> WebResult<Response> {
+async fn signout(
+    State(state): State<AppState>,
+    MaybeSession(s): MaybeSession,
+    SourceAddr(addr): SourceAddr,
+    jar: CookieJar,
+    CsrfForm(_): CsrfForm<serde_json::Value>,
+) -> WebResult<Response> {
     if let Some(s) = s {
         auth::sign_out(&state.app, &s, &addr).await?;
     }
-    let jar = jar.remove(removal(SESSION_COOKIE)).add(flash("You are signed out."));
+    let jar = jar
+        .remove(removal(SESSION_COOKIE))
+        .add(flash("You are signed out."));
     Ok((jar, Redirect::to("/signin")).into_response())
 }
 
@@ -132,7 +204,11 @@ async fn mfa_page(v: PartialViewer) -> WebResult<Response> {
     if v.session.stage != Stage::Mfa {
         return Ok(Redirect::to(stage_path(v.session.stage)).into_response());
     }
-    Ok(render(&MfaPage { chrome: partial_chrome(&v, "Authentication code"), errors: FormErrors::default() })?.into_response())
+    Ok(render(&MfaPage {
+        chrome: partial_chrome(&v, "Authentication code"),
+        errors: FormErrors::default(),
+    })?
+    .into_response())
 }
 
 #[derive(Deserialize)]
@@ -141,12 +217,24 @@ struct CodeForm {
     code: String,
 }
 
-async fn mfa_submit(State(state): State<AppState>, v: PartialViewer, SourceAddr(addr): SourceAddr, CsrfForm(f): CsrfForm<CodeForm>) -> WebResult<Response> {
+async fn mfa_submit(
+    State(state): State<AppState>,
+    v: PartialViewer,
+    SourceAddr(addr): SourceAddr,
+    CsrfForm(f): CsrfForm<CodeForm>,
+) -> WebResult<Response> {
     match auth::mfa_verify(&state.app, &v.session, &f.code, &addr).await {
         Ok(stage) => Ok(Redirect::to(stage_path(stage)).into_response()),
         Err(e) => {
             let errors = FormErrors::from_app(e)?;
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&MfaPage { chrome: partial_chrome(&v, "Authentication code"), errors })?).into_response())
+            Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                render(&MfaPage {
+                    chrome: partial_chrome(&v, "Authentication code"),
+                    errors,
+                })?,
+            )
+                .into_response())
         }
     }
 }
@@ -166,7 +254,16 @@ async fn reset_request_page(State(state): State<AppState>, jar: CookieJar) -> We
     let (jar, csrf) = pre_session(jar, state.secure_cookies);
     let mut chrome = Chrome::bare("Reset your password");
     chrome.csrf = csrf;
-    Ok((jar, render(&ResetRequestPage { chrome, errors: FormErrors::default(), email: String::new(), sent: false })?).into_response())
+    Ok((
+        jar,
+        render(&ResetRequestPage {
+            chrome,
+            errors: FormErrors::default(),
+            email: String::new(),
+            sent: false,
+        })?,
+    )
+        .into_response())
 }
 
 #[derive(Deserialize)]
@@ -175,16 +272,40 @@ struct EmailForm {
     email: String,
 }
 
-async fn reset_request_submit(State(state): State<AppState>, SourceAddr(addr): SourceAddr, jar: CookieJar, CsrfForm(f): CsrfForm<EmailForm>) -> WebResult<Response> {
+async fn reset_request_submit(
+    State(state): State<AppState>,
+    SourceAddr(addr): SourceAddr,
+    jar: CookieJar,
+    CsrfForm(f): CsrfForm<EmailForm>,
+) -> WebResult<Response> {
     let (jar, csrf) = pre_session(jar, state.secure_cookies);
     let mut chrome = Chrome::bare("Reset your password");
     chrome.csrf = csrf;
     match auth::request_password_reset(&state.app, &f.email, &addr).await {
-        Ok(()) => Ok((jar, render(&ResetRequestPage { chrome, errors: FormErrors::default(), email: String::new(), sent: true })?).into_response()),
+        Ok(()) => Ok((
+            jar,
+            render(&ResetRequestPage {
+                chrome,
+                errors: FormErrors::default(),
+                email: String::new(),
+                sent: true,
+            })?,
+        )
+            .into_response()),
         Err(AppError::RateLimited) => Err(AppError::RateLimited.into()),
         Err(e) => {
             let errors = FormErrors::from_app(e)?;
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, jar, render(&ResetRequestPage { chrome, errors, email: f.email, sent: false })?).into_response())
+            Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                jar,
+                render(&ResetRequestPage {
+                    chrome,
+                    errors,
+                    email: f.email,
+                    sent: false,
+                })?,
+            )
+                .into_response())
         }
     }
 }
@@ -207,14 +328,31 @@ fn rules_hint(state: &AppState) -> String {
     )
 }
 
-async fn link_page(state: AppState, kind: LinkKind, token: String, jar: CookieJar) -> WebResult<Response> {
+async fn link_page(
+    state: AppState,
+    kind: LinkKind,
+    token: String,
+    jar: CookieJar,
+) -> WebResult<Response> {
     let (_, email) = auth::link_holder(&state.app, kind, &token).await?;
     let (jar, csrf) = pre_session(jar, state.secure_cookies);
     let (heading, path) = link_texts(kind);
     let mut chrome = Chrome::bare(heading);
     chrome.csrf = csrf;
-    let page = SetPasswordPage { chrome, errors: FormErrors::default(), heading, email, action: format!("/{path}/{token}"), rules: rules_hint(&state) };
-    Ok((jar, [(header::REFERRER_POLICY, "no-referrer")], render(&page)?).into_response())
+    let page = SetPasswordPage {
+        chrome,
+        errors: FormErrors::default(),
+        heading,
+        email,
+        action: format!("/{path}/{token}"),
+        rules: rules_hint(&state),
+    };
+    Ok((
+        jar,
+        [(header::REFERRER_POLICY, "no-referrer")],
+        render(&page)?,
+    )
+        .into_response())
 }
 
 fn link_texts(kind: LinkKind) -> (&'static str, &'static str) {
@@ -232,9 +370,20 @@ struct PasswordForm {
     confirm: String,
 }
 
-async fn link_submit(state: AppState, kind: LinkKind, token: String, addr: String, jar: CookieJar, f: PasswordForm) -> WebResult<Response> {
+async fn link_submit(
+    state: AppState,
+    kind: LinkKind,
+    token: String,
+    addr: String,
+    jar: CookieJar,
+    f: PasswordForm,
+) -> WebResult<Response> {
     match auth::use_link(&state.app, kind, &token, &f.password, &f.confirm, &addr).await {
-        Ok(()) => Ok((jar.add(flash("Your password is set. Sign in with it now.")), Redirect::to("/signin")).into_response()),
+        Ok(()) => Ok((
+            jar.add(flash("Your password is set. Sign in with it now.")),
+            Redirect::to("/signin"),
+        )
+            .into_response()),
         Err(e) => {
             let errors = FormErrors::from_app(e)?;
             let (_, email) = auth::link_holder(&state.app, kind, &token).await?;
@@ -242,24 +391,57 @@ async fn link_submit(state: AppState, kind: LinkKind, token: String, addr: Strin
             let (heading, path) = link_texts(kind);
             let mut chrome = Chrome::bare(heading);
             chrome.csrf = csrf;
-            let page = SetPasswordPage { chrome, errors, heading, email, action: format!("/{path}/{token}"), rules: rules_hint(&state) };
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, jar, [(header::REFERRER_POLICY, "no-referrer")], render(&page)?).into_response())
+            let page = SetPasswordPage {
+                chrome,
+                errors,
+                heading,
+                email,
+                action: format!("/{path}/{token}"),
+                rules: rules_hint(&state),
+            };
+            Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                jar,
+                [(header::REFERRER_POLICY, "no-referrer")],
+                render(&page)?,
+            )
+                .into_response())
         }
     }
 }
 
-async fn reset_page(State(state): State<AppState>, Path(token): Path<String>, jar: CookieJar) -> WebResult<Response> {
+async fn reset_page(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    jar: CookieJar,
+) -> WebResult<Response> {
     link_page(state, LinkKind::PasswordReset, token, jar).await
 }
 
-async fn reset_submit(State(state): State<AppState>, Path(token): Path<String>, SourceAddr(addr): SourceAddr, jar: CookieJar, CsrfForm(f): CsrfForm<PasswordForm>) -> WebResult<Response> {
+async fn reset_submit(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    SourceAddr(addr): SourceAddr,
+    jar: CookieJar,
+    CsrfForm(f): CsrfForm<PasswordForm>,
+) -> WebResult<Response> {
     link_submit(state, LinkKind::PasswordReset, token, addr, jar, f).await
 }
 
-async fn invitation_page(State(state): State<AppState>, Path(token): Path<String>, jar: CookieJar) -> WebResult<Response> {
+async fn invitation_page(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    jar: CookieJar,
+) -> WebResult<Response> {
     link_page(state, LinkKind::Invitation, token, jar).await
 }
 
-async fn invitation_submit(State(state): State<AppState>, Path(token): Path<String>, SourceAddr(addr): SourceAddr, jar: CookieJar, CsrfForm(f): CsrfForm<PasswordForm>) -> WebResult<Response> {
+async fn invitation_submit(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    SourceAddr(addr): SourceAddr,
+    jar: CookieJar,
+    CsrfForm(f): CsrfForm<PasswordForm>,
+) -> WebResult<Response> {
     link_submit(state, LinkKind::Invitation, token, addr, jar, f).await
 }
