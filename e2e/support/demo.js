@@ -14,8 +14,11 @@ export const DEMO_PASSWORD = pw[1];
 
 const block = source.match(/pub const DEMO_LOGINS: &\[DemoLogin\] = &\[([\s\S]*?)\];/);
 if (!block) throw new Error('DEMO_LOGINS not found in crates/app/src/demo.rs');
-/** [{ role, email }] for every demo login, in the order the demo prints them. */
-export const DEMO_LOGINS = [...block[1].matchAll(/DemoLogin\s*\{\s*role:\s*"([^"]+)",\s*email:\s*"([^"]+)"\s*\}/g)]
+/**
+ * [{ role, email }] for every demo login, in the order the demo prints them. Either layout
+ * parses: one line each, or rustfmt's one field a line with a trailing comma.
+ */
+export const DEMO_LOGINS = [...block[1].matchAll(/DemoLogin\s*\{\s*role:\s*"([^"]+)",\s*email:\s*"([^"]+)",?\s*\}/g)]
   .map((m) => ({ role: m[1], email: m[2] }));
 if (DEMO_LOGINS.length === 0) throw new Error('no DemoLogin entries parsed from crates/app/src/demo.rs');
 

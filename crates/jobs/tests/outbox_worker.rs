@@ -9,7 +9,6 @@ use onramp_jobs::{Mailer, OutboxWorker, RunReport, WorkerConfig};
 use onramp_store::outbox::NewOutboxMessage;
 use onramp_store::{OutboxMessage, Store};
 use std::collections::HashMap;
-use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,53 +22,7 @@ mod support;
 
 // ---------------------------------------------------------------- backends
 
-async fn on_sqlite<F, Fut>(scenario: F)
-where
-    F: FnOnce(Store) -> Fut,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    let db = support::sqlite().await;
-    let outcome = tokio::spawn(scenario(db.store.clone())).await;
-    db.store.close().await;
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e.into_panic());
-    }
-}
-
-/// On a fresh PostgreSQL database (see the store tests' support module for when PostgreSQL
-/// is required and which server is used).
-async fn on_postgres<F, Fut>(scenario: F)
-where
-    F: FnOnce(Store) -> Fut,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    let Some(db) = support::postgres().await else {
-        return;
-    };
-    let outcome = tokio::spawn(scenario(db.store.clone())).await;
-    db.finish().await;
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e.into_panic());
-    }
-}
-
-/// Runs a scenario once per backend, as `<scenario>::sqlite` and `<scenario>::postgres`.
-macro_rules! on_both_backends {
-    ($($scenario:ident),* $(,)?) => {$(
-        mod $scenario {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::on_sqlite(super::$scenario).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                super::on_postgres(super::$scenario).await
-            }
-        }
-    )*};
-}
-
-on_both_backends!(
+spawned_on_both_backends!(
     delivers_over_smtp_with_text_and_html,
     outage_is_retried_with_backoff_and_nothing_is_lost,
     gives_up_after_max_attempts,

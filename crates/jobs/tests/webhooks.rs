@@ -17,7 +17,6 @@ use onramp_store::outbox::NewOutboxMessage;
 use onramp_store::{OutboxMessage, Store};
 use sha2::Sha256;
 use std::collections::VecDeque;
-use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -31,53 +30,7 @@ mod support;
 
 // ---------------------------------------------------------------- backends
 
-async fn on_sqlite<F, Fut>(scenario: F)
-where
-    F: FnOnce(Store) -> Fut,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    let db = support::sqlite().await;
-    let outcome = tokio::spawn(scenario(db.store.clone())).await;
-    db.store.close().await;
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e.into_panic());
-    }
-}
-
-/// On a fresh PostgreSQL database (see the store tests' support module for when PostgreSQL
-/// is required and which server is used).
-async fn on_postgres<F, Fut>(scenario: F)
-where
-    F: FnOnce(Store) -> Fut,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    let Some(db) = support::postgres().await else {
-        return;
-    };
-    let outcome = tokio::spawn(scenario(db.store.clone())).await;
-    db.finish().await;
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e.into_panic());
-    }
-}
-
-/// Runs a scenario once per backend, as `<scenario>::sqlite` and `<scenario>::postgres`.
-macro_rules! on_both_backends {
-    ($($scenario:ident),* $(,)?) => {$(
-        mod $scenario {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::on_sqlite(super::$scenario).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                super::on_postgres(super::$scenario).await
-            }
-        }
-    )*};
-}
-
-on_both_backends!(
+spawned_on_both_backends!(
     delivers_once_with_exact_body_and_signed_headers,
     server_error_is_retried_after_the_backoff,
     client_errors_and_bad_payloads_fail_permanently,

@@ -5,6 +5,8 @@ use crate::{exec, like_pattern, on_conn, Page, PageRequest, Person, Result, Tx};
 use chrono::{DateTime, Utc};
 
 const PERSON_SELECT: &str = "SELECT p.id, p.implementation_id, p.given_name, p.family_name, p.email, p.agency_id, a.name AS agency_name, p.active, p.created_at, p.updated_at";
+/// Role holders, once each.
+const HOLDER_SELECT: &str = "SELECT DISTINCT p.id, p.email, p.given_name";
 const PERSON_FROM: &str = "FROM people p LEFT JOIN agencies a ON a.id = p.agency_id";
 
 #[derive(Debug, Clone)]
@@ -169,19 +171,16 @@ impl Tx {
         agency_id: i64,
         roles: &[&str],
     ) -> Result<Vec<(i64, String, String)>> {
-        if roles.is_empty() {
-            return Ok(Vec::new());
-        }
-        let m: Vec<String> = (2..2 + roles.len()).map(|i| format!("${i}")).collect();
-        let sql = format!(
-            "SELECT DISTINCT p.id, p.email, p.given_name FROM people p JOIN agency_roles g ON g.person_id = p.id WHERE g.agency_id = $1 AND p.active = TRUE AND g.role IN ({}) ORDER BY p.id",
-            m.join(", ")
-        );
-        Ok(on_conn!(self, c => {
-            let mut q = sqlx::query_as::<_, (i64, String, String)>(&sql).bind(agency_id);
-            for r in roles { q = q.bind(*r); }
-            q.fetch_all(c).await
-        })?)
+        let mut f = Filter::new("g.agency_id = ?", Arg::I64(agency_id));
+        f.and_raw("p.active = TRUE")
+            .and_in("g.role", roles, |r| Arg::Text(r.to_string()));
+        self.all_of(
+            HOLDER_SELECT,
+            "FROM people p JOIN agency_roles g ON g.person_id = p.id",
+            &f,
+            "p.id",
+        )
+        .await
     }
 
     /// Active people holding one of `roles` across an implementation: (person id, email, given name).
@@ -190,19 +189,16 @@ impl Tx {
         implementation_id: i64,
         roles: &[&str],
     ) -> Result<Vec<(i64, String, String)>> {
-        if roles.is_empty() {
-            return Ok(Vec::new());
-        }
-        let m: Vec<String> = (2..2 + roles.len()).map(|i| format!("${i}")).collect();
-        let sql = format!(
-            "SELECT DISTINCT p.id, p.email, p.given_name FROM people p JOIN implementation_roles r ON r.person_id = p.id WHERE p.implementation_id = $1 AND p.active = TRUE AND r.role IN ({}) ORDER BY p.id",
-            m.join(", ")
-        );
-        Ok(on_conn!(self, c => {
-            let mut q = sqlx::query_as::<_, (i64, String, String)>(&sql).bind(implementation_id);
-            for r in roles { q = q.bind(*r); }
-            q.fetch_all(c).await
-        })?)
+        let mut f = Filter::new("p.implementation_id = ?", Arg::I64(implementation_id));
+        f.and_raw("p.active = TRUE")
+            .and_in("g.role", roles, |r| Arg::Text(r.to_string()));
+        self.all_of(
+            HOLDER_SELECT,
+            "FROM people p JOIN implementation_roles g ON g.person_id = p.id",
+            &f,
+            "p.id",
+        )
+        .await
     }
 
     /// People of an agency whose name matches (case-insensitive), for spotting a returning person.

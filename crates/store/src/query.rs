@@ -111,6 +111,23 @@ macro_rules! bind_args {
 }
 
 impl Tx {
+    /// Every row of `<select> <from><where> ORDER BY <order>`.
+    pub(crate) async fn all_of<T>(
+        &mut self,
+        select: &str,
+        from: &str,
+        f: &Filter,
+        order: &str,
+    ) -> Result<Vec<T>>
+    where
+        T: for<'r> sqlx::FromRow<'r, SqliteRow> + for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin,
+    {
+        let sql = format!("{select} {from}{} ORDER BY {order}", f.sql());
+        Ok(
+            on_conn!(self, c => bind_args!(sqlx::query_as::<_, T>(&sql), &f.args).fetch_all(c).await)?,
+        )
+    }
+
     /// Runs `SELECT COUNT(*) <from><where>` and `<select><from><where> <order> LIMIT OFFSET`.
     pub(crate) async fn page_of<T>(
         &mut self,

@@ -71,6 +71,54 @@ where
     db.finish().await;
 }
 
+/// As [`on_sqlite`], with the test in a task of its own, so that a multi-threaded test's
+/// panic still lets the store close.
+pub async fn spawned_on_sqlite<F, Fut>(test: F)
+where
+    F: FnOnce(Store) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let db = sqlite().await;
+    let outcome = tokio::spawn(test(db.store.clone())).await;
+    db.store.close().await;
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+/// As [`on_postgres`], with the test in a task of its own, so that a panic still drops the
+/// database.
+pub async fn spawned_on_postgres<F, Fut>(test: F)
+where
+    F: FnOnce(Store) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let Some(db) = postgres().await else { return };
+    let outcome = tokio::spawn(test(db.store.clone())).await;
+    db.finish().await;
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+/// Runs each named scenario (`async fn(Store)`) on both backends in multi-threaded tests,
+/// as `<scenario>::sqlite` and `<scenario>::postgres`.
+#[macro_export]
+macro_rules! spawned_on_both_backends {
+    ($($scenario:ident),* $(,)?) => {$(
+        mod $scenario {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                $crate::support::spawned_on_sqlite(super::$scenario).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                $crate::support::spawned_on_postgres(super::$scenario).await
+            }
+        }
+    )*};
+}
+
 /// A SQLite store in a temporary directory, removed when this is dropped.
 pub struct SqliteDb {
     pub store: Store,
