@@ -721,7 +721,18 @@ async fn act(
     };
     match access::act(&state.app, &v.ctx, id, &step, action).await {
         Ok(()) => Ok(saved(jar, "Saved.", &format!("/requests/{id}"))),
-        Err(e @ (AppError::Invalid(_) | AppError::Conflict(_))) => again(&state, &v, id, e).await,
+        Err(AppError::Invalid(errors)) => {
+            // Several step forms share field names: tie each error to the form that was sent.
+            let errors = errors
+                .into_iter()
+                .map(|mut e| {
+                    e.field = format!("{}-{step}", f.action);
+                    e
+                })
+                .collect();
+            again(&state, &v, id, AppError::Invalid(errors)).await
+        }
+        Err(e @ AppError::Conflict(_)) => again(&state, &v, id, e).await,
         Err(e) => Err(e.into()),
     }
 }
