@@ -213,9 +213,10 @@ impl Tx {
         if filter.sla_breached {
             f.and_raw("EXISTS (SELECT 1 FROM request_steps s WHERE s.request_id = r.id AND s.status = 'open' AND s.sla_breached_at IS NOT NULL)");
         }
-        self.page_of(
+        self.page_counted(
             SUMMARY_SELECT,
             SUMMARY_FROM,
+            "FROM access_requests r JOIN people p ON p.id = r.person_id",
             &f,
             "r.submitted_at, r.id",
             page,

@@ -236,9 +236,10 @@ impl Tx {
         if let Some(only) = &filter.only_agencies {
             f.and_in("p.agency_id", only, Arg::I64);
         }
-        self.page_of(
+        self.page_counted(
             PROJECT_SELECT,
             PROJECT_FROM,
+            "FROM projects p",
             &f,
             "a.name, p.name, p.id",
             page,

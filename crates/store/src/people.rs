@@ -105,9 +105,10 @@ impl Tx {
         if let Some(only) = &filter.only_agencies {
             f.and_in("p.agency_id", only, Arg::I64);
         }
-        self.page_of(
+        self.page_counted(
             PERSON_SELECT,
             PERSON_FROM,
+            "FROM people p",
             &f,
             "p.family_name, p.given_name, p.id",
             page,

@@ -140,7 +140,24 @@ impl Tx {
     where
         T: for<'r> sqlx::FromRow<'r, SqliteRow> + for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin,
     {
-        let count_sql = format!("SELECT COUNT(*) {from}{}", f.sql());
+        self.page_counted(select, from, from, f, order, page).await
+    }
+
+    /// As [`Tx::page_of`], counting over `count_from`: the tables the filter needs, without
+    /// the joins that only add columns to the list.
+    pub(crate) async fn page_counted<T>(
+        &mut self,
+        select: &str,
+        from: &str,
+        count_from: &str,
+        f: &Filter,
+        order: &str,
+        page: PageRequest,
+    ) -> Result<Page<T>>
+    where
+        T: for<'r> sqlx::FromRow<'r, SqliteRow> + for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin,
+    {
+        let count_sql = format!("SELECT COUNT(*) {count_from}{}", f.sql());
         let n = f.next();
         let list_sql = format!(
             "{select} {from}{} ORDER BY {order} LIMIT ${n} OFFSET ${}",
