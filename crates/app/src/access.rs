@@ -244,9 +244,13 @@ pub async fn submit(app: &App, ctx: &Ctx, input: &RequestInput) -> AppResult<Sub
             person = Some(p);
         }
     }
+    let earlier_requests = match &person {
+        Some(p) => tx.requests_of_person(p.id).await?,
+        None => Vec::new(),
+    };
     let history_exists = match &person {
         Some(p) => {
-            !tx.requests_of_person(p.id).await?.is_empty()
+            !earlier_requests.is_empty()
                 || !tx.training_records_of(p.id).await?.is_empty()
                 || !tx.hmis_accounts_of_person(p.id).await?.is_empty()
         }
@@ -255,10 +259,8 @@ pub async fn submit(app: &App, ctx: &Ctx, input: &RequestInput) -> AppResult<Sub
     let returning = history_exists || v.claimed_returning == Some(true) && person.is_some();
     let person_id = match &person {
         Some(p) => {
-            if let Some(live) = tx
-                .requests_of_person(p.id)
-                .await?
-                .into_iter()
+            if let Some(live) = earlier_requests
+                .iter()
                 .find(|r| RequestStatus::parse(&r.status).is_some_and(|s| s.is_live()))
             {
                 return Err(AppError::Conflict(format!(
@@ -372,7 +374,13 @@ pub async fn submit(app: &App, ctx: &Ctx, input: &RequestInput) -> AppResult<Sub
             request_id,
             step_key: s.key.clone(),
             position: i32::try_from(i).unwrap_or(i32::MAX),
-            status: StepStatus::Waiting.as_str().into(),
+            // Carried-over steps start met; advance() opens the rest.
+            status: settled
+                .get(&s.key)
+                .copied()
+                .unwrap_or(StepStatus::Waiting)
+                .as_str()
+                .into(),
             opened_at: None,
             done_at: settled.contains_key(&s.key).then_some(now),
             done_by: None,
@@ -384,17 +392,6 @@ pub async fn submit(app: &App, ctx: &Ctx, input: &RequestInput) -> AppResult<Sub
             reminded_at: None,
         })
         .await?;
-        if let Some(StepStatus::Met) = settled.get(&s.key) {
-            let st = tx
-                .request_steps(request_id)
-                .await?
-                .into_iter()
-                .find(|x| x.step_key == s.key);
-            if let Some(mut st) = st {
-                st.status = StepStatus::Met.as_str().into();
-                tx.request_step_save(&st).await?;
-            }
-        }
     }
     record(&mut tx, app, ctx, "access_request.submit", "access_request", Some(request_id), json!({
         "person_id": person_id, "agency_id": v.agency_id, "access_level": v.access_level, "responsibilities": v.responsibilities,

@@ -107,6 +107,12 @@ fn verify_password(hash: &str, password: &str) -> bool {
 /// Builds the actor for a person: their roles and agency.
 pub async fn load_actor(tx: &mut Tx, person_id: i64) -> AppResult<Actor> {
     let person = tx.person_by_id(person_id).await?;
+    actor_of(tx, &person).await
+}
+
+/// The actor for a person already read.
+async fn actor_of(tx: &mut Tx, person: &onramp_store::Person) -> AppResult<Actor> {
+    let person_id = person.id;
     let implementation_roles = tx
         .implementation_roles_of(person_id)
         .await?
@@ -323,7 +329,7 @@ pub async fn session(app: &App, token: &str) -> AppResult<Option<SessionInfo>> {
     if !person.active {
         return Ok(None);
     }
-    let actor = load_actor(&mut tx, s.person_id).await?;
+    let actor = actor_of(&mut tx, &person).await?;
     let email = tx
         .account_get(s.person_id)
         .await?
