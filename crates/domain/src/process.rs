@@ -2,6 +2,7 @@
 //! what must be done before it, when it applies, a deadline and an SLA. The five seed
 //! processes are five templates; nothing about any one Lead is written in code.
 
+use crate::agreement::SignerRole;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -250,6 +251,10 @@ pub struct StepDef {
     /// For agreement steps: the agreement's key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agreement: Option<String>,
+    /// For agreement steps: who signs, in order (e.g. user, then agency administrator, then
+    /// executive director). Every agreement step names its signers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub signers: Vec<SignerRole>,
     /// What the actor is asked to do, shown with the step.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub instructions: String,
@@ -370,6 +375,22 @@ impl ProcessTemplate {
                 (StepKind::AgreementSigning, Some(_)) => {}
                 (_, Some(_)) => push(&place, "only agreement steps name an agreement".into()),
                 _ => {}
+            }
+            if s.kind == StepKind::AgreementSigning {
+                if s.signers.is_empty() {
+                    push(
+                        &place,
+                        "an agreement step names its signers, in order (e.g. user, agency_administrator, executive_director)".into(),
+                    );
+                }
+                let mut seen_signers = BTreeSet::new();
+                for r in &s.signers {
+                    if !seen_signers.insert(r.as_str()) {
+                        push(&place, format!("{} is named twice as a signer", r.as_str()));
+                    }
+                }
+            } else if !s.signers.is_empty() {
+                push(&place, "only agreement steps name signers".into());
             }
             if s.kind == StepKind::AgreementSigning && s.actor != StepActor::Signers {
                 push(
@@ -522,6 +543,7 @@ mod tests {
             sla_hours: None,
             remind_every_days: None,
             agreement: None,
+            signers: Vec::new(),
             instructions: String::new(),
         }
     }

@@ -163,6 +163,10 @@ fn write_step(out: &mut String, s: &StepDef) {
     if let Some(a) = &s.agreement {
         line(out, "agreement", &string(a));
     }
+    if !s.signers.is_empty() {
+        let names: Vec<String> = s.signers.iter().map(|r| r.as_str().to_string()).collect();
+        line(out, "signers", &string_list(&names));
+    }
     if !s.instructions.is_empty() {
         line(out, "instructions", &string(&s.instructions));
     }
@@ -247,6 +251,7 @@ fn string(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use onramp_domain::agreement::SignerRole;
     use onramp_domain::process::{StepActor, StepKind};
     use proptest::prelude::*;
 
@@ -452,13 +457,14 @@ mod tests {
                 proptest::option::of(any::<u32>()),
                 proptest::option::of(text()),
                 text(),
+                proptest::collection::vec(proptest::sample::select(SignerRole::ALL.to_vec()), 0..3),
             ),
         )
             .prop_map(
                 |(
                     (key, title, kind, actor),
                     (after, applies, deadline),
-                    (sla_hours, remind_every_days, agreement, instructions),
+                    (sla_hours, remind_every_days, agreement, instructions, signers),
                 )| {
                     let actor = [
                         StepActor::Lead,
@@ -480,6 +486,7 @@ mod tests {
                         sla_hours,
                         remind_every_days,
                         agreement,
+                        signers,
                         instructions,
                     }
                 },
