@@ -1,6 +1,9 @@
-//! The audit chain: every event carries the SHA-256 of its predecessor, so an edited or
-//! deleted row breaks the chain at a place that can be named.
+//! The audit chain: every event carries an HMAC-SHA256, under a key kept outside the
+//! database, over its predecessor's hash and its own fields. An edited or deleted row
+//! breaks the chain at a place that can be named, and someone who can write the database
+//! but does not hold the key cannot recompute the chain after an edit.
 
+use hmac::{Hmac, Mac};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -22,10 +25,80 @@ pub struct AuditFields<'a> {
     pub source_addr: &'a str,
 }
 
-/// SHA-256 over the previous hash and an unambiguous encoding of the fields.
-pub fn event_hash(prev_hash: &str, f: &AuditFields<'_>) -> String {
+/// The secret that keys the audit chain. It is kept outside the database (a file in the
+/// data directory, or a setting), so that writing the database is not enough to forge
+/// the chain. Its text is the key: at least [`AuditKey::MIN_LEN`] characters.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AuditKey(Vec<u8>);
+
+impl AuditKey {
+    /// The shortest key accepted, in bytes (a generated key has 64 hex digits).
+    pub const MIN_LEN: usize = 32;
+
+    /// A key from its text (surrounding white space, such as a file's final new line, is
+    /// not part of it).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let t = text.trim();
+        if t.len() < Self::MIN_LEN {
+            return Err(format!(
+                "the audit key must be at least {} characters long (a generated one has 64 hex digits)",
+                Self::MIN_LEN
+            ));
+        }
+        Ok(Self(t.as_bytes().to_vec()))
+    }
+
+    /// A key from 32 random bytes, as its 64-hex-digit text.
+    pub fn from_random_bytes(bytes: [u8; 32]) -> Self {
+        Self(hex::encode(bytes).into_bytes())
+    }
+
+    /// The key's text, to write to a key file.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0).into_owned()
+    }
+
+    /// A short name of the key that does not reveal it (the first 16 hex digits of an
+    /// HMAC of a fixed text), to tell two keys apart.
+    pub fn fingerprint(&self) -> String {
+        let mut mac = self.mac();
+        mac.update(b"onramp audit key fingerprint");
+        hex::encode(mac.finalize().into_bytes())[..16].to_string()
+    }
+
+    fn mac(&self) -> Hmac<Sha256> {
+        // HMAC takes a key of any length.
+        match Hmac::<Sha256>::new_from_slice(&self.0) {
+            Ok(m) => m,
+            Err(_) => unreachable!("HMAC accepts keys of every length"),
+        }
+    }
+}
+
+impl std::fmt::Debug for AuditKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "AuditKey({})", self.fingerprint())
+    }
+}
+
+/// HMAC-SHA256 under `key` over the previous hash and an unambiguous encoding of the fields.
+pub fn event_hash(key: &AuditKey, prev_hash: &str, f: &AuditFields<'_>) -> String {
+    let mut mac = key.mac();
+    feed(&mut mac, prev_hash, f);
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// The unkeyed SHA-256 the chain used before it had a key. Anyone can compute it, so a
+/// row whose hash is this (and not [`event_hash`]) was rewritten by someone without the
+/// key, or written before there was one.
+pub fn unkeyed_event_hash(prev_hash: &str, f: &AuditFields<'_>) -> String {
     let mut h = Sha256::new();
-    h.update(prev_hash.as_bytes());
+    feed(&mut h, prev_hash, f);
+    hex::encode(h.finalize())
+}
+
+fn feed(h: &mut impl Absorb, prev_hash: &str, f: &AuditFields<'_>) {
+    h.put(prev_hash.as_bytes());
     for part in [
         f.seq.to_string(),
         opt(f.implementation_id),
@@ -39,10 +112,26 @@ pub fn event_hash(prev_hash: &str, f: &AuditFields<'_>) -> String {
         f.source_addr.to_string(),
     ] {
         // Length-prefixed, so no two field lists encode alike.
-        h.update((part.len() as u64).to_be_bytes());
-        h.update(part.as_bytes());
+        h.put(&(part.len() as u64).to_be_bytes());
+        h.put(part.as_bytes());
     }
-    hex::encode(h.finalize())
+}
+
+/// What [`feed`] writes into: a keyed or a plain hash.
+trait Absorb {
+    fn put(&mut self, bytes: &[u8]);
+}
+
+impl Absorb for Hmac<Sha256> {
+    fn put(&mut self, bytes: &[u8]) {
+        Mac::update(self, bytes);
+    }
+}
+
+impl Absorb for Sha256 {
+    fn put(&mut self, bytes: &[u8]) {
+        Digest::update(self, bytes);
+    }
 }
 
 fn opt(v: Option<i64>) -> String {
@@ -89,6 +178,9 @@ impl StoredEvent {
 pub enum ChainProblem {
     /// The row's contents no longer match its hash: it was edited.
     Edited { id: i64, seq: i64 },
+    /// The row's hash is the unkeyed SHA-256 of its contents: someone without the key
+    /// rewrote it and recomputed the chain (or it was written before the chain had a key).
+    Unkeyed { id: i64, seq: i64 },
     /// The row does not follow the one before it: rows were deleted before it.
     Missing {
         before_id: i64,
@@ -99,12 +191,15 @@ pub enum ChainProblem {
     Broken { id: i64, seq: i64 },
     /// The chain's recorded head does not match its last row: rows were deleted at the end.
     Truncated { last_seq: i64, head_seq: i64 },
+    /// The chain head's hash is not the last row's hash.
+    HeadMismatch { seq: i64 },
 }
 
 impl std::fmt::Display for ChainProblem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::Edited { id, seq } => write!(f, "audit event id {id} (seq {seq}) was edited: its contents do not match its hash"),
+            Self::Edited { id, seq } => write!(f, "audit event id {id} (seq {seq}) was edited: its contents do not match its hash under the audit key"),
+            Self::Unkeyed { id, seq } => write!(f, "audit event id {id} (seq {seq}) was edited: its hash was recomputed without the audit key (plain SHA-256)"),
             Self::Missing { before_id, expected_seq, found_seq } => write!(
                 f,
                 "audit events seq {expected_seq}..{} are missing before audit event id {before_id}",
@@ -117,6 +212,10 @@ impl std::fmt::Display for ChainProblem {
                 f,
                 "audit events after seq {last_seq} are missing: the chain head records seq {head_seq}"
             ),
+            Self::HeadMismatch { seq } => write!(
+                f,
+                "the chain head's hash is not the hash of its last audit event (seq {seq}): the head was rewritten"
+            ),
         }
     }
 }
@@ -124,24 +223,25 @@ impl std::fmt::Display for ChainProblem {
 /// Streaming verifier: feed events in `seq` order, then call [`ChainVerifier::finish`].
 #[derive(Debug)]
 pub struct ChainVerifier {
+    key: AuditKey,
     prev_hash: String,
     next_seq: i64,
     pub checked: u64,
     pub problems: Vec<ChainProblem>,
 }
 
-impl Default for ChainVerifier {
-    fn default() -> Self {
+impl ChainVerifier {
+    /// A verifier of a chain keyed with `key`.
+    pub fn new(key: &AuditKey) -> Self {
         Self {
+            key: key.clone(),
             prev_hash: GENESIS.to_string(),
             next_seq: 1,
             checked: 0,
             problems: Vec::new(),
         }
     }
-}
 
-impl ChainVerifier {
     pub fn push(&mut self, e: &StoredEvent) {
         self.checked += 1;
         if e.seq != self.next_seq {
@@ -156,24 +256,35 @@ impl ChainVerifier {
                 seq: e.seq,
             });
         }
-        if event_hash(&e.prev_hash, &e.fields()) != e.hash {
-            self.problems.push(ChainProblem::Edited {
-                id: e.id,
-                seq: e.seq,
-            });
+        if event_hash(&self.key, &e.prev_hash, &e.fields()) != e.hash {
+            let problem = if unkeyed_event_hash(&e.prev_hash, &e.fields()) == e.hash {
+                ChainProblem::Unkeyed {
+                    id: e.id,
+                    seq: e.seq,
+                }
+            } else {
+                ChainProblem::Edited {
+                    id: e.id,
+                    seq: e.seq,
+                }
+            };
+            self.problems.push(problem);
         }
         self.prev_hash = e.hash.clone();
         self.next_seq = e.seq + 1;
     }
 
-    /// `head_seq` is the sequence number the chain head says was written last.
-    pub fn finish(mut self, head_seq: i64) -> Vec<ChainProblem> {
+    /// `head_seq` and `head_hash` are what the chain head says was written last.
+    pub fn finish(mut self, head_seq: i64, head_hash: &str) -> Vec<ChainProblem> {
         let last = self.next_seq - 1;
         if head_seq != last {
             self.problems.push(ChainProblem::Truncated {
                 last_seq: last,
                 head_seq,
             });
+        } else if head_hash != self.prev_hash {
+            self.problems
+                .push(ChainProblem::HeadMismatch { seq: head_seq });
         }
         self.problems
     }
@@ -182,6 +293,10 @@ impl ChainVerifier {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn key() -> AuditKey {
+        AuditKey::parse("a test key of thirty-two characters!").unwrap()
+    }
 
     fn chain(n: i64) -> Vec<StoredEvent> {
         let mut prev = GENESIS.to_string();
@@ -202,7 +317,7 @@ mod tests {
                     prev_hash: prev.clone(),
                     hash: String::new(),
                 };
-                e.hash = event_hash(&prev, &e.fields());
+                e.hash = event_hash(&key(), &prev, &e.fields());
                 prev = e.hash.clone();
                 e
             })
@@ -210,9 +325,23 @@ mod tests {
     }
 
     fn verify(events: &[StoredEvent], head: i64) -> Vec<ChainProblem> {
-        let mut v = ChainVerifier::default();
+        let head_hash = events
+            .iter()
+            .find(|e| e.seq == head)
+            .map(|e| e.hash.clone())
+            .unwrap_or_else(|| GENESIS.into());
+        verify_with(&key(), events, head, &head_hash)
+    }
+
+    fn verify_with(
+        key: &AuditKey,
+        events: &[StoredEvent],
+        head: i64,
+        head_hash: &str,
+    ) -> Vec<ChainProblem> {
+        let mut v = ChainVerifier::new(key);
         events.iter().for_each(|e| v.push(e));
-        v.finish(head)
+        v.finish(head, head_hash)
     }
 
     #[test]
@@ -254,7 +383,79 @@ mod tests {
     fn rewriting_a_row_with_a_fresh_hash_breaks_the_next_link() {
         let mut c = chain(4);
         c[1].summary = "forged".into();
-        c[1].hash = event_hash(&c[1].prev_hash, &c[1].fields());
+        c[1].hash = event_hash(&key(), &c[1].prev_hash, &c[1].fields());
         assert_eq!(verify(&c, 4), vec![ChainProblem::Broken { id: 30, seq: 3 }]);
+    }
+
+    /// Rewrites event `at` and recomputes it and every later link with `hash`, as someone
+    /// who can write the database would; gives the new head hash.
+    fn rewrite_and_rechain(
+        c: &mut [StoredEvent],
+        at: usize,
+        hash: impl Fn(&str, &AuditFields<'_>) -> String,
+    ) -> String {
+        c[at].summary = "{\"forged\":true}".into();
+        for i in at..c.len() {
+            if i > 0 {
+                c[i].prev_hash = c[i - 1].hash.clone();
+            }
+            c[i].hash = hash(&c[i].prev_hash, &c[i].fields());
+        }
+        c[c.len() - 1].hash.clone()
+    }
+
+    #[test]
+    fn a_chain_recomputed_without_the_key_is_named() {
+        let mut c = chain(4);
+        let head = rewrite_and_rechain(&mut c, 1, unkeyed_event_hash);
+        let problems = verify_with(&key(), &c, 4, &head);
+        assert_eq!(problems[0], ChainProblem::Unkeyed { id: 20, seq: 2 });
+        assert_eq!(problems.len(), 3, "every recomputed event is named");
+        assert!(problems[0].to_string().contains("without the audit key"));
+    }
+
+    #[test]
+    fn a_chain_recomputed_with_another_key_is_named() {
+        let other = AuditKey::parse("somebody else's key, 32+ characters").unwrap();
+        let mut c = chain(4);
+        let head = rewrite_and_rechain(&mut c, 2, |p, f| event_hash(&other, p, f));
+        assert_eq!(
+            verify_with(&key(), &c, 4, &head),
+            vec![
+                ChainProblem::Edited { id: 30, seq: 3 },
+                ChainProblem::Edited { id: 40, seq: 4 }
+            ]
+        );
+        // An intact chain does not verify under another key.
+        let intact = chain(2);
+        assert_eq!(verify_with(&other, &intact, 2, &intact[1].hash).len(), 2);
+    }
+
+    #[test]
+    fn a_rewritten_head_is_named() {
+        let c = chain(3);
+        assert_eq!(
+            verify_with(&key(), &c, 3, GENESIS),
+            vec![ChainProblem::HeadMismatch { seq: 3 }]
+        );
+    }
+
+    #[test]
+    fn keys_are_long_and_never_printed() {
+        assert!(AuditKey::parse("short").is_err());
+        let k = AuditKey::from_random_bytes([7; 32]);
+        assert_eq!(k.text().len(), 64);
+        assert_eq!(AuditKey::parse(&format!("{}\n", k.text())).unwrap(), k);
+        assert!(!format!("{k:?}").contains(&k.text()));
+        assert_ne!(k.fingerprint(), key().fingerprint());
+    }
+
+    #[test]
+    fn the_keyed_hash_is_hmac_sha256() {
+        // The same encoding as before, under HMAC: changing the key changes every hash.
+        let c = chain(1);
+        let f = c[0].fields();
+        assert_ne!(event_hash(&key(), GENESIS, &f), unkeyed_event_hash(GENESIS, &f));
+        assert_eq!(event_hash(&key(), GENESIS, &f).len(), 64);
     }
 }

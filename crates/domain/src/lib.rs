@@ -15,6 +15,7 @@ pub mod request;
 pub mod role;
 pub mod username;
 pub mod values;
+pub mod webhook;
 
 pub use organisation::{HudProjectType, ParticipationStatus};
 pub use role::{AgencyRole, ImplementationRole, Role};
