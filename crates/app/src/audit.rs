@@ -1,7 +1,7 @@
 //! Writing and reading the audit trail.
 
 use crate::{App, AppError, AppResult, Ctx};
-use onramp_domain::audit::{ChainProblem, ChainVerifier};
+use onramp_domain::audit::{event_hash, ChainProblem, ChainVerifier};
 use onramp_domain::authz::Permission;
 use onramp_formats::csv_export::write_csv;
 use onramp_store::audit::{audit_time, AuditFilter, NewAuditEvent};
@@ -19,7 +19,7 @@ pub async fn record(
     summary: Value,
 ) -> AppResult<()> {
     let summary = summary.to_string();
-    tx.audit_append(&NewAuditEvent {
+    tx.audit_append(&app.config.audit_key, &NewAuditEvent {
         implementation_id: Some(ctx.implementation_id()),
         occurred_at: app.now(),
         // Scheduled work acts as person 0, which is no one.
@@ -49,7 +49,7 @@ pub async fn record_system(
     source_addr: &str,
 ) -> AppResult<()> {
     let summary = summary.to_string();
-    tx.audit_append(&NewAuditEvent {
+    tx.audit_append(&app.config.audit_key, &NewAuditEvent {
         implementation_id,
         occurred_at: app.now(),
         actor_id: actor.map(|a| a.0),
@@ -118,11 +118,51 @@ pub struct VerifyReport {
     pub problems: Vec<ChainProblem>,
 }
 
-/// Recomputes every hash of the chain (all implementations: the chain is one).
+/// The chain head: the sequence number and hash of the last event written. Published
+/// elsewhere (a ticket, a signed email, a printed log), it lets anyone later check that the
+/// chain up to it was not rewritten.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainHead {
+    pub seq: i64,
+    pub hash: String,
+}
+
+/// The chain head (there is one chain for all implementations), for those who read the
+/// audit trail.
+pub async fn head(app: &App, ctx: &Ctx) -> AppResult<ChainHead> {
+    ctx.require(Permission::ViewAudit)?;
+    chain_head(app).await
+}
+
+/// The chain head, for the command line.
+pub async fn chain_head(app: &App) -> AppResult<ChainHead> {
+    let mut tx = app.store.read().await?;
+    let (seq, hash) = tx.audit_head().await?;
+    Ok(ChainHead { seq, hash })
+}
+
+/// Whether the last event of the chain was written with this App's key. Checked at start-up,
+/// so that a server never goes on writing the chain under a different key than before.
+pub async fn key_matches_chain(app: &App) -> AppResult<bool> {
+    let mut tx = app.store.read().await?;
+    let (seq, _) = tx.audit_head().await?;
+    if seq == 0 {
+        return Ok(true);
+    }
+    let last = tx.audit_chain_batch(seq - 1, 1).await?;
+    Ok(match last.first() {
+        Some(e) => event_hash(&app.config.audit_key, &e.prev_hash, &e.fields()) == e.hash,
+        // A missing last event is for `audit verify` to name.
+        None => true,
+    })
+}
+
+/// Recomputes every hash of the chain with the App's key (all implementations: the chain
+/// is one).
 pub async fn verify(app: &App) -> AppResult<VerifyReport> {
     let mut tx = app.store.read().await?;
-    let head = tx.audit_head_seq().await?;
-    let mut v = ChainVerifier::default();
+    let (head, head_hash) = tx.audit_head().await?;
+    let mut v = ChainVerifier::new(&app.config.audit_key);
     let mut after = 0;
     loop {
         let batch = tx.audit_chain_batch(after, 1000).await?;
@@ -133,6 +173,6 @@ pub async fn verify(app: &App) -> AppResult<VerifyReport> {
     let checked = v.checked;
     Ok(VerifyReport {
         checked,
-        problems: v.finish(head),
+        problems: v.finish(head, &head_hash),
     })
 }

@@ -1,6 +1,8 @@
 //! Settings the services need.
 
+use onramp_domain::audit::AuditKey;
 use onramp_domain::password::PasswordPolicy;
+use onramp_domain::webhook::AllowedHosts;
 
 #[derive(Debug, Clone)]
 pub struct AppConfig {
@@ -26,6 +28,18 @@ pub struct AppConfig {
     pub argon2_iterations: u32,
     /// The issuer shown in authenticator apps.
     pub mfa_issuer: String,
+
+    // ---- audit chain and webhooks (operations)
+    /// The key of the audit chain's HMAC, kept outside the database. The default is a
+    /// random key for this process only: a server loads its key from the data directory
+    /// or a setting, so that the chain can be verified after a restart.
+    pub audit_key: AuditKey,
+    /// Hosts the operator allows to receive webhooks although they are loopback, private
+    /// or link-local (`ONRAMP_WEBHOOK_ALLOW_HOSTS`).
+    pub webhook_allow_hosts: AllowedHosts,
+    /// The bearer token that `/metrics` asks for (`ONRAMP_METRICS_TOKEN`). Without one,
+    /// the main address answers `/metrics` with 404.
+    pub metrics_token: Option<String>,
 }
 
 impl Default for AppConfig {
@@ -45,6 +59,9 @@ impl Default for AppConfig {
             argon2_memory_kib: 19 * 1024,
             argon2_iterations: 2,
             mfa_issuer: "Onramp".into(),
+            audit_key: AuditKey::from_random_bytes(rand::random()),
+            webhook_allow_hosts: AllowedHosts::default(),
+            metrics_token: None,
         }
     }
 }

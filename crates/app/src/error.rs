@@ -38,7 +38,11 @@ impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => AppError::NotFound,
-            StoreError::Conflict(c) => AppError::Conflict(format!("That already exists ({c})")),
+            // The constraint's name is for the log; the person reads what already exists.
+            StoreError::Conflict(detail) => {
+                tracing::info!(constraint = %detail, "uniqueness conflict");
+                AppError::Conflict(onramp_store::conflict_message(&detail).to_string())
+            }
             other => {
                 tracing::error!(error = %other, "store error");
                 AppError::Internal(other.to_string())

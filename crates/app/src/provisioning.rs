@@ -4,7 +4,6 @@
 
 use crate::audit::record;
 use crate::{mail, processes, App, AppError, AppResult, Ctx};
-use hmac::{Hmac, Mac};
 use onramp_domain::authz::Permission;
 use onramp_domain::hmis_account::HmisAccountStatus;
 use onramp_domain::process::{StepKind, StepStatus};
@@ -15,11 +14,12 @@ use onramp_store::hmis_accounts::{HmisAccountFilter, NewHmisAccount};
 use onramp_store::outbox::NewOutboxMessage;
 use onramp_store::{AccessRequest, HmisAccount, HmisAccountEvent, Page, PageRequest, Tx};
 use serde_json::json;
-use sha2::Sha256;
+use std::net::IpAddr;
+use std::time::Duration;
 
 /// Implementation settings holding the webhook's address and secret.
 pub const WEBHOOK_URL: &str = "webhook_url";
-pub const WEBHOOK_SECRET: &str = "webhook_secret";
+pub const WEBHOOK_SECRET: &str = onramp_domain::webhook::SECRET_SETTING;
 
 /// Creates the pending account of a request reaching provisioning, with a proposed
 /// username: the person's earlier HMIS username if they had one, else the template's
@@ -319,8 +319,9 @@ pub async fn set_status(
     Ok(())
 }
 
-/// Queues the status change for the implementation's webhook, if one is set. The body is
-/// signed with HMAC-SHA256 under the implementation's secret; the worker retries it.
+/// Queues the status change for the implementation's webhook, if one is set. The worker
+/// signs each delivery when it makes it, over the time of sending and the body, with the
+/// implementation's secret (`onramp_jobs::webhook`), and retries it.
 async fn post_webhook(tx: &mut Tx, app: &App, a: &HmisAccount, before: &str) -> AppResult<()> {
     let Some(url) = tx
         .setting_get(a.implementation_id, WEBHOOK_URL)
@@ -329,10 +330,6 @@ async fn post_webhook(tx: &mut Tx, app: &App, a: &HmisAccount, before: &str) -> 
     else {
         return Ok(());
     };
-    let secret = tx
-        .setting_get(a.implementation_id, WEBHOOK_SECRET)
-        .await?
-        .unwrap_or_default();
     let person = tx.person_by_id(a.person_id).await?;
     let now = app.now();
     let body = json!({
@@ -343,9 +340,7 @@ async fn post_webhook(tx: &mut Tx, app: &App, a: &HmisAccount, before: &str) -> 
         "person": {"id": person.id, "given_name": person.given_name, "family_name": person.family_name, "email": person.email},
     })
     .to_string();
-    let signature = sign_webhook(&secret, &body)?;
-    let payload =
-        json!({"url": url, "body": body, "signature": format!("sha256={signature}")}).to_string();
+    let payload = json!({"url": url, "body": body}).to_string();
     tx.outbox_enqueue(
         &NewOutboxMessage {
             implementation_id: Some(a.implementation_id),
@@ -358,14 +353,6 @@ async fn post_webhook(tx: &mut Tx, app: &App, a: &HmisAccount, before: &str) -> 
     )
     .await?;
     Ok(())
-}
-
-/// HMAC-SHA256 of a webhook body, hex.
-pub fn sign_webhook(secret: &str, body: &str) -> AppResult<String> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes())
-        .map_err(|e| AppError::Internal(format!("hmac: {e}")))?;
-    mac.update(body.as_bytes());
-    Ok(hex::encode(mac.finalize().into_bytes()))
 }
 
 /// An account with its history, for its page.
@@ -485,23 +472,67 @@ pub async fn webhook_settings(app: &App, ctx: &Ctx) -> AppResult<(String, bool)>
     Ok((url, has_secret))
 }
 
-/// Sets the webhook address (empty to turn it off) and, when given, a new secret.
+/// How long saving a webhook waits for its host name to resolve.
+const RESOLVE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Checks a webhook address as saved: http(s), a host, and no loopback, private,
+/// link-local or metadata address, written or resolved (unless the operator allows the
+/// host). A name that does not resolve now is accepted: delivery checks it again.
+async fn check_webhook_url(app: &App, url: &str) -> AppResult<()> {
+    let field = |m: String| AppError::field("webhook_url", m);
+    let parsed = url::Url::parse(url).map_err(|_| {
+        field("Enter a full address, like https://hmis.example.org/hooks/onramp".into())
+    })?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(field("Enter an address starting with https://".into()));
+    }
+    let Some(host) = parsed.host_str().filter(|h| !h.is_empty()) else {
+        return Err(field("The address needs a host name, like hmis.example.org".into()));
+    };
+    let allowed = &app.config.webhook_allow_hosts;
+    let refused = |why: String| {
+        field(format!(
+            "Onramp does not post to this address: {why}. Use your receiver's public address, or ask whoever runs Onramp to allow this host"
+        ))
+    };
+    onramp_domain::webhook::check_host(host, allowed).map_err(refused)?;
+    if allowed.allows(host) || host.trim_matches(['[', ']']).parse::<IpAddr>().is_ok() {
+        return Ok(());
+    }
+    let port = parsed.port_or_known_default().unwrap_or(443);
+    let lookup = tokio::net::lookup_host((host.to_string(), port));
+    if let Ok(Ok(addrs)) = tokio::time::timeout(RESOLVE_TIMEOUT, lookup).await {
+        let ips: Vec<IpAddr> = addrs.map(|a| a.ip()).collect();
+        onramp_domain::webhook::check_resolved(host, &ips, allowed).map_err(refused)?;
+    }
+    Ok(())
+}
+
+/// Sets the webhook address (empty to turn it off) and, when given, a new secret. A
+/// webhook needs a secret: receivers check each delivery's signature with it.
 pub async fn set_webhook(app: &App, ctx: &Ctx, url: &str, secret: &str) -> AppResult<()> {
     ctx.require(Permission::ManageImplementation)?;
     let url = url.trim();
-    if !(url.is_empty() || url.starts_with("https://") || url.starts_with("http://")) {
-        return Err(AppError::field(
-            "webhook_url",
-            "Enter an address starting with https://",
-        ));
+    if !url.is_empty() {
+        check_webhook_url(app, url).await?;
     }
-    if !secret.is_empty() && secret.len() < 16 {
+    if !secret.is_empty() && secret.chars().count() < 16 {
         return Err(AppError::field(
             "webhook_secret",
             "Use a secret of at least 16 characters",
         ));
     }
     let mut tx = app.store.begin().await?;
+    let has_secret = tx
+        .setting_get(ctx.implementation_id(), WEBHOOK_SECRET)
+        .await?
+        .is_some_and(|s| !s.is_empty());
+    if !url.is_empty() && secret.is_empty() && !has_secret {
+        return Err(AppError::field(
+            "webhook_secret",
+            "Enter a secret of at least 16 characters: your receiver uses it to check that each delivery comes from Onramp",
+        ));
+    }
     tx.setting_put(ctx.implementation_id(), WEBHOOK_URL, url)
         .await?;
     if !secret.is_empty() {
@@ -520,17 +551,4 @@ pub async fn set_webhook(app: &App, ctx: &Ctx, url: &str, secret: &str) -> AppRe
     .await?;
     tx.commit().await?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn webhook_signature_is_hmac_sha256() {
-        // RFC 4231 test case 2.
-        let sig = super::sign_webhook("Jefe", "what do ya want for nothing?").unwrap();
-        assert_eq!(
-            sig,
-            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
-        );
-    }
 }

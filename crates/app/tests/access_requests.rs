@@ -948,13 +948,9 @@ both_backends!(
         assert_eq!(hooks.len(), 1);
         let payload: serde_json::Value = serde_json::from_str(&hooks[0].payload).unwrap();
         let body = payload["body"].as_str().unwrap();
-        assert_eq!(
-            payload["signature"].as_str().unwrap(),
-            format!(
-                "sha256={}",
-                provisioning::sign_webhook("a-very-long-shared-secret", body).unwrap()
-            )
-        );
+        // Signed by the worker when it delivers, over the time of sending and the body.
+        assert!(payload.get("signature").is_none(), "{payload}");
+        assert_eq!(payload["url"], "https://hmis.example.org/hooks/onramp");
         assert!(body.contains("\"status\":\"suspended\""));
         let csv = provisioning::csv(&w.app, &lead, Default::default())
             .await

@@ -211,7 +211,23 @@ impl OutboxWorker {
                 "webhook payload is not valid JSON for a webhook: {e}"
             ))
         })?;
-        sender.send(&payload, message.id).await
+        let secret = match message.implementation_id {
+            Some(imp) => {
+                let mut tx = self.store.read().await.map_err(|e| {
+                    DeliveryError::Transient(format!("webhook secret cannot be read: {e}"))
+                })?;
+                tx.setting_get(imp, onramp_domain::webhook::SECRET_SETTING)
+                    .await
+                    .map_err(|e| {
+                        DeliveryError::Transient(format!("webhook secret cannot be read: {e}"))
+                    })?
+                    .unwrap_or_default()
+            }
+            None => String::new(),
+        };
+        sender
+            .send(&payload, message.id, &secret, self.clock.now())
+            .await
     }
 
     async fn record(

@@ -2,8 +2,11 @@
 //! PostgreSQL.
 //!
 //! The receiver is a small axum server on 127.0.0.1 that records every request and
-//! answers from a script (200 when the script is empty). PostgreSQL runs use a
-//! throwaway database, as the store tests do (`store/tests/support`).
+//! answers from a script (200 when the script is empty). It checks signatures the way
+//! `docs/webhooks.md` tells a receiver to. Loopback is refused like any private address
+//! unless the operator allows it, so the worker here allows `127.0.0.1` by name, as
+//! `ONRAMP_WEBHOOK_ALLOW_HOSTS=127.0.0.1` would. PostgreSQL runs use a throwaway
+//! database, as the store tests do (`store/tests/support`).
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -12,11 +15,13 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Duration as Delta, TimeZone, Utc};
 use hmac::{Hmac, Mac};
 use onramp_domain::clock::{Clock, ManualClock};
+use onramp_domain::webhook::AllowedHosts;
+use onramp_jobs::webhook::DEFAULT_TIMEOUT;
 use onramp_jobs::{Mailer, OutboxWorker, RunReport, WebhookSender, WorkerConfig};
 use onramp_store::outbox::NewOutboxMessage;
 use onramp_store::{OutboxMessage, Store};
 use sha2::Sha256;
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -36,6 +41,8 @@ spawned_on_both_backends!(
     client_errors_and_bad_payloads_fail_permanently,
     receiver_down_is_retried_and_nothing_is_lost,
     timeout_is_retried,
+    loopback_private_and_metadata_targets_are_refused_at_delivery,
+    a_webhook_without_a_secret_is_not_sent,
 );
 
 // ---------------------------------------------------------------- the receiver
@@ -162,24 +169,73 @@ fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2025, 3, 1, 9, 0, 0).unwrap()
 }
 
-/// `sha256=<hex HMAC-SHA256>` of `body` under [`SECRET`], as the application signs.
-fn sign(body: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
-    mac.update(body.as_bytes());
-    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+/// How far a receiver lets a signature's time be from its own clock.
+const TOLERANCE_SECONDS: i64 = 300;
+
+/// Why a receiver refuses a delivery.
+#[derive(Debug, PartialEq, Eq)]
+enum Refused {
+    Malformed,
+    BadSignature,
+    Stale,
+    Replayed,
 }
 
-/// Whether `signature` (`sha256=<hex>`) is the HMAC of the received bytes.
-fn verifies(body: &[u8], signature: &str) -> bool {
-    let Some(hex_mac) = signature.strip_prefix("sha256=") else {
-        return false;
-    };
-    let Ok(expected) = hex::decode(hex_mac) else {
-        return false;
-    };
-    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+/// The receiver's check, written as `docs/webhooks.md` describes it and independently of
+/// Onramp's code: parse `t=…,v1=…`, recompute HMAC-SHA256 over `"<t>.<raw body>"` with the
+/// shared secret, compare in constant time, refuse a `t` more than five minutes from the
+/// receiver's clock, and refuse a delivery id already processed.
+fn receiver_check(
+    secret: &str,
+    signature: &str,
+    body: &[u8],
+    receiver_now: i64,
+    delivery_id: &str,
+    seen: &mut HashSet<String>,
+) -> Result<(), Refused> {
+    let mut t = None;
+    let mut v1 = Vec::new();
+    for part in signature.split(',') {
+        match part.trim().split_once('=') {
+            Some(("t", v)) => t = v.parse::<i64>().ok(),
+            Some(("v1", v)) => v1.push(v.to_string()),
+            _ => {}
+        }
+    }
+    let t = t.ok_or(Refused::Malformed)?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(t.to_string().as_bytes());
+    mac.update(b".");
     mac.update(body);
-    mac.verify_slice(&expected).is_ok()
+    let ok = v1.iter().any(|v| {
+        hex::decode(v)
+            .map(|given| mac.clone().verify_slice(&given).is_ok())
+            .unwrap_or(false)
+    });
+    if !ok {
+        return Err(Refused::BadSignature);
+    }
+    if (receiver_now - t).abs() > TOLERANCE_SECONDS {
+        return Err(Refused::Stale);
+    }
+    if !seen.insert(delivery_id.to_string()) {
+        return Err(Refused::Replayed);
+    }
+    Ok(())
+}
+
+/// Whether a received request passes the receiver's check at `now` (a fresh receiver that
+/// has seen no delivery yet).
+fn verifies(r: &Received, now: DateTime<Utc>) -> bool {
+    receiver_check(
+        SECRET,
+        r.header("x-onramp-signature").unwrap_or(""),
+        &r.body,
+        now.timestamp(),
+        r.header("x-onramp-delivery").unwrap_or(""),
+        &mut HashSet::new(),
+    )
+    .is_ok()
 }
 
 /// A status change as the application would post it.
@@ -191,12 +247,29 @@ fn body(n: u32) -> String {
 }
 
 async fn enqueue_webhook(store: &Store, url: &str, body: &str) -> i64 {
-    let payload =
-        serde_json::json!({ "url": url, "body": body, "signature": sign(body) }).to_string();
+    let payload = serde_json::json!({ "url": url, "body": body }).to_string();
     enqueue_raw(store, url, &payload).await
 }
 
+/// The implementation the webhooks belong to, with its webhook secret (as the settings
+/// page saves it), once per store.
+async fn ensure_implementation(store: &Store) {
+    let mut tx = store.begin().await.unwrap();
+    if tx.implementation_get(IMPL).await.is_err() {
+        let id = tx
+            .implementation_create("hooks", "Hooks HMIS", "Lead Org", t0())
+            .await
+            .unwrap();
+        assert_eq!(id, IMPL);
+        tx.setting_put(IMPL, onramp_domain::webhook::SECRET_SETTING, SECRET)
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+}
+
 async fn enqueue_raw(store: &Store, recipient: &str, payload: &str) -> i64 {
+    ensure_implementation(store).await;
     let mut tx = store.begin().await.unwrap();
     let id = tx
         .outbox_enqueue(
@@ -220,8 +293,23 @@ async fn row(store: &Store, id: i64) -> OutboxMessage {
     tx.outbox_get(IMPL, id).await.unwrap()
 }
 
-/// A worker on a controlled clock (mail goes to a maildir nobody reads).
+/// A sender that may deliver to the local receiver, as an operator allows it.
+fn local_sender(timeout: Duration) -> WebhookSender {
+    WebhookSender::new(timeout)
+        .unwrap()
+        .allowing(AllowedHosts::parse("127.0.0.1"))
+        .unwrap()
+}
+
+/// A worker on a controlled clock (mail goes to a maildir nobody reads), allowed to
+/// deliver to 127.0.0.1.
 fn worker(store: &Store) -> (OutboxWorker, ManualClock, tempfile::TempDir) {
+    let (w, clock, dir) = strict_worker(store);
+    (w.with_webhooks(local_sender(DEFAULT_TIMEOUT)), clock, dir)
+}
+
+/// A worker with no host allowed: public addresses only.
+fn strict_worker(store: &Store) -> (OutboxWorker, ManualClock, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let mailer = Mailer::maildir(dir.path(), "Onramp <onramp@example.org>").unwrap();
     let clock = ManualClock::new(t0());
@@ -265,10 +353,44 @@ async fn delivers_once_with_exact_body_and_signed_headers(store: Store) {
     assert_eq!(r.header("content-type"), Some("application/json"));
     assert_eq!(r.header("user-agent"), Some("Onramp"));
     assert_eq!(r.header("x-onramp-delivery"), Some(id.to_string().as_str()));
+    // Signed at the time of sending, over that time and the body.
     let signature = r.header("x-onramp-signature").unwrap();
-    assert_eq!(signature, sign(&sent_body));
-    assert!(verifies(&r.body, signature), "HMAC of the received body");
-    assert!(!verifies(b"{}", signature));
+    assert!(
+        signature.starts_with(&format!("t={},v1=", t0().timestamp())),
+        "{signature}"
+    );
+    let delivery = id.to_string();
+    let mut seen = HashSet::new();
+    let now = t0().timestamp();
+    assert_eq!(
+        receiver_check(SECRET, signature, &r.body, now + 20, &delivery, &mut seen),
+        Ok(()),
+        "the receiver accepts the delivery"
+    );
+    // The same request captured and replayed: at once it is a delivery already seen,
+    // later its time is too old; altered, or checked with another secret, it fails.
+    assert_eq!(
+        receiver_check(SECRET, signature, &r.body, now + 30, &delivery, &mut seen),
+        Err(Refused::Replayed)
+    );
+    assert_eq!(
+        receiver_check(SECRET, signature, &r.body, now + 301, "other", &mut HashSet::new()),
+        Err(Refused::Stale)
+    );
+    assert_eq!(
+        receiver_check(SECRET, signature, b"{}", now, &delivery, &mut HashSet::new()),
+        Err(Refused::BadSignature)
+    );
+    assert_eq!(
+        receiver_check("another-secret-entirely", signature, &r.body, now, &delivery, &mut HashSet::new()),
+        Err(Refused::BadSignature)
+    );
+    // A signature moved to another time does not verify.
+    let moved = signature.replacen(&format!("t={now}"), &format!("t={}", now + 600), 1);
+    assert_eq!(
+        receiver_check(SECRET, &moved, &r.body, now + 600, &delivery, &mut HashSet::new()),
+        Err(Refused::BadSignature)
+    );
 
     let m = row(&store, id).await;
     assert_eq!((m.status.as_str(), m.attempts), ("sent", 1));
@@ -302,8 +424,9 @@ async fn server_error_is_retried_after_the_backoff(store: Store) {
     let m = row(&store, id).await;
     assert_eq!((m.status.as_str(), m.attempts), ("pending", 1));
     assert!(last_error(&m).contains("500"), "{:?}", m.last_error);
+    // Only the status is kept, never what the receiver answered.
     assert!(
-        last_error(&m).contains("receiver says no"),
+        !last_error(&m).contains("receiver says"),
         "{:?}",
         m.last_error
     );
@@ -333,8 +456,11 @@ async fn server_error_is_retried_after_the_backoff(store: Store) {
     for r in &got {
         assert_eq!(r.body.as_ref(), sent_body.as_bytes());
         assert_eq!(r.header("x-onramp-delivery"), Some(id.to_string().as_str()));
-        assert!(verifies(&r.body, r.header("x-onramp-signature").unwrap()));
     }
+    // Each attempt is signed when it is made, so a retry is not refused as stale.
+    assert!(verifies(&got[0], t0()));
+    assert!(verifies(&got[1], t0() + Delta::seconds(30)));
+    assert!(!verifies(&got[0], t0() + Delta::seconds(30 + 301)));
 
     clock.advance(Delta::hours(3));
     assert_eq!(w.run_once().await.unwrap().claimed, 0);
@@ -423,6 +549,10 @@ async fn client_errors_and_bad_payloads_fail_permanently(store: Store) {
         );
     }
     assert!(
+        codes.iter().all(|e| !e.contains("receiver says")),
+        "no reply body is kept: {codes:?}"
+    );
+    assert!(
         receiver.received().iter().all(|r| r.path != "/elsewhere"),
         "redirects are not followed"
     );
@@ -502,7 +632,7 @@ async fn receiver_down_is_retried_and_nothing_is_lost(store: Store) {
             .find(|r| r.header("x-onramp-delivery") == Some(id.to_string().as_str()))
             .unwrap();
         assert_eq!(r.body.as_ref(), body(n as u32).as_bytes());
-        assert!(verifies(&r.body, r.header("x-onramp-signature").unwrap()));
+        assert!(verifies(r, clock.now()));
     }
     clock.advance(Delta::hours(3));
     assert_eq!(w.run_once().await.unwrap().claimed, 0);
@@ -512,7 +642,7 @@ async fn receiver_down_is_retried_and_nothing_is_lost(store: Store) {
 async fn timeout_is_retried(store: Store) {
     let receiver = Receiver::start().await;
     let (w, clock, _dir) = worker(&store);
-    let w = w.with_webhooks(WebhookSender::new(Duration::from_millis(300)).unwrap());
+    let w = w.with_webhooks(local_sender(Duration::from_millis(300)));
     receiver.answer(200, Duration::from_secs(3));
     let id = enqueue_webhook(&store, &receiver.url("/slow"), &body(4)).await;
 
@@ -549,4 +679,77 @@ async fn timeout_is_retried(store: Store) {
     assert!(got
         .iter()
         .all(|r| r.header("x-onramp-delivery") == Some(id.to_string().as_str())));
+}
+
+async fn loopback_private_and_metadata_targets_are_refused_at_delivery(store: Store) {
+    // A receiver is listening on loopback: nothing may reach it without the operator's
+    // allow list.
+    let receiver = Receiver::start().await;
+    let (w, clock, _dir) = strict_worker(&store);
+    let port = receiver.addr.port();
+    let targets = [
+        (format!("http://127.0.0.1:{port}/hook"), "loopback"),
+        // A name is checked on what it resolves to, when the call is made.
+        (format!("http://localhost:{port}/hook"), "resolves to"),
+        (format!("http://[::ffff:127.0.0.1]:{port}/hook"), "loopback"),
+        (format!("http://0x7f.1:{port}/hook"), "loopback"),
+        ("http://169.254.169.254/latest/meta-data/".to_string(), "metadata"),
+        ("http://[fd00:ec2::254]/".to_string(), "metadata"),
+        ("http://10.0.0.8/hook".to_string(), "private"),
+        ("https://192.168.1.20/hook".to_string(), "private"),
+        ("http://100.64.0.1/hook".to_string(), "carrier-grade NAT"),
+        ("http://[fe80::1]/hook".to_string(), "link-local"),
+        ("http://0.0.0.0/hook".to_string(), "unspecified"),
+    ];
+    let mut ids = Vec::new();
+    for (url, _) in &targets {
+        ids.push(enqueue_webhook(&store, url, &body(1)).await);
+    }
+    let report = w.run_once().await.unwrap();
+    assert_eq!(
+        report,
+        RunReport {
+            claimed: targets.len(),
+            failed: targets.len(),
+            ..RunReport::default()
+        }
+    );
+    for ((url, why), id) in targets.iter().zip(&ids) {
+        let m = row(&store, *id).await;
+        assert_eq!(m.status, "failed", "{url}");
+        let e = last_error(&m);
+        assert!(e.contains("refused") && e.contains(why), "{url}: {e}");
+    }
+    assert!(last_error(&row(&store, ids[1]).await).contains("127.0.0.1"));
+    assert!(receiver.received().is_empty(), "nothing reached the receiver");
+    clock.advance(Delta::hours(2));
+    assert_eq!(w.run_once().await.unwrap().claimed, 0);
+
+    // The operator allows 127.0.0.1 by name: that address delivers, `localhost` still
+    // does not (allowing an address does not allow names that resolve to it).
+    let w = w.with_webhooks(local_sender(DEFAULT_TIMEOUT));
+    let ok = enqueue_webhook(&store, &receiver.url("/hook"), &body(2)).await;
+    let by_name = enqueue_webhook(&store, &format!("http://localhost:{port}/hook"), &body(3)).await;
+    clock.set(t0());
+    let report = w.run_once().await.unwrap();
+    assert_eq!((report.sent, report.failed), (1, 1));
+    assert_eq!(row(&store, ok).await.status, "sent");
+    assert!(last_error(&row(&store, by_name).await).contains("resolves to 127.0.0.1"));
+    assert_eq!(receiver.received().len(), 1);
+}
+
+async fn a_webhook_without_a_secret_is_not_sent(store: Store) {
+    let receiver = Receiver::start().await;
+    let (w, _clock, _dir) = worker(&store);
+    let id = enqueue_webhook(&store, &receiver.url("/hook"), &body(5)).await;
+    {
+        let mut tx = store.begin().await.unwrap();
+        tx.setting_put(IMPL, onramp_domain::webhook::SECRET_SETTING, "")
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+    assert_eq!(w.run_once().await.unwrap().failed, 1);
+    assert!(last_error(&row(&store, id).await).contains("no secret"));
+    assert!(receiver.received().is_empty());
 }

@@ -4,6 +4,8 @@
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use onramp_app::AppConfig;
+use onramp_domain::audit::AuditKey;
+use onramp_domain::webhook::AllowedHosts;
 use onramp_jobs::mailer::{SmtpConfig, TlsMode};
 use serde::Deserialize;
 use std::path::PathBuf;
@@ -58,6 +60,26 @@ pub struct Settings {
     /// Log format: text or json [default: text].
     #[arg(long, env = "ONRAMP_LOG_FORMAT", global = true)]
     pub log_format: Option<String>,
+
+    // ---- audit key, webhooks and metrics (operations)
+    /// A file holding the audit chain's key [default: <data-dir>/audit.key, created with mode 0600 at first start].
+    #[arg(long, env = "ONRAMP_AUDIT_KEY_FILE", global = true)]
+    pub audit_key_file: Option<PathBuf>,
+    /// The audit chain's key itself, 32 characters or more (prefer --audit-key-file).
+    #[arg(long, env = "ONRAMP_AUDIT_KEY", global = true, hide_env_values = true)]
+    pub audit_key: Option<String>,
+    /// Hosts that may receive webhooks although they are loopback, private or link-local, comma-separated (e.g. hooks.internal,127.0.0.1).
+    #[arg(long, env = "ONRAMP_WEBHOOK_ALLOW_HOSTS", global = true)]
+    pub webhook_allow_hosts: Option<String>,
+    /// The bearer token /metrics asks for. Without it (and without --metrics-listen) /metrics answers 404.
+    #[arg(long, env = "ONRAMP_METRICS_TOKEN", global = true, hide_env_values = true)]
+    pub metrics_token: Option<String>,
+    /// A file holding the metrics token.
+    #[arg(long, env = "ONRAMP_METRICS_TOKEN_FILE", global = true)]
+    pub metrics_token_file: Option<PathBuf>,
+    /// A separate address and port serving only /metrics (e.g. 127.0.0.1:9090), for a scraper on a private network.
+    #[arg(long, env = "ONRAMP_METRICS_LISTEN", global = true)]
+    pub metrics_listen: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -78,6 +100,13 @@ struct FileSettings {
     password_min_length: Option<usize>,
     secure_cookies: Option<bool>,
     log_format: Option<String>,
+    // ---- audit key, webhooks and metrics (operations)
+    audit_key_file: Option<PathBuf>,
+    audit_key: Option<String>,
+    webhook_allow_hosts: Option<String>,
+    metrics_token: Option<String>,
+    metrics_token_file: Option<PathBuf>,
+    metrics_listen: Option<String>,
 }
 
 /// Settings resolved and checked.
@@ -92,6 +121,26 @@ pub struct Resolved {
     pub app: AppConfig,
     pub secure_cookies: bool,
     pub log_json: bool,
+    /// Where the audit key comes from.
+    pub audit_key: AuditKeySource,
+    /// A separate address serving only `/metrics`.
+    pub metrics_listen: Option<String>,
+}
+
+/// Where the audit chain's key comes from.
+#[derive(Debug, Clone)]
+pub enum AuditKeySource {
+    /// Given by a setting (`ONRAMP_AUDIT_KEY`, or the file `ONRAMP_AUDIT_KEY_FILE` names).
+    Given(AuditKey),
+    /// The data directory's `audit.key`, created at first start when missing.
+    DataDir(PathBuf),
+}
+
+/// Reads a secret from a file, without its final line break; errors name the setting.
+fn read_secret(path: &std::path::Path, setting: &str) -> Result<String> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read {setting} {}", path.display()))?;
+    Ok(text.trim_end_matches(['\r', '\n']).to_string())
 }
 
 macro_rules! pick {
@@ -190,7 +239,45 @@ impl Settings {
             "json" => true,
             other => bail!("--log-format / ONRAMP_LOG_FORMAT must be text or json, not {other:?}"),
         };
+        // ---- audit key, webhooks and metrics (operations)
+        let audit_key = match (pick!(self, file, audit_key), pick!(self, file, audit_key_file)) {
+            (Some(_), Some(_)) => bail!("set either --audit-key / ONRAMP_AUDIT_KEY or --audit-key-file / ONRAMP_AUDIT_KEY_FILE, not both"),
+            (Some(k), None) => AuditKeySource::Given(
+                AuditKey::parse(&k).map_err(|m| anyhow::anyhow!("--audit-key / ONRAMP_AUDIT_KEY: {m}"))?,
+            ),
+            (None, Some(path)) => {
+                let text = read_secret(&path, "--audit-key-file / ONRAMP_AUDIT_KEY_FILE")?;
+                AuditKeySource::Given(AuditKey::parse(&text).map_err(|m| {
+                    anyhow::anyhow!("--audit-key-file / ONRAMP_AUDIT_KEY_FILE {}: {m}", path.display())
+                })?)
+            }
+            (None, None) => AuditKeySource::DataDir(data_dir.join("audit.key")),
+        };
+        if let Some(hosts) = pick!(self, file, webhook_allow_hosts) {
+            app.webhook_allow_hosts = AllowedHosts::parse(&hosts);
+        }
+        app.metrics_token = match (pick!(self, file, metrics_token), pick!(self, file, metrics_token_file)) {
+            (Some(_), Some(_)) => bail!("set either --metrics-token / ONRAMP_METRICS_TOKEN or --metrics-token-file / ONRAMP_METRICS_TOKEN_FILE, not both"),
+            (Some(t), None) => Some(t),
+            (None, Some(path)) => Some(read_secret(&path, "--metrics-token-file / ONRAMP_METRICS_TOKEN_FILE")?),
+            (None, None) => None,
+        }
+        .map(|t| t.trim().to_string());
+        if app.metrics_token.as_ref().is_some_and(|t| t.len() < 16) {
+            bail!("--metrics-token / ONRAMP_METRICS_TOKEN must be at least 16 characters long");
+        }
+        let metrics_listen = pick!(self, file, metrics_listen).filter(|s| !s.trim().is_empty());
+        if let Some(m) = &metrics_listen {
+            if m.parse::<std::net::SocketAddr>().is_err() {
+                bail!("--metrics-listen / ONRAMP_METRICS_LISTEN must be an address and port like 127.0.0.1:9090, not {m:?}");
+            }
+            if *m == listen {
+                bail!("--metrics-listen / ONRAMP_METRICS_LISTEN must differ from --listen / ONRAMP_LISTEN");
+            }
+        }
         Ok(Resolved {
+            audit_key,
+            metrics_listen,
             data_dir,
             database_url,
             listen,

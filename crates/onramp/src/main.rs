@@ -4,11 +4,12 @@ mod config;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
-use config::{Resolved, Settings};
-use onramp_app::App;
+use config::{AuditKeySource, Resolved, Settings};
+use onramp_app::{App, AppConfig};
+use onramp_domain::audit::AuditKey;
 use onramp_domain::clock::SystemClock;
 use onramp_domain::ImplementationRole;
-use onramp_jobs::{Mailer, OutboxWorker, WorkerConfig};
+use onramp_jobs::{Mailer, OutboxWorker, WebhookSender, WorkerConfig};
 use onramp_store::Store;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -90,8 +91,10 @@ enum AdminCommand {
 
 #[derive(Subcommand)]
 enum AuditCommand {
-    /// Recompute the hash chain and name every edited, deleted or out-of-place event.
+    /// Recompute the keyed hash chain and name every edited, deleted or out-of-place event.
     Verify,
+    /// Print the chain head (last sequence number and its hash), to publish for outside comparison.
+    Head,
 }
 
 #[tokio::main]
@@ -149,9 +152,95 @@ async fn open_store(r: &Resolved) -> Result<Store> {
     Ok(store)
 }
 
+/// The audit chain's key: from a setting, or the data directory's `audit.key`, which is
+/// created (mode 0600) only while the chain is empty, so that a lost key is never
+/// replaced silently by a new one.
+async fn audit_key(r: &Resolved, store: &Store) -> Result<AuditKey> {
+    let path = match &r.audit_key {
+        AuditKeySource::Given(k) => return Ok(k.clone()),
+        AuditKeySource::DataDir(path) => path,
+    };
+    if path.exists() {
+        warn_if_readable_by_others(path);
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the audit key {}", path.display()))?;
+        return AuditKey::parse(&text)
+            .map_err(|m| anyhow::anyhow!("the audit key {}: {m}", path.display()));
+    }
+    let events = store.read().await?.audit_head_seq().await?;
+    if events > 0 {
+        bail!(
+            "the audit key {} is missing, but the audit trail already has {events} events written under a key. \
+             Restore the key from your backup (or name it with --audit-key-file / ONRAMP_AUDIT_KEY_FILE); \
+             Onramp does not start a new key silently (see docs/operations.md)",
+            path.display()
+        );
+    }
+    let key = AuditKey::from_random_bytes(rand::random());
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
+    }
+    write_new_secret(path, &format!("{}\n", key.text()))
+        .with_context(|| format!("cannot create the audit key {}", path.display()))?;
+    tracing::info!(path = %path.display(), fingerprint = %key.fingerprint(), "created the audit key: back it up (docs/operations.md)");
+    Ok(key)
+}
+
+#[cfg(unix)]
+fn write_new_secret(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()
+}
+
+#[cfg(not(unix))]
+fn write_new_secret(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()
+}
+
+#[cfg(unix)]
+fn warn_if_readable_by_others(path: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(m) = std::fs::metadata(path) {
+        if m.permissions().mode() & 0o077 != 0 {
+            tracing::warn!(path = %path.display(), "the audit key can be read by other users: chmod 600 it");
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn warn_if_readable_by_others(_: &std::path::Path) {}
+
 async fn run(command: Command, r: Resolved) -> Result<std::process::ExitCode> {
     let store = open_store(&r).await?;
-    let app = App::new(store.clone(), Arc::new(SystemClock), r.app.clone());
+    let config = AppConfig {
+        audit_key: audit_key(&r, &store).await?,
+        ..r.app.clone()
+    };
+    let app = App::new(store.clone(), Arc::new(SystemClock), config);
+    // Writing the chain under another key than before would break it for good.
+    if !matches!(command, Command::Audit { .. })
+        && !onramp_app::audit::key_matches_chain(&app).await?
+    {
+        bail!(
+            "the audit key (fingerprint {}) is not the key the audit trail was written with: \
+             restore the right audit.key, or run `onramp audit verify` to see what is wrong (see docs/operations.md)",
+            app.config.audit_key.fingerprint()
+        );
+    }
     match command {
         Command::Migrate => {
             println!("The database schema is up to date.");
@@ -180,8 +269,20 @@ async fn run(command: Command, r: Resolved) -> Result<std::process::ExitCode> {
                 for p in &report.problems {
                     println!("  - {p}");
                 }
+                if report.checked > 1 && report.problems.len() as u64 >= report.checked {
+                    println!(
+                        "Every event fails: is this the audit key the trail was written with (fingerprint {})?",
+                        app.config.audit_key.fingerprint()
+                    );
+                }
                 return Ok(std::process::ExitCode::FAILURE);
             }
+        }
+        Command::Audit {
+            command: AuditCommand::Head,
+        } => {
+            let head = onramp_app::audit::chain_head(&app).await?;
+            println!("seq {} hash {}", head.seq, head.hash);
         }
     }
     Ok(std::process::ExitCode::SUCCESS)
@@ -217,15 +318,23 @@ async fn serve(app: App, r: &Resolved) -> Result<()> {
         .context("cannot set up email delivery")?;
     tracing::info!(mail = %mailer.describe(), "email delivery");
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let webhooks = WebhookSender::new(onramp_jobs::webhook::DEFAULT_TIMEOUT)
+        .and_then(|s| s.allowing(app.config.webhook_allow_hosts.clone()))
+        .context("cannot set up webhook delivery")?;
     let worker = OutboxWorker::new(
         app.store.clone(),
         app.clock.clone(),
         mailer,
         WorkerConfig::default(),
-    );
+    )
+    .with_webhooks(webhooks);
     let worker_task = tokio::spawn(worker.run(stop_rx));
     let sweeper = tokio::spawn(sweep_sessions(app.clone(), stop_tx.subscribe()));
     let state = onramp_web::AppState::new(app.clone(), r.secure_cookies);
+    let metrics_task = match &r.metrics_listen {
+        Some(m) => Some(serve_metrics(state.clone(), m, stop_tx.subscribe()).await?),
+        None => None,
+    };
     let router = onramp_web::router(state);
     let addr: SocketAddr = r.listen.parse().context("--listen")?;
     let listener = tokio::net::TcpListener::bind(addr)
@@ -248,8 +357,32 @@ async fn serve(app: App, r: &Resolved) -> Result<()> {
     let _ = stop_tx.send(true);
     let _ = worker_task.await;
     let _ = sweeper.await;
+    if let Some(t) = metrics_task {
+        let _ = t.await;
+    }
     app.store.close().await;
     Ok(())
+}
+
+/// Serves `/metrics` alone on its own address until `stop` turns true.
+async fn serve_metrics(
+    state: onramp_web::AppState,
+    listen: &str,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> Result<tokio::task::JoinHandle<()>> {
+    let addr: SocketAddr = listen.parse().context("--metrics-listen")?;
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
+        format!("cannot listen on {addr} (setting: --metrics-listen / ONRAMP_METRICS_LISTEN)")
+    })?;
+    tracing::info!(%addr, "serving /metrics");
+    let router = onramp_web::ops::metrics_router(state);
+    Ok(tokio::spawn(async move {
+        let _ = axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                let _ = stop.changed().await;
+            })
+            .await;
+    }))
 }
 
 /// Every minute: removes ended sessions and old sign-in attempts, and runs the access

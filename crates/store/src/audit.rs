@@ -1,9 +1,10 @@
-//! The append-only, hash-chained audit trail.
+//! The append-only, hash-chained audit trail, keyed with the audit key (which the store
+//! never keeps: the caller passes it).
 
 use crate::query::{Arg, Filter};
 use crate::{exec, on_conn, AuditEvent, Page, PageRequest, Result, StoreError, Tx};
 use chrono::{DateTime, SecondsFormat, Utc};
-use onramp_domain::audit::{event_hash, AuditFields, StoredEvent};
+use onramp_domain::audit::{event_hash, AuditFields, AuditKey, StoredEvent};
 
 /// An event to append.
 #[derive(Debug, Clone)]
@@ -38,15 +39,17 @@ fn to_micros(t: DateTime<Utc>) -> DateTime<Utc> {
 }
 
 impl Tx {
-    /// Appends an event to the chain. Taking the chain head first serialises writers on
-    /// both backends (a row lock on PostgreSQL; the one writer connection on SQLite).
-    pub async fn audit_append(&mut self, e: &NewAuditEvent<'_>) -> Result<i64> {
+    /// Appends an event to the chain, its hash keyed with `key`. Taking the chain head
+    /// first serialises writers on both backends (a row lock on PostgreSQL; the one writer
+    /// connection on SQLite).
+    pub async fn audit_append(&mut self, key: &AuditKey, e: &NewAuditEvent<'_>) -> Result<i64> {
         let (seq, prev): (i64, String) = on_conn!(self, c => sqlx::query_as(
             "UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, last_hash")
             .fetch_one(c).await)?;
         let at = to_micros(e.occurred_at);
         let at_text = audit_time(at);
         let hash = event_hash(
+            key,
             &prev,
             &AuditFields {
                 seq,
@@ -73,6 +76,13 @@ impl Tx {
     pub async fn audit_head_seq(&mut self) -> Result<i64> {
         Ok(
             on_conn!(self, c => sqlx::query_scalar("SELECT seq FROM audit_head WHERE id = 1").fetch_one(c).await)?,
+        )
+    }
+
+    /// The chain head: the sequence number and hash of the last event written.
+    pub async fn audit_head(&mut self) -> Result<(i64, String)> {
+        Ok(
+            on_conn!(self, c => sqlx::query_as("SELECT seq, last_hash FROM audit_head WHERE id = 1").fetch_one(c).await)?,
         )
     }
 

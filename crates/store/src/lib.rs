@@ -34,7 +34,8 @@ pub use records::*;
 pub enum StoreError {
     #[error("not found")]
     NotFound,
-    /// A uniqueness rule was broken; the text names the constraint.
+    /// A uniqueness rule was broken; the text names the constraint, for logs only: what a
+    /// person is shown comes from [`StoreError::conflict_message`].
     #[error("already exists: {0}")]
     Conflict(String),
     #[error("database error: {0}")]
@@ -55,6 +56,60 @@ impl From<sqlx::Error> for StoreError {
             _ => StoreError::Database(e),
         }
     }
+}
+
+impl StoreError {
+    /// For a [`StoreError::Conflict`], what already exists in the product's words, never
+    /// naming a table, column or constraint.
+    pub fn conflict_message(&self) -> Option<&'static str> {
+        match self {
+            StoreError::Conflict(detail) => Some(conflict_message(detail)),
+            _ => None,
+        }
+    }
+}
+
+/// What a uniqueness conflict means to a person, from the database's own words: the
+/// constraint's name on PostgreSQL (`<table>_<columns>_key`, `<table>_pkey`) or the
+/// message on SQLite (`UNIQUE constraint failed: <table>.<column>, …`).
+pub fn conflict_message(detail: &str) -> &'static str {
+    // Longer table names first, so that `agreement_versions` is not taken for `agreements`.
+    const BY_TABLE: &[(&str, &str)] = &[
+        ("implementation_settings", "This setting was saved by someone else at the same moment. Try again."),
+        ("implementation_cocs", "This CoC code is already listed."),
+        ("implementation_roles", "This person already has this role."),
+        ("implementations", "An implementation with this short name already exists."),
+        ("agency_roles", "This person already has this role in this agency."),
+        ("agencies", "An agency with this name already exists."),
+        ("projects", "This agency already has a project with this name."),
+        ("people", "Someone in this implementation already uses this email address."),
+        ("accounts", "Someone already signs in to Onramp with this email address."),
+        ("access_levels", "An access level with this code already exists."),
+        ("responsibilities", "A responsibility with this code already exists."),
+        ("process_templates", "This process was saved by someone else at the same moment. Reload it and save again."),
+        ("agreement_versions", "This agreement was changed by someone else at the same moment. Reload it and try again."),
+        ("agreements", "An agreement with this key already exists."),
+        ("email_templates", "This email template was saved by someone else at the same moment. Try again."),
+        ("hmis_accounts", "Another HMIS account already uses this username."),
+        ("audit_events", "Someone else made a change at the same moment. Try again."),
+    ];
+    let d = detail.trim();
+    let sqlite_table = d
+        .rsplit_once("failed: ")
+        .and_then(|(_, cols)| cols.split_once('.'))
+        .map(|(table, _)| table.trim());
+    for (table, message) in BY_TABLE {
+        let matches = match sqlite_table {
+            Some(t) => t == *table,
+            None => d
+                .strip_prefix(table)
+                .is_some_and(|rest| rest.starts_with('_')),
+        };
+        if matches {
+            return message;
+        }
+    }
+    "Something with these details already exists."
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -261,6 +316,26 @@ impl<T> Page<T> {
             1
         } else {
             (self.total + self.per_page - 1) / self.per_page
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::conflict_message;
+
+    #[test]
+    fn conflicts_speak_of_the_thing_on_both_backends() {
+        for (detail, expected) in [
+            ("agencies_implementation_id_name_key", "An agency with this name already exists."),
+            ("UNIQUE constraint failed: agencies.implementation_id, agencies.name", "An agency with this name already exists."),
+            ("accounts_email_key", "Someone already signs in to Onramp with this email address."),
+            ("UNIQUE constraint failed: accounts.email", "Someone already signs in to Onramp with this email address."),
+            ("agreement_versions_agreement_id_version_key", "This agreement was changed by someone else at the same moment. Reload it and try again."),
+            ("agreements_implementation_id_key_key", "An agreement with this key already exists."),
+            ("idx_something_new", "Something with these details already exists."),
+        ] {
+            assert_eq!(conflict_message(detail), expected, "{detail}");
         }
     }
 }

@@ -5,7 +5,7 @@
 mod support;
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
-use onramp_domain::audit::{ChainProblem, ChainVerifier};
+use onramp_domain::audit::{ChainProblem, ChainVerifier, AuditKey};
 use onramp_store::audit::{audit_time, AuditFilter, NewAuditEvent};
 use onramp_store::organisation::{AgencyFilter, Catalogue, NewAgency, ProjectFilter};
 use onramp_store::outbox::{NewOutboxMessage, STATUS_FAILED, STATUS_PENDING, STATUS_SENT};
@@ -1854,6 +1854,11 @@ both_backends!(sessions_prune_idle_and_expired, |store| async move {
 // audit
 // ---------------------------------------------------------------------------------------
 
+/// The key the tests' audit chains are written with.
+fn audit_key() -> AuditKey {
+    AuditKey::parse("the store tests' audit key, 32+ characters").unwrap()
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn append(
     tx: &mut Tx,
@@ -1865,7 +1870,7 @@ async fn append(
     subject_id: Option<i64>,
     summary: &str,
 ) -> i64 {
-    tx.audit_append(&NewAuditEvent {
+    tx.audit_append(&audit_key(), &NewAuditEvent {
         implementation_id,
         occurred_at: at,
         actor_id,
@@ -1909,7 +1914,7 @@ async fn append_n(store: &Store, n: i64) -> Vec<i64> {
 /// Runs the verifier over the whole chain in small batches, as `audit verify` does.
 async fn verify_chain(store: &Store) -> (u64, Vec<ChainProblem>) {
     let mut tx = store.read().await.unwrap();
-    let mut v = ChainVerifier::default();
+    let mut v = ChainVerifier::new(&audit_key());
     let mut after = 0;
     loop {
         let batch = tx.audit_chain_batch(after, 3).await.unwrap();
@@ -1920,8 +1925,9 @@ async fn verify_chain(store: &Store) -> (u64, Vec<ChainProblem>) {
         }
     }
     let checked = v.checked;
-    let head = tx.audit_head_seq().await.unwrap();
-    (checked, v.finish(head))
+    let (head, head_hash) = tx.audit_head().await.unwrap();
+    assert_eq!(tx.audit_head_seq().await.unwrap(), head);
+    (checked, v.finish(head, &head_hash))
 }
 
 both_backends!(audit_append_builds_a_verifiable_chain, |store| async move {
@@ -2037,6 +2043,45 @@ both_backends!(audit_edited_row_is_named, |store| async move {
         ]
     );
 });
+
+both_backends!(
+    audit_rewritten_with_an_unkeyed_chain_is_named,
+    |store| async move {
+        let ids = append_n(&store, 4).await;
+        // Someone who can write the database but lacks the key rewrites event 2 and
+        // recomputes every later hash and the head with plain SHA-256.
+        let mut tx = store.read().await.unwrap();
+        let mut events = tx.audit_chain_batch(0, 100).await.unwrap();
+        drop(tx);
+        events[1].summary = "{\"forged\":true}".into();
+        let mut tx = store.begin().await.unwrap();
+        for i in 1..events.len() {
+            events[i].prev_hash = events[i - 1].hash.clone();
+            events[i].hash =
+                onramp_domain::audit::unkeyed_event_hash(&events[i].prev_hash, &events[i].fields());
+            let e = &events[i];
+            tx.execute_raw(&format!(
+                "UPDATE audit_events SET summary = '{}', prev_hash = '{}', hash = '{}' WHERE id = {}",
+                e.summary, e.prev_hash, e.hash, e.id
+            ))
+            .await
+            .unwrap();
+        }
+        tx.execute_raw(&format!(
+            "UPDATE audit_head SET last_hash = '{}' WHERE id = 1",
+            events[3].hash
+        ))
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        let (_, problems) = verify_chain(&store).await;
+        assert_eq!(
+            problems[0],
+            ChainProblem::Unkeyed { id: ids[1], seq: 2 }
+        );
+        assert_eq!(problems.len(), 3);
+    }
+);
 
 both_backends!(audit_deleted_rows_are_found, |store| async move {
     let ids = append_n(&store, 6).await;

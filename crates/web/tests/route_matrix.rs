@@ -223,7 +223,8 @@ const ROWS: &[Row] = &[
     // ---- operations
     get("/healthz", Id::None, EVERYONE),
     get("/readyz", Id::None, EVERYONE),
-    get("/metrics", Id::None, EVERYONE),
+    // 404 without ONRAMP_METRICS_TOKEN (the token itself is tested in tests/operations.rs).
+    get("/metrics", Id::None, [N, N, N, N, N, N, N, N]),
     get("/static/{file}", Id::StaticFile, EVERYONE),
     // ---- signing in (the anonymous pages stay reachable once signed in: they redirect or render)
     get("/", Id::None, SIGNED_IN),

@@ -1,4 +1,5 @@
-//! The audit trail: filters, pages newest first, and a CSV export of the filtered list.
+//! The audit trail: filters, pages newest first, a CSV export of the filtered list, and
+//! the chain head (sequence number and hash) to publish for outside comparison.
 
 use super::list;
 use super::render;
@@ -112,6 +113,8 @@ struct AuditPage {
     q: ListQuery,
     base: String,
     csv: String,
+    /// The chain head, to publish for outside comparison.
+    head: audit::ChainHead,
 }
 
 impl AuditPage {
@@ -140,6 +143,7 @@ async fn audit_page(
     let (chrome, jar) = Chrome::for_viewer(&v, "Audit trail", "/admin/audit").with_flash(&jar);
     let base = q.base("/admin/audit");
     let csv = q.base("/admin/audit.csv");
+    let head = audit::head(&state.app, &v.ctx).await?;
     match q.filter() {
         Ok(f) => {
             let page = audit::list(&state.app, &v.ctx, &f, list::page_request(q.page)).await?;
@@ -152,6 +156,7 @@ async fn audit_page(
                     q,
                     base,
                     csv,
+                    head,
                 })?,
             )
                 .into_response())
@@ -166,6 +171,7 @@ async fn audit_page(
                 q,
                 base,
                 csv,
+                head,
             };
             Ok((StatusCode::UNPROCESSABLE_ENTITY, jar, render(&page)?).into_response())
         }

@@ -416,7 +416,7 @@ async fn webhook_form(
         secret_hint: if has_secret {
             "A secret is set. Enter a new one (at least 16 characters) to replace it, or leave this empty to keep it."
         } else {
-            "No secret is set yet. Enter one of at least 16 characters, and give it to the receiver so that it can check each delivery."
+            "Required with an address. Enter one of at least 16 characters, and give it to the receiver so that it can check each delivery's signature."
         },
     })
 }
