@@ -6,7 +6,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::{Algorithm, Argon2, Params, Version};
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
-use onramp_domain::authz::Actor;
+use onramp_domain::authz::{Actor, MfaPolicy};
 use onramp_domain::{AgencyRole, Email, ImplementationRole};
 use onramp_store::sessions::NewSession;
 use onramp_store::{ApiToken, Tx};
@@ -56,7 +56,22 @@ pub struct SessionInfo {
     pub csrf_token: String,
     pub actor: Actor,
     pub email: String,
+    /// The session was sent to MFA enrolment while signed in: set-up asks for the password.
+    pub mfa_needs_password: bool,
 }
+
+/// A session given a new token (and CSRF token) at a stage change, so that whatever was
+/// captured before the change opens nothing after it.
+#[derive(Debug, Clone)]
+pub struct Rotated {
+    /// The new cookie value; only its hash is stored.
+    pub session_token: String,
+    pub csrf_token: String,
+    pub stage: Stage,
+}
+
+/// The implementation setting that makes every role that reads others use two-step sign-in.
+pub const MFA_FOR_ALL_READERS: &str = "mfa_for_all_readers";
 
 const INVITATION: &str = "invitation";
 const PASSWORD_RESET: &str = "password_reset";
@@ -144,6 +159,9 @@ pub struct SignedIn {
 }
 
 /// Checks an email and password; on success opens a session at the right stage.
+///
+/// A right password alone does not clear the count of failures when a code is still due:
+/// only a whole sign-in (password and, where due, the code) does.
 pub async fn sign_in(
     app: &App,
     email: &str,
@@ -152,12 +170,8 @@ pub async fn sign_in(
     user_agent: &str,
 ) -> AppResult<SignedIn> {
     let now = app.now();
-    let window_start = now - Duration::minutes(app.config.rate_limit_window_minutes);
     let mut tx = app.store.begin().await?;
-    if tx.sign_in_failures_since(source_addr, window_start).await? >= app.config.rate_limit_failures
-    {
-        return Err(AppError::RateLimited);
-    }
+    refuse_when_rate_limited(&mut tx, app, source_addr).await?;
     let email_norm = Email::parse(email)
         .map(|e| e.as_str().to_string())
         .unwrap_or_else(|_| email.trim().to_lowercase());
@@ -201,38 +215,7 @@ pub async fn sign_in(
             "wrong password"
         };
         if !locked {
-            let n = tx.account_record_failure(person.id, None).await?;
-            if n >= app.config.lockout_threshold {
-                let until = now + Duration::minutes(app.config.lockout_minutes);
-                tx.account_lock(person.id, until).await?;
-                let until_text = until.format("%Y-%m-%d %H:%M UTC").to_string();
-                let implementation = implementation_name(&mut tx, person.implementation_id).await?;
-                mail::queue(
-                    &mut tx,
-                    app,
-                    person.implementation_id,
-                    &account.email,
-                    "account_locked",
-                    &[
-                        ("name", &person.given_name),
-                        ("implementation", &implementation),
-                        ("until", &until_text),
-                    ],
-                )
-                .await?;
-                record_system(
-                    &mut tx,
-                    app,
-                    Some(person.implementation_id),
-                    Some((person.id, &person.display_name())),
-                    "auth.locked",
-                    "person",
-                    Some(person.id),
-                    json!({"failures": n, "until": until_text}),
-                    source_addr,
-                )
-                .await?;
-            }
+            count_failure(&mut tx, app, &person, &account.email, source_addr).await?;
         }
         record_system(
             &mut tx,
@@ -251,13 +234,17 @@ pub async fn sign_in(
     }
     tx.sign_in_attempt_record(&email_norm, source_addr, now, true)
         .await?;
-    tx.account_record_success(person.id, now).await?;
-    let actor = load_actor(&mut tx, person.id).await?;
+    let actor = actor_of(&mut tx, &person).await?;
     let stage = if account.mfa_enabled_at.is_some() {
         Stage::Mfa
     } else {
-        stage_after_mfa(&actor, false, account.must_change_password)
+        let policy = mfa_policy(&mut tx, person.implementation_id).await?;
+        stage_after_mfa(&actor, policy, false, account.must_change_password)
     };
+    if stage != Stage::Mfa {
+        // No code is due: the whole sign-in has succeeded.
+        tx.account_record_success(person.id, now).await?;
+    }
     let token = random_token();
     let hash = token_hash(&token);
     if app.config.single_session {
@@ -293,10 +280,126 @@ pub async fn sign_in(
     })
 }
 
+/// Refuses an address with too many failed sign-ins (passwords and codes) in the window.
+async fn refuse_when_rate_limited(tx: &mut Tx, app: &App, source_addr: &str) -> AppResult<()> {
+    let window_start = app.now() - Duration::minutes(app.config.rate_limit_window_minutes);
+    if tx.sign_in_failures_since(source_addr, window_start).await? >= app.config.rate_limit_failures
+    {
+        return Err(AppError::RateLimited);
+    }
+    Ok(())
+}
+
+/// Counts one more failure (a wrong password or a wrong code) against the account; at the
+/// threshold the account locks and the person is emailed. Returns whether it locked now.
+async fn count_failure(
+    tx: &mut Tx,
+    app: &App,
+    person: &onramp_store::Person,
+    email: &str,
+    source_addr: &str,
+) -> AppResult<bool> {
+    let n = tx.account_record_failure(person.id, None).await?;
+    if n < app.config.lockout_threshold {
+        return Ok(false);
+    }
+    let until = app.now() + Duration::minutes(app.config.lockout_minutes);
+    tx.account_lock(person.id, until).await?;
+    let until_text = until.format("%Y-%m-%d %H:%M UTC").to_string();
+    let implementation = implementation_name(tx, person.implementation_id).await?;
+    mail::queue(
+        tx,
+        app,
+        person.implementation_id,
+        email,
+        "account_locked",
+        &[
+            ("name", &person.given_name),
+            ("implementation", &implementation),
+            ("until", &until_text),
+        ],
+    )
+    .await?;
+    record_system(
+        tx,
+        app,
+        Some(person.implementation_id),
+        Some((person.id, &person.display_name())),
+        "auth.locked",
+        "person",
+        Some(person.id),
+        json!({"failures": n, "until": until_text}),
+        source_addr,
+    )
+    .await?;
+    Ok(true)
+}
+
+/// Who must use two-step sign-in in an implementation (every role that reads others unless
+/// a Lead admin turned it off).
+pub async fn mfa_policy(tx: &mut Tx, implementation_id: i64) -> AppResult<MfaPolicy> {
+    Ok(
+        match tx
+            .setting_get(implementation_id, MFA_FOR_ALL_READERS)
+            .await?
+            .as_deref()
+        {
+            Some("false") => MfaPolicy::AdminRoles,
+            _ => MfaPolicy::EveryoneWhoReadsOthers,
+        },
+    )
+}
+
+/// The implementation's two-step sign-in policy, for its settings page.
+pub async fn implementation_mfa_policy(app: &App, ctx: &Ctx) -> AppResult<MfaPolicy> {
+    ctx.require(onramp_domain::authz::Permission::ViewOrganisation)?;
+    let mut tx = app.store.read().await?;
+    mfa_policy(&mut tx, ctx.implementation_id()).await
+}
+
+/// Chooses who must use two-step sign-in in the actor's implementation (Lead admins only).
+/// Sessions of people who now need it and have none are sent to enrolment at their next page.
+pub async fn set_implementation_mfa_policy(
+    app: &App,
+    ctx: &Ctx,
+    policy: MfaPolicy,
+) -> AppResult<()> {
+    ctx.require(onramp_domain::authz::Permission::ManageImplementation)?;
+    let mut tx = app.store.begin().await?;
+    let before = mfa_policy(&mut tx, ctx.implementation_id()).await?;
+    let on = policy == MfaPolicy::EveryoneWhoReadsOthers;
+    tx.setting_put(
+        ctx.implementation_id(),
+        MFA_FOR_ALL_READERS,
+        if on { "true" } else { "false" },
+    )
+    .await?;
+    record(
+        &mut tx,
+        app,
+        ctx,
+        "implementation.mfa_policy",
+        "implementation",
+        Some(ctx.implementation_id()),
+        json!({
+            "before": {"mfa_for_all_readers": before == MfaPolicy::EveryoneWhoReadsOthers},
+            "after": {"mfa_for_all_readers": on},
+        }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// The stage after the MFA step: enrolment when required and missing, then a forced
 /// password change, else active.
-fn stage_after_mfa(actor: &Actor, mfa_done: bool, must_change_password: bool) -> Stage {
-    if !mfa_done && actor.requires_mfa() {
+fn stage_after_mfa(
+    actor: &Actor,
+    policy: MfaPolicy,
+    mfa_done: bool,
+    must_change_password: bool,
+) -> Stage {
+    if !mfa_done && actor.requires_mfa(policy) {
         Stage::MfaEnrol
     } else if must_change_password {
         Stage::PasswordChange
@@ -305,12 +408,36 @@ fn stage_after_mfa(actor: &Actor, mfa_done: bool, must_change_password: bool) ->
     }
 }
 
+/// Gives the session a new token and CSRF token at its new stage.
+async fn rotate(tx: &mut Tx, app: &App, old_hash: &str, stage: Stage) -> AppResult<Rotated> {
+    let token = random_token();
+    let csrf = random_token();
+    if !tx
+        .session_rotate(
+            old_hash,
+            &token_hash(&token),
+            &csrf,
+            stage.as_str(),
+            app.now(),
+        )
+        .await?
+    {
+        return Err(AppError::Unauthenticated);
+    }
+    Ok(Rotated {
+        session_token: token,
+        csrf_token: csrf,
+        stage,
+    })
+}
+
 async fn implementation_name(tx: &mut Tx, implementation_id: i64) -> AppResult<String> {
     Ok(tx.implementation_get(implementation_id).await?.name)
 }
 
-/// Finds the session for a cookie value, ending it when idle too long or expired.
-pub async fn session(app: &App, token: &str) -> AppResult<Option<SessionInfo>> {
+/// Finds the session for a cookie value, ending it when idle too long or expired. A session
+/// whose person now needs two-step sign-in and has none is moved to enrolment.
+pub async fn session(app: &App, token: &str, source_addr: &str) -> AppResult<Option<SessionInfo>> {
     let now = app.now();
     let hash = token_hash(token);
     let mut tx = app.store.read().await?;
@@ -330,12 +457,40 @@ pub async fn session(app: &App, token: &str) -> AppResult<Option<SessionInfo>> {
         return Ok(None);
     }
     let actor = actor_of(&mut tx, &person).await?;
-    let email = tx
-        .account_get(s.person_id)
-        .await?
-        .map(|a| a.email)
+    let account = tx.account_get(s.person_id).await?;
+    let email = account
+        .as_ref()
+        .map(|a| a.email.clone())
         .unwrap_or_default();
+    let mut stage = Stage::parse(&s.stage);
+    let mut mfa_needs_password = s.mfa_needs_password;
+    // A role that needs two-step sign-in, granted while signed in, asks for enrolment now.
+    let mfa_missing = account.as_ref().is_some_and(|a| a.mfa_enabled_at.is_none());
+    let enrol_now = matches!(stage, Stage::Active | Stage::PasswordChange)
+        && mfa_missing
+        && actor.requires_mfa(MfaPolicy::EveryoneWhoReadsOthers)
+        && actor.requires_mfa(mfa_policy(&mut tx, person.implementation_id).await?);
     drop(tx);
+    if enrol_now {
+        let mut w = app.store.begin().await?;
+        w.session_require_enrolment(&hash, Stage::MfaEnrol.as_str())
+            .await?;
+        record_system(
+            &mut w,
+            app,
+            Some(person.implementation_id),
+            Some((person.id, &person.display_name())),
+            "mfa.enrolment_required",
+            "person",
+            Some(person.id),
+            json!({"from_stage": stage.as_str()}),
+            source_addr,
+        )
+        .await?;
+        w.commit().await?;
+        stage = Stage::MfaEnrol;
+        mfa_needs_password = true;
+    }
     // Record activity at most once a minute, to keep reads cheap.
     if now - s.last_seen_at > Duration::seconds(60) {
         let mut w = app.store.begin().await?;
@@ -344,10 +499,11 @@ pub async fn session(app: &App, token: &str) -> AppResult<Option<SessionInfo>> {
     }
     Ok(Some(SessionInfo {
         token_hash: hash,
-        stage: Stage::parse(&s.stage),
+        stage,
         csrf_token: s.csrf_token,
         actor,
         email,
+        mfa_needs_password,
     }))
 }
 
@@ -370,10 +526,13 @@ pub async fn sign_out(app: &App, session: &SessionInfo, source_addr: &str) -> Ap
     Ok(())
 }
 
-/// Ends every session of the actor, this one included.
+/// Ends every session of the actor, this one included, and revokes their API tokens.
 pub async fn sign_out_everywhere(app: &App, ctx: &Ctx) -> AppResult<u64> {
     let mut tx = app.store.begin().await?;
     let n = tx.sessions_delete_for(ctx.actor.person_id, None).await?;
+    let tokens = tx
+        .api_tokens_revoke_all(ctx.actor.person_id, app.now())
+        .await?;
     record(
         &mut tx,
         app,
@@ -381,7 +540,7 @@ pub async fn sign_out_everywhere(app: &App, ctx: &Ctx) -> AppResult<u64> {
         "auth.sign_out_everywhere",
         "person",
         Some(ctx.actor.person_id),
-        json!({"sessions": n}),
+        json!({"sessions": n, "api_tokens_revoked": tokens}),
     )
     .await?;
     tx.commit().await?;
@@ -398,14 +557,52 @@ fn totp(secret_b32: &str) -> AppResult<totp_rs::TOTP> {
         .map_err(|e| AppError::Internal(format!("totp: {e}")))
 }
 
-fn totp_ok(app: &App, secret_b32: &str, code: &str) -> AppResult<bool> {
+/// The time step of a six-digit code that matches the secret now (one step of clock drift
+/// either way is allowed), or None.
+fn totp_step(app: &App, secret_b32: &str, code: &str) -> AppResult<Option<i64>> {
     let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
     if code.len() != 6 || !code.chars().all(|c| c.is_ascii_digit()) {
-        return Ok(false);
+        return Ok(None);
     }
-    let t = u64::try_from(app.now().timestamp()).unwrap_or(0);
-    Ok(totp(secret_b32)?.check(&code, t))
+    let t = totp(secret_b32)?;
+    let now = app.now().timestamp().max(0);
+    let current = now / 30;
+    let mut found = None;
+    for step in [current - 1, current, current + 1] {
+        let at = u64::try_from(step * 30).unwrap_or(0);
+        let expected = t.generate(at);
+        // Compare every candidate whole, so timing does not tell which step matched.
+        if csrf_matches(&expected, &code) {
+            found = Some(step);
+        }
+    }
+    Ok(found)
 }
+
+/// Checks a code from the person's current authenticator, accepting each time step once.
+enum CodeCheck {
+    Accepted,
+    /// The code was right, but its time step (or a later one) was used already.
+    Replayed,
+    Wrong,
+}
+
+async fn check_current_code(
+    tx: &mut Tx,
+    app: &App,
+    person_id: i64,
+    secret: &str,
+    code: &str,
+) -> AppResult<CodeCheck> {
+    Ok(match totp_step(app, secret, code)? {
+        Some(step) if tx.account_use_mfa_step(person_id, step).await? => CodeCheck::Accepted,
+        Some(_) => CodeCheck::Replayed,
+        None => CodeCheck::Wrong,
+    })
+}
+
+const CODE_REPLAYED: &str =
+    "That code was used already: wait for your app to show a new one, then enter it";
 
 /// The current code for a secret (for tests and the demo only).
 pub fn totp_code(secret_b32: &str, at: DateTime<Utc>) -> AppResult<String> {
@@ -421,8 +618,9 @@ pub struct MfaEnrolment {
     pub qr_svg: String,
 }
 
-/// Starts MFA enrolment: a new secret waits for a first code (or the waiting one is shown again).
-pub async fn mfa_begin(app: &App, ctx: &Ctx) -> AppResult<MfaEnrolment> {
+/// Starts MFA enrolment in this session: a new secret waits for a first code (or the one this
+/// session is already setting up is shown again). Another session never sees it.
+pub async fn mfa_begin(app: &App, ctx: &Ctx, session_token_hash: &str) -> AppResult<MfaEnrolment> {
     let mut raw = [0u8; 20];
     rand::rngs::OsRng.fill_bytes(&mut raw);
     let secret = match totp_rs::Secret::Raw(raw.to_vec()).to_encoded() {
@@ -434,11 +632,16 @@ pub async fn mfa_begin(app: &App, ctx: &Ctx) -> AppResult<MfaEnrolment> {
         .account_get(ctx.actor.person_id)
         .await?
         .ok_or(AppError::NotFound)?;
+    let session = tx
+        .session_get(session_token_hash)
+        .await?
+        .filter(|s| s.person_id == ctx.actor.person_id)
+        .ok_or(AppError::Unauthenticated)?;
     // A reload of the set-up page keeps the secret the person may already have scanned.
-    let secret = match account.mfa_pending_secret.clone() {
+    let secret = match session.mfa_pending_secret {
         Some(pending) => pending,
         None => {
-            tx.account_set_pending_mfa(ctx.actor.person_id, Some(&secret))
+            tx.session_set_pending_mfa(session_token_hash, Some(&secret))
                 .await?;
             record(
                 &mut tx,
@@ -447,7 +650,7 @@ pub async fn mfa_begin(app: &App, ctx: &Ctx) -> AppResult<MfaEnrolment> {
                 "mfa.enrolment_started",
                 "person",
                 Some(ctx.actor.person_id),
-                json!({}),
+                json!({"replacing": account.mfa_enabled_at.is_some()}),
             )
             .await?;
             secret
@@ -495,60 +698,294 @@ fn url_escape(s: &str) -> String {
     o
 }
 
-/// Confirms enrolment with a first code; returns ten one-time recovery codes, shown once.
+/// What a set-up or replacement of two-step sign-in asks for, besides the new app's code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdentityCheck {
+    /// Nothing more: the password was given moments ago to open this session.
+    None,
+    /// The current password.
+    Password,
+    /// The current password or a code from the authenticator app in use now.
+    PasswordOrCode,
+}
+
+/// What the set-up form must ask for in this session: replacing an app that is on, setting
+/// one up from a signed-in session, or after being moved to enrolment mid-session asks
+/// who it is again; the enrolment owed right after the password does not.
+pub async fn mfa_identity_check(app: &App, session: &SessionInfo) -> AppResult<IdentityCheck> {
+    let mut tx = app.store.read().await?;
+    let account = tx
+        .account_get(session.actor.person_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(identity_check_for(
+        account.mfa_enabled_at.is_some(),
+        session.stage,
+        session.mfa_needs_password,
+    ))
+}
+
+fn identity_check_for(mfa_on: bool, stage: Stage, needs_password: bool) -> IdentityCheck {
+    if mfa_on {
+        IdentityCheck::PasswordOrCode
+    } else if stage == Stage::MfaEnrol && !needs_password {
+        IdentityCheck::None
+    } else {
+        IdentityCheck::Password
+    }
+}
+
+/// Checks the current password (or, when allowed, a current code) typed to confirm a change
+/// of two-step sign-in. Wrong answers count like wrong sign-ins: toward the account's lockout
+/// and the address's rate limit.
+async fn confirm_identity(
+    tx: &mut Tx,
+    app: &App,
+    ctx: &Ctx,
+    account: &onramp_store::Account,
+    check: IdentityCheck,
+    answer: &str,
+) -> AppResult<()> {
+    if check == IdentityCheck::None {
+        return Ok(());
+    }
+    if answer.trim().is_empty() {
+        return Err(AppError::field(
+            "current",
+            match check {
+                IdentityCheck::PasswordOrCode => {
+                    "Enter your current password, or a code from the app you use now"
+                }
+                _ => "Enter your current password",
+            },
+        ));
+    }
+    refuse_when_rate_limited(tx, app, &ctx.source_addr).await?;
+    let now = app.now();
+    let person = tx.person_by_id(account.person_id).await?;
+    if account.locked_until.is_some_and(|t| t > now) {
+        return Err(AppError::field(
+            "current",
+            "Your account is locked after repeated failures: try again later",
+        ));
+    }
+    let by_password = account
+        .password_hash
+        .as_deref()
+        .is_some_and(|h| !answer.is_empty() && verify_password(h, answer));
+    let by_code = match (&account.mfa_secret, check) {
+        (Some(secret), IdentityCheck::PasswordOrCode) if !by_password => {
+            Some(check_current_code(tx, app, account.person_id, secret, answer).await?)
+        }
+        _ => None,
+    };
+    if by_password || matches!(by_code, Some(CodeCheck::Accepted)) {
+        return Ok(());
+    }
+    tx.sign_in_attempt_record(&account.email, &ctx.source_addr, now, false)
+        .await?;
+    count_failure(tx, app, &person, &account.email, &ctx.source_addr).await?;
+    record(
+        tx,
+        app,
+        ctx,
+        "mfa.identity_check_failed",
+        "person",
+        Some(account.person_id),
+        json!({}),
+    )
+    .await?;
+    let message = match (by_code, check) {
+        (Some(CodeCheck::Replayed), _) => CODE_REPLAYED,
+        (_, IdentityCheck::PasswordOrCode) => {
+            "That is not your current password, nor a code your app shows now"
+        }
+        _ => "That is not your current password",
+    };
+    Err(AppError::field("current", message))
+}
+
+/// What confirming an authenticator app gives back.
+#[derive(Debug, Clone)]
+pub struct MfaConfirmed {
+    /// Ten one-time recovery codes, shown once.
+    pub recovery_codes: Vec<String>,
+    /// The session's new token when enrolment was the step it owed.
+    pub rotated: Option<Rotated>,
+}
+
+/// Confirms the authenticator app this session is setting up with a first code. Replacing
+/// an app that is on (or setting one up from a signed-in session) also needs `current`, the
+/// person's password or a current code; a replacement is emailed to the person.
 pub async fn mfa_confirm(
     app: &App,
     ctx: &Ctx,
-    session_token_hash: Option<&str>,
+    session_token_hash: &str,
     code: &str,
-) -> AppResult<Vec<String>> {
+    current: &str,
+) -> AppResult<MfaConfirmed> {
     let mut tx = app.store.begin().await?;
-    let account = tx
-        .account_get(ctx.actor.person_id)
+    let person_id = ctx.actor.person_id;
+    let account = tx.account_get(person_id).await?.ok_or(AppError::NotFound)?;
+    let session = tx
+        .session_get(session_token_hash)
         .await?
-        .ok_or(AppError::NotFound)?;
-    let pending = account.mfa_pending_secret.ok_or_else(|| {
+        .filter(|s| s.person_id == person_id)
+        .ok_or(AppError::Unauthenticated)?;
+    let stage = Stage::parse(&session.stage);
+    if !matches!(stage, Stage::Active | Stage::MfaEnrol) {
+        return Err(AppError::Unauthenticated);
+    }
+    let replacing = account.mfa_enabled_at.is_some();
+    let check = identity_check_for(replacing, stage, session.mfa_needs_password);
+    let pending = session.mfa_pending_secret.clone().ok_or_else(|| {
         AppError::field(
             "code",
             "Start the set-up again: no authenticator is waiting for a code",
         )
     })?;
-    if !totp_ok(app, &pending, code)? {
+    if code.trim().is_empty() {
+        let mut p = crate::error::Problems::default();
+        p.push("code", "Enter the 6-digit code your new app shows");
+        if check != IdentityCheck::None && current.trim().is_empty() {
+            p.push("current", "Enter your current password");
+        }
+        return Err(AppError::Invalid(p.0));
+    }
+    // Who is asking is checked first, and its failures are kept even when the code is wrong.
+    if let Err(e) = confirm_identity(&mut tx, app, ctx, &account, check, current).await {
+        tx.commit().await?;
+        return Err(e);
+    }
+    let Some(step) = totp_step(app, &pending, code)? else {
+        tx.commit().await?;
         return Err(AppError::field(
             "code",
             "That code is not right: enter the 6 digits your app shows now",
         ));
-    }
+    };
     let now = app.now();
-    tx.account_enable_mfa(ctx.actor.person_id, &pending, now)
-        .await?;
+    tx.account_enable_mfa(person_id, &pending, now).await?;
+    // The new app's code is used: it cannot open a sign-in too.
+    tx.account_set_mfa_step(person_id, Some(step)).await?;
+    tx.session_set_pending_mfa(session_token_hash, None).await?;
     let codes: Vec<String> = (0..10).map(|_| recovery_code()).collect();
     let hashes: Vec<String> = codes
         .iter()
         .map(|c| token_hash(&normalise_recovery(c)))
         .collect();
-    tx.recovery_codes_replace(ctx.actor.person_id, &hashes)
+    tx.recovery_codes_replace(person_id, &hashes).await?;
+    let rotated = if stage == Stage::MfaEnrol {
+        let policy = mfa_policy(&mut tx, ctx.implementation_id()).await?;
+        let next = stage_after_mfa(&ctx.actor, policy, true, account.must_change_password);
+        Some(rotate(&mut tx, app, session_token_hash, next).await?)
+    } else {
+        None
+    };
+    if replacing {
+        notify_mfa_change(
+            &mut tx,
+            app,
+            person_id,
+            &account.email,
+            "replaced with a new authenticator app",
+        )
         .await?;
-    if let Some(h) = session_token_hash {
-        if let Some(s) = tx.session_get(h).await? {
-            if Stage::parse(&s.stage) == Stage::MfaEnrol {
-                let next = stage_after_mfa(&ctx.actor, true, account.must_change_password);
-                tx.session_set_stage(h, next.as_str()).await?;
-            }
-        }
     }
     record(
         &mut tx,
         app,
         ctx,
-        "mfa.enabled",
+        if replacing {
+            "mfa.replaced"
+        } else {
+            "mfa.enabled"
+        },
         "person",
-        Some(ctx.actor.person_id),
+        Some(person_id),
         json!({}),
     )
     .await?;
     tx.commit().await?;
-    Ok(codes)
+    Ok(MfaConfirmed {
+        recovery_codes: codes,
+        rotated,
+    })
+}
+
+/// Turns two-step sign-in off, for someone whose roles do not require it; asks for the
+/// password or a current code, and emails the person.
+pub async fn mfa_turn_off(app: &App, ctx: &Ctx, current: &str) -> AppResult<()> {
+    let mut tx = app.store.begin().await?;
+    let person_id = ctx.actor.person_id;
+    let account = tx.account_get(person_id).await?.ok_or(AppError::NotFound)?;
+    if account.mfa_enabled_at.is_none() {
+        return Err(AppError::field(
+            "current",
+            "Two-step sign-in is off already",
+        ));
+    }
+    if ctx
+        .actor
+        .requires_mfa(mfa_policy(&mut tx, ctx.implementation_id()).await?)
+    {
+        return Err(AppError::Forbidden);
+    }
+    if let Err(e) = confirm_identity(
+        &mut tx,
+        app,
+        ctx,
+        &account,
+        IdentityCheck::PasswordOrCode,
+        current,
+    )
+    .await
+    {
+        tx.commit().await?;
+        return Err(e);
+    }
+    tx.account_disable_mfa(person_id).await?;
+    notify_mfa_change(&mut tx, app, person_id, &account.email, "turned off").await?;
+    record(
+        &mut tx,
+        app,
+        ctx,
+        "mfa.disabled",
+        "person",
+        Some(person_id),
+        json!({}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Tells the person that their two-step sign-in changed (no secret in it).
+async fn notify_mfa_change(
+    tx: &mut Tx,
+    app: &App,
+    person_id: i64,
+    email: &str,
+    change: &str,
+) -> AppResult<()> {
+    let person = tx.person_by_id(person_id).await?;
+    let implementation = implementation_name(tx, person.implementation_id).await?;
+    let when = app.now().format("%Y-%m-%d %H:%M UTC").to_string();
+    mail::queue(
+        tx,
+        app,
+        person.implementation_id,
+        email,
+        "mfa_changed",
+        &[
+            ("name", &person.given_name),
+            ("implementation", &implementation),
+            ("change", change),
+            ("when", &when),
+        ],
+    )
+    .await?;
+    Ok(())
 }
 
 fn recovery_code() -> String {
@@ -569,37 +1006,46 @@ fn normalise_recovery(c: &str) -> String {
         .to_lowercase()
 }
 
-/// The second step of sign-in: a code from the app, or a recovery code.
+/// The second step of sign-in: a code from the app (each time step once), or a recovery
+/// code. Wrong codes count per account (toward the lockout) and per address (toward the rate
+/// limit). On success the session gets a new token at its next stage; None when the session
+/// was not at this step.
 pub async fn mfa_verify(
     app: &App,
     session: &SessionInfo,
     code: &str,
     source_addr: &str,
-) -> AppResult<Stage> {
+) -> AppResult<Option<Rotated>> {
     if session.stage != Stage::Mfa {
-        return Ok(session.stage);
+        return Ok(None);
     }
+    let now = app.now();
     let mut tx = app.store.begin().await?;
+    refuse_when_rate_limited(&mut tx, app, source_addr).await?;
     let person_id = session.actor.person_id;
     let account = tx.account_get(person_id).await?.ok_or(AppError::NotFound)?;
+    let ctx = Ctx::new(session.actor.clone(), source_addr);
+    if account.locked_until.is_some_and(|t| t > now) {
+        // Locked meanwhile (from this or another half-open session): nothing more is tried.
+        tx.session_delete(&session.token_hash).await?;
+        tx.commit().await?;
+        return Err(AppError::Unauthenticated);
+    }
     let secret = account
         .mfa_secret
         .clone()
         .ok_or(AppError::Unauthenticated)?;
-    let ctx = Ctx::new(session.actor.clone(), source_addr);
-    let by_app = totp_ok(app, &secret, code)?;
-    let by_recovery = !by_app
+    let by_app = check_current_code(&mut tx, app, person_id, &secret, code).await?;
+    let by_recovery = !matches!(by_app, CodeCheck::Accepted)
         && tx
-            .recovery_code_use(person_id, &token_hash(&normalise_recovery(code)), app.now())
+            .recovery_code_use(person_id, &token_hash(&normalise_recovery(code)), now)
             .await?;
-    if !by_app && !by_recovery {
-        let n = tx.account_record_failure(person_id, None).await?;
-        if n >= app.config.lockout_threshold {
-            tx.account_lock(
-                person_id,
-                app.now() + Duration::minutes(app.config.lockout_minutes),
-            )
+    if !matches!(by_app, CodeCheck::Accepted) && !by_recovery {
+        tx.sign_in_attempt_record(&account.email, source_addr, now, false)
             .await?;
+        let person = tx.person_by_id(person_id).await?;
+        let locked = count_failure(&mut tx, app, &person, &account.email, source_addr).await?;
+        if locked {
             tx.session_delete(&session.token_hash).await?;
         }
         record(
@@ -609,27 +1055,34 @@ pub async fn mfa_verify(
             "mfa.failed",
             "person",
             Some(person_id),
-            json!({"failures": n}),
+            json!({"replayed": matches!(by_app, CodeCheck::Replayed)}),
         )
         .await?;
         tx.commit().await?;
+        if locked {
+            return Err(AppError::Unauthenticated);
+        }
         return Err(AppError::field(
             "code",
-            "That code is not right: enter the 6 digits your app shows now, or a recovery code",
+            match by_app {
+                CodeCheck::Replayed => CODE_REPLAYED,
+                _ => "That code is not right: enter the 6 digits your app shows now, or a recovery code",
+            },
         ));
     }
-    tx.account_record_success(person_id, app.now()).await?;
-    let next = stage_after_mfa(&session.actor, true, account.must_change_password);
-    tx.session_set_stage(&session.token_hash, next.as_str())
-        .await?;
+    // The whole sign-in has succeeded: the count of failures starts again.
+    tx.account_record_success(person_id, now).await?;
+    let policy = mfa_policy(&mut tx, session.actor.implementation_id).await?;
+    let next = stage_after_mfa(&session.actor, policy, true, account.must_change_password);
+    let rotated = rotate(&mut tx, app, &session.token_hash, next).await?;
     record(
         &mut tx,
         app,
         &ctx,
-        if by_app {
-            "mfa.verified"
-        } else {
+        if by_recovery {
             "mfa.recovery_code_used"
+        } else {
+            "mfa.verified"
         },
         "person",
         Some(person_id),
@@ -637,7 +1090,14 @@ pub async fn mfa_verify(
     )
     .await?;
     tx.commit().await?;
-    Ok(next)
+    Ok(Some(rotated))
+}
+
+/// Whether the actor's roles require two-step sign-in under their implementation's policy.
+pub async fn mfa_required(app: &App, ctx: &Ctx) -> AppResult<bool> {
+    let mut tx = app.store.read().await?;
+    let policy = mfa_policy(&mut tx, ctx.implementation_id()).await?;
+    Ok(ctx.actor.requires_mfa(policy))
 }
 
 /// Whether MFA is on, and recovery codes left.
@@ -653,7 +1113,9 @@ pub async fn mfa_status(app: &App, ctx: &Ctx) -> AppResult<(bool, i64)> {
 
 // ---------------------------------------------------------------- passwords
 
-/// Changes the actor's own password (also the forced change of an issued password).
+/// Changes the actor's own password (also the forced change of an issued password). The
+/// person's other sessions end and their API tokens are revoked; this session gets a new
+/// token (at the active stage after a forced change), returned when one was given.
 pub async fn change_password(
     app: &App,
     ctx: &Ctx,
@@ -661,17 +1123,30 @@ pub async fn change_password(
     current: &str,
     new: &str,
     confirm: &str,
-) -> AppResult<()> {
+) -> AppResult<Option<Rotated>> {
     let mut tx = app.store.begin().await?;
+    refuse_when_rate_limited(&mut tx, app, &ctx.source_addr).await?;
     let account = tx
         .account_get(ctx.actor.person_id)
         .await?
         .ok_or(AppError::NotFound)?;
+    if current.is_empty() {
+        return Err(AppError::field(
+            "current",
+            "Your current password is not right",
+        ));
+    }
     if !account
         .password_hash
         .as_deref()
         .is_some_and(|h| verify_password(h, current))
     {
+        // Counted like a wrong sign-in, so the form cannot be used to guess the password.
+        tx.sign_in_attempt_record(&account.email, &ctx.source_addr, app.now(), false)
+            .await?;
+        let person = tx.person_by_id(account.person_id).await?;
+        count_failure(&mut tx, app, &person, &account.email, &ctx.source_addr).await?;
+        tx.commit().await?;
         return Err(AppError::field(
             "current",
             "Your current password is not right",
@@ -694,21 +1169,26 @@ pub async fn change_password(
             "Choose a password you have not used here before",
         ));
     }
+    let now = app.now();
     tx.account_set_password(
         ctx.actor.person_id,
         &hash_password(app, pw.expose())?,
         false,
-        app.now(),
+        now,
     )
     .await?;
-    // Other sessions end: whoever knew the old password is signed out.
+    // Other sessions end and API tokens stop: whoever knew the old password is locked out.
     tx.sessions_delete_for(ctx.actor.person_id, session_token_hash)
         .await?;
+    let tokens = tx.api_tokens_revoke_all(ctx.actor.person_id, now).await?;
+    let mut rotated = None;
     if let Some(h) = session_token_hash {
         if let Some(s) = tx.session_get(h).await? {
-            if Stage::parse(&s.stage) == Stage::PasswordChange {
-                tx.session_set_stage(h, Stage::Active.as_str()).await?;
-            }
+            let stage = match Stage::parse(&s.stage) {
+                Stage::PasswordChange => Stage::Active,
+                other => other,
+            };
+            rotated = Some(rotate(&mut tx, app, h, stage).await?);
         }
     }
     record(
@@ -718,11 +1198,11 @@ pub async fn change_password(
         "auth.password_changed",
         "person",
         Some(ctx.actor.person_id),
-        json!({}),
+        json!({"api_tokens_revoked": tokens}),
     )
     .await?;
     tx.commit().await?;
-    Ok(())
+    Ok(rotated)
 }
 
 /// Creates a one-time link of a kind for a person and queues the email that carries it.
@@ -885,6 +1365,7 @@ pub async fn use_link(
     tx.account_set_password(t.person_id, &hash_password(app, pw.expose())?, false, now)
         .await?;
     tx.sessions_delete_for(t.person_id, None).await?;
+    let tokens = tx.api_tokens_revoke_all(t.person_id, now).await?;
     let person = tx.person_by_id(t.person_id).await?;
     let action = match kind {
         LinkKind::Invitation => "auth.invitation_accepted",
@@ -898,7 +1379,7 @@ pub async fn use_link(
         action,
         "person",
         Some(person.id),
-        json!({}),
+        json!({"api_tokens_revoked": tokens}),
         source_addr,
     )
     .await?;
@@ -915,11 +1396,7 @@ pub async fn request_password_reset(app: &App, email: &str, source_addr: &str) -
         ));
     };
     let mut tx = app.store.begin().await?;
-    let window_start = app.now() - Duration::minutes(app.config.rate_limit_window_minutes);
-    if tx.sign_in_failures_since(source_addr, window_start).await? >= app.config.rate_limit_failures
-    {
-        return Err(AppError::RateLimited);
-    }
+    refuse_when_rate_limited(&mut tx, app, source_addr).await?;
     if let Some(a) = tx.account_by_email(email.as_str()).await? {
         let person = tx.person_by_id(a.person_id).await?;
         if person.active {
@@ -972,14 +1449,57 @@ pub async fn issue_password(
 
 // ---------------------------------------------------------------- API tokens
 
-/// A new API token: the secret is shown once.
+/// How long a new API token works, as chosen when it is created.
+pub const API_TOKEN_LIFETIMES: &[(&str, &str)] = &[
+    ("30", "30 days"),
+    ("90", "90 days"),
+    ("365", "1 year"),
+    ("", "No expiry"),
+];
+
+/// A new API token that does not expire: the secret is shown once.
 pub async fn api_token_create(app: &App, ctx: &Ctx, name: &str) -> AppResult<(i64, String)> {
-    let name = onramp_domain::values::required_text("name", "a name for the token", name, 100)
-        .map_err(|e| AppError::Invalid(vec![e]))?;
+    api_token_create_expiring(app, ctx, name, "").await
+}
+
+/// A new API token that stops working after `expires_in_days` days (one of
+/// [`API_TOKEN_LIFETIMES`]; empty for never): the secret is shown once.
+pub async fn api_token_create_expiring(
+    app: &App,
+    ctx: &Ctx,
+    name: &str,
+    expires_in_days: &str,
+) -> AppResult<(i64, String)> {
+    let mut p = crate::error::Problems::default();
+    let name = p.check(onramp_domain::values::required_text(
+        "name",
+        "a name for the token",
+        name,
+        100,
+    ));
+    let days = expires_in_days.trim();
+    let expires_at = if days.is_empty() {
+        None
+    } else if API_TOKEN_LIFETIMES.iter().any(|(d, _)| *d == days) {
+        days.parse::<i64>()
+            .ok()
+            .map(|d| app.now() + Duration::days(d))
+    } else {
+        p.push("expires", "Choose how long the token works from the list");
+        None
+    };
+    p.into_result()?;
+    let name = name.ok_or_else(|| AppError::Internal("unreachable".into()))?;
     let token = format!("onr_{}", random_token());
     let mut tx = app.store.begin().await?;
     let id = tx
-        .api_token_create(ctx.actor.person_id, &name, &token_hash(&token), app.now())
+        .api_token_create_expiring(
+            ctx.actor.person_id,
+            &name,
+            &token_hash(&token),
+            app.now(),
+            expires_at,
+        )
         .await?;
     record(
         &mut tx,
@@ -988,7 +1508,7 @@ pub async fn api_token_create(app: &App, ctx: &Ctx, name: &str) -> AppResult<(i6
         "api_token.create",
         "api_token",
         Some(id),
-        json!({"name": name}),
+        json!({"name": name, "expires_at": expires_at}),
     )
     .await?;
     tx.commit().await?;
@@ -1030,6 +1550,9 @@ pub async fn api_actor(app: &App, token: &str) -> AppResult<Actor> {
         .api_token_find(&hash)
         .await?
         .ok_or(AppError::Unauthenticated)?;
+    if t.expires_at.is_some_and(|e| e <= app.now()) {
+        return Err(AppError::Unauthenticated);
+    }
     let person = tx.person_by_id(t.person_id).await?;
     if !person.active {
         return Err(AppError::Unauthenticated);

@@ -47,6 +47,14 @@ pub const DEFAULTS: &[DefaultTemplate] = &[
         html: "<p>Hello {{name}},</p><p>Your Onramp account was locked after several wrong passwords. It unlocks at {{until}}, or you can reset your password.</p><p>If it was not you, tell your HMIS Lead.</p>",
     },
     DefaultTemplate {
+        key: "mfa_changed",
+        title: "Two-step sign-in changed",
+        placeholders: &["name", "implementation", "change", "when"],
+        subject: "Your Onramp two-step sign-in was changed",
+        text: "Hello {{name}},\n\nThe two-step sign-in of your Onramp account was {{change}} at {{when}}.\n\nIf it was you, there is nothing to do. If it was not, reset your password now and tell your HMIS Lead.\n",
+        html: "<p>Hello {{name}},</p><p>The two-step sign-in of your Onramp account was {{change}} at {{when}}.</p><p>If it was you, there is nothing to do. If it was not, reset your password now and tell your HMIS Lead.</p>",
+    },
+    DefaultTemplate {
         key: "request_received",
         title: "Access request received (to the requester)",
         placeholders: &["name", "person", "agency", "implementation", "request_link"],

@@ -53,6 +53,16 @@ pub enum Permission {
     ManageProcess,
 }
 
+/// Who must use two-step sign-in, chosen per implementation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MfaPolicy {
+    /// Only the admin roles: Lead admin, training coordinator, agency administrator.
+    AdminRoles,
+    /// Every role that reads people beyond their own record (the default).
+    #[default]
+    EveryoneWhoReadsOthers,
+}
+
 impl Actor {
     pub fn has(&self, role: ImplementationRole) -> bool {
         self.implementation_roles.contains(&role)
@@ -89,11 +99,23 @@ impl Actor {
     pub fn is_lead_staff(&self) -> bool {
         self.has(ImplementationRole::LeadAdmin) || self.has(ImplementationRole::TrainingCoordinator)
     }
-    /// Admin roles must use multi-factor authentication.
-    pub fn requires_mfa(&self) -> bool {
-        self.has(ImplementationRole::LeadAdmin)
+    /// Whether this person must use two-step sign-in under the implementation's policy.
+    ///
+    /// The admin roles (Lead admin, training coordinator, agency administrator) always must.
+    /// Under [`MfaPolicy::EveryoneWhoReadsOthers`] (the default) so must every role that reads
+    /// people beyond their own record: every implementation role (proctor, auditor too) and
+    /// every agency role (executive director, supervisor, security officer too). A trainee
+    /// with no role never must.
+    pub fn requires_mfa(&self, policy: MfaPolicy) -> bool {
+        let admin = self.has(ImplementationRole::LeadAdmin)
             || self.has(ImplementationRole::TrainingCoordinator)
-            || !self.administered_agencies().is_empty()
+            || !self.administered_agencies().is_empty();
+        match policy {
+            MfaPolicy::AdminRoles => admin,
+            MfaPolicy::EveryoneWhoReadsOthers => {
+                admin || !self.implementation_roles.is_empty() || !self.agency_roles.is_empty()
+            }
+        }
     }
 
     /// The product roles this actor holds; everyone is a trainee of their own records.
@@ -161,6 +183,45 @@ impl Actor {
 mod tests {
     use super::*;
 
+    #[test]
+    fn every_role_that_reads_others_needs_two_step_sign_in_by_default() {
+        use AgencyRole as A;
+        use ImplementationRole as I;
+        let policy = MfaPolicy::default();
+        assert_eq!(policy, MfaPolicy::EveryoneWhoReadsOthers);
+        for r in I::ALL {
+            assert!(actor(&[r], &[]).requires_mfa(policy), "{r:?}");
+        }
+        for r in A::ALL {
+            assert!(actor(&[], &[(3, r)]).requires_mfa(policy), "{r:?}");
+        }
+        assert!(!actor(&[], &[]).requires_mfa(policy), "a trainee");
+    }
+
+    #[test]
+    fn with_the_policy_off_only_the_admin_roles_need_two_step_sign_in() {
+        use AgencyRole as A;
+        use ImplementationRole as I;
+        let policy = MfaPolicy::AdminRoles;
+        for (r, must) in [
+            (I::LeadAdmin, true),
+            (I::TrainingCoordinator, true),
+            (I::Proctor, false),
+            (I::Auditor, false),
+        ] {
+            assert_eq!(actor(&[r], &[]).requires_mfa(policy), must, "{r:?}");
+        }
+        for (r, must) in [
+            (A::AgencyAdministrator, true),
+            (A::ExecutiveDirector, false),
+            (A::Supervisor, false),
+            (A::SecurityOfficer, false),
+        ] {
+            assert_eq!(actor(&[], &[(3, r)]).requires_mfa(policy), must, "{r:?}");
+        }
+        assert!(!actor(&[], &[]).requires_mfa(policy));
+    }
+
     fn actor(impl_roles: &[ImplementationRole], agency_roles: &[(i64, AgencyRole)]) -> Actor {
         Actor {
             person_id: 1,
@@ -188,7 +249,7 @@ mod tests {
         }));
         assert!(!a.may(Permission::ViewAllPeople));
         assert!(!a.may(Permission::ManageImplementation));
-        assert!(a.requires_mfa());
+        assert!(a.requires_mfa(MfaPolicy::AdminRoles));
     }
 
     #[test]
@@ -204,7 +265,7 @@ mod tests {
         }));
         assert!(!t.may(Permission::ViewOrganisation));
         assert!(!t.may(Permission::ViewAudit));
-        assert!(!t.requires_mfa());
+        assert!(!t.requires_mfa(MfaPolicy::default()));
         assert_eq!(t.roles(), vec![Role::Trainee]);
     }
 

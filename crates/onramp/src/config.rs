@@ -3,6 +3,7 @@
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
+use onramp_app::config::TrustedProxies;
 use onramp_app::AppConfig;
 use onramp_domain::audit::AuditKey;
 use onramp_domain::webhook::AllowedHosts;
@@ -80,6 +81,27 @@ pub struct Settings {
     /// A separate address and port serving only /metrics (e.g. 127.0.0.1:9090), for a scraper on a private network.
     #[arg(long, env = "ONRAMP_METRICS_LISTEN", global = true)]
     pub metrics_listen: Option<String>,
+    /// Reverse proxies whose X-Forwarded-For is believed: addresses or CIDR ranges separated
+    /// by commas (e.g. 10.0.0.0/8,::1). Empty: the header is ignored [default: empty].
+    #[arg(long, env = "ONRAMP_TRUSTED_PROXIES", global = true)]
+    pub trusted_proxies: Option<String>,
+}
+
+/// A list in the config file: `"10.0.0.0/8, ::1"` or `["10.0.0.0/8", "::1"]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum ListSetting {
+    Text(String),
+    Items(Vec<String>),
+}
+
+impl ListSetting {
+    fn joined(&self) -> String {
+        match self {
+            ListSetting::Text(s) => s.clone(),
+            ListSetting::Items(v) => v.join(","),
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -107,6 +129,7 @@ struct FileSettings {
     metrics_token: Option<String>,
     metrics_token_file: Option<PathBuf>,
     metrics_listen: Option<String>,
+    trusted_proxies: Option<ListSetting>,
 }
 
 /// Settings resolved and checked.
@@ -232,6 +255,13 @@ impl Settings {
             }
             app.password_policy.min_length = n;
         }
+        let proxies = self
+            .trusted_proxies
+            .clone()
+            .or(file.trusted_proxies.as_ref().map(ListSetting::joined))
+            .unwrap_or_default();
+        app.trusted_proxies = TrustedProxies::parse(&proxies)
+            .map_err(|e| anyhow::anyhow!("--trusted-proxies / ONRAMP_TRUSTED_PROXIES: {e}"))?;
         let secure_cookies =
             pick!(self, file, secure_cookies).unwrap_or(base_url.starts_with("https://"));
         let log_json = match pick!(self, file, log_format).as_deref().unwrap_or("text") {
@@ -288,5 +318,39 @@ impl Settings {
             secure_cookies,
             log_json,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_trusted_proxy_list_names_the_setting_and_the_entry() {
+        let s = Settings {
+            trusted_proxies: Some("10.0.0.0/8, proxy.internal".into()),
+            ..Settings::default()
+        };
+        let e = format!("{:#}", s.resolve().unwrap_err());
+        assert!(e.contains("ONRAMP_TRUSTED_PROXIES"), "{e}");
+        assert!(e.contains("proxy.internal"), "{e}");
+    }
+
+    #[test]
+    fn trusted_proxies_are_empty_by_default_and_read_from_the_file_as_a_list() {
+        let r = Settings::default().resolve().unwrap();
+        assert!(r.app.trusted_proxies.is_empty());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("onramp.toml");
+        std::fs::write(&path, "trusted_proxies = [\"10.0.0.0/8\", \"::1\"]\n").unwrap();
+        let r = Settings {
+            config: Some(path),
+            ..Settings::default()
+        }
+        .resolve()
+        .unwrap();
+        assert!(r.app.trusted_proxies.trusts("10.2.3.4".parse().unwrap()));
+        assert!(r.app.trusted_proxies.trusts("::1".parse().unwrap()));
+        assert!(!r.app.trusted_proxies.trusts("192.0.2.1".parse().unwrap()));
     }
 }

@@ -92,8 +92,23 @@ impl Tx {
         Ok(())
     }
 
+    /// Accepts a TOTP time step once: true when it is later than every step accepted before
+    /// (and records it), false for a replayed or older code.
+    pub async fn account_use_mfa_step(&mut self, person_id: i64, step: i64) -> Result<bool> {
+        let n = exec!(self, c => sqlx::query("UPDATE accounts SET mfa_last_step = $1 WHERE person_id = $2 AND (mfa_last_step IS NULL OR mfa_last_step < $1)")
+            .bind(step).bind(person_id).execute(c).await)?;
+        Ok(n == 1)
+    }
+
+    /// Sets the last accepted TOTP step outright (a new secret starts its own count).
+    pub async fn account_set_mfa_step(&mut self, person_id: i64, step: Option<i64>) -> Result<()> {
+        exec!(self, c => sqlx::query("UPDATE accounts SET mfa_last_step = $1 WHERE person_id = $2")
+            .bind(step).bind(person_id).execute(c).await)?;
+        Ok(())
+    }
+
     pub async fn account_disable_mfa(&mut self, person_id: i64) -> Result<()> {
-        exec!(self, c => sqlx::query("UPDATE accounts SET mfa_secret = NULL, mfa_pending_secret = NULL, mfa_enabled_at = NULL WHERE person_id = $1")
+        exec!(self, c => sqlx::query("UPDATE accounts SET mfa_secret = NULL, mfa_pending_secret = NULL, mfa_enabled_at = NULL, mfa_last_step = NULL WHERE person_id = $1")
             .bind(person_id).execute(c).await)?;
         exec!(self, c => sqlx::query("DELETE FROM recovery_codes WHERE person_id = $1").bind(person_id).execute(c).await)?;
         Ok(())
@@ -184,15 +199,28 @@ impl Tx {
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> Result<i64> {
-        Ok(on_conn!(self, c => sqlx::query_scalar(
-            "INSERT INTO api_tokens (person_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
-            .bind(person_id).bind(name).bind(token_hash).bind(now).fetch_one(c).await)?)
+        self.api_token_create_expiring(person_id, name, token_hash, now, None)
+            .await
     }
 
-    /// The live token with this hash, if any.
+    /// A token that stops working at `expires_at` (never when None).
+    pub async fn api_token_create_expiring(
+        &mut self,
+        person_id: i64,
+        name: &str,
+        token_hash: &str,
+        now: DateTime<Utc>,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Result<i64> {
+        Ok(on_conn!(self, c => sqlx::query_scalar(
+            "INSERT INTO api_tokens (person_id, name, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5) RETURNING id")
+            .bind(person_id).bind(name).bind(token_hash).bind(now).bind(expires_at).fetch_one(c).await)?)
+    }
+
+    /// The unrevoked token with this hash, if any (expired or not: the caller decides).
     pub async fn api_token_find(&mut self, token_hash: &str) -> Result<Option<ApiToken>> {
         Ok(on_conn!(self, c => sqlx::query_as::<_, ApiToken>(
-            "SELECT id, person_id, name, created_at, last_used_at, revoked_at FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL")
+            "SELECT id, person_id, name, created_at, last_used_at, revoked_at, expires_at FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL")
             .bind(token_hash).fetch_optional(c).await)?)
     }
 
@@ -203,7 +231,7 @@ impl Tx {
 
     pub async fn api_tokens_of(&mut self, person_id: i64) -> Result<Vec<ApiToken>> {
         Ok(on_conn!(self, c => sqlx::query_as::<_, ApiToken>(
-            "SELECT id, person_id, name, created_at, last_used_at, revoked_at FROM api_tokens WHERE person_id = $1 ORDER BY created_at DESC, id DESC")
+            "SELECT id, person_id, name, created_at, last_used_at, revoked_at, expires_at FROM api_tokens WHERE person_id = $1 ORDER BY created_at DESC, id DESC")
             .bind(person_id).fetch_all(c).await)?)
     }
 
@@ -216,6 +244,17 @@ impl Tx {
         let n = exec!(self, c => sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND person_id = $3 AND revoked_at IS NULL")
             .bind(now).bind(id).bind(person_id).execute(c).await)?;
         Ok(n == 1)
+    }
+
+    /// Revokes every live token of a person; returns how many.
+    pub async fn api_tokens_revoke_all(
+        &mut self,
+        person_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<u64> {
+        let n = exec!(self, c => sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE person_id = $2 AND revoked_at IS NULL")
+            .bind(now).bind(person_id).execute(c).await)?;
+        Ok(n)
     }
 
     // ---- sign-in attempts (rate limiting by source address) ----

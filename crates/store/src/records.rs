@@ -83,6 +83,8 @@ pub struct Account {
     pub mfa_pending_secret: Option<String>,
     pub mfa_enabled_at: Option<DateTime<Utc>>,
     pub last_sign_in_at: Option<DateTime<Utc>>,
+    /// The last TOTP time step accepted; codes of that step or earlier are refused.
+    pub mfa_last_step: Option<i64>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -96,6 +98,10 @@ pub struct Session {
     pub expires_at: DateTime<Utc>,
     pub source_addr: String,
     pub user_agent: String,
+    /// Moved to MFA enrolment while signed in: the password is asked again before set-up.
+    pub mfa_needs_password: bool,
+    /// The authenticator secret this session is setting up.
+    pub mfa_pending_secret: Option<String>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -116,6 +122,8 @@ pub struct ApiToken {
     pub created_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// None: the token does not expire.
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow, Serialize)]

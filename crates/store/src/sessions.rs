@@ -43,6 +43,41 @@ impl Tx {
         Ok(())
     }
 
+    /// Gives a session a new token, a new CSRF token and a stage, so that the token it had
+    /// before is worthless; false when no session had `old_hash`.
+    pub async fn session_rotate(
+        &mut self,
+        old_hash: &str,
+        new_hash: &str,
+        csrf_token: &str,
+        stage: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let n = exec!(self, c => sqlx::query(
+            "UPDATE sessions SET token_hash = $1, csrf_token = $2, stage = $3, last_seen_at = $4, mfa_needs_password = FALSE, mfa_pending_secret = NULL WHERE token_hash = $5")
+            .bind(new_hash).bind(csrf_token).bind(stage).bind(now).bind(old_hash).execute(c).await)?;
+        Ok(n == 1)
+    }
+
+    /// Sends a signed-in session back to MFA enrolment (a role that needs MFA was granted);
+    /// the password is asked again before set-up.
+    pub async fn session_require_enrolment(&mut self, token_hash: &str, stage: &str) -> Result<()> {
+        exec!(self, c => sqlx::query("UPDATE sessions SET stage = $1, mfa_needs_password = TRUE WHERE token_hash = $2")
+            .bind(stage).bind(token_hash).execute(c).await)?;
+        Ok(())
+    }
+
+    /// The authenticator secret this session is setting up (None ends the set-up).
+    pub async fn session_set_pending_mfa(
+        &mut self,
+        token_hash: &str,
+        secret: Option<&str>,
+    ) -> Result<()> {
+        exec!(self, c => sqlx::query("UPDATE sessions SET mfa_pending_secret = $1 WHERE token_hash = $2")
+            .bind(secret).bind(token_hash).execute(c).await)?;
+        Ok(())
+    }
+
     pub async fn session_delete(&mut self, token_hash: &str) -> Result<()> {
         exec!(self, c => sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(c).await)?;
         Ok(())

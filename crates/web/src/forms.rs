@@ -1,7 +1,7 @@
 //! Form bodies with their CSRF token checked, and field errors for re-rendered forms.
 
 use crate::error::WebError;
-use crate::session::{MaybeSession, PRE_SESSION_COOKIE};
+use crate::session::MaybeSession;
 use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -35,7 +35,7 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for CsrfForm<T> {
         let expected = match &session {
             Some(s) => Some(s.csrf_token.clone()),
             None => CookieJar::from_headers(&parts.headers)
-                .get(PRE_SESSION_COOKIE)
+                .get(state.pre_session_cookie_name())
                 .map(|c| c.value().to_string()),
         };
         let bytes = Bytes::from_request(Request::from_parts(parts, body), state)

@@ -1,15 +1,26 @@
-//! Security headers on every response: a CSP with no inline script, no framing, no sniffing.
+//! Security headers on every response: a CSP with no inline script, no framing, no sniffing,
+//! and HSTS when Onramp is served over https.
 
-use axum::extract::Request;
+use crate::AppState;
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
 
 pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-pub async fn headers(req: Request, next: Next) -> Response {
+/// Browsers keep to https for a year (and for subdomains) once they have seen this.
+pub const HSTS: &str = "max-age=31536000; includeSubDomains";
+
+pub async fn headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let mut res = next.run(req).await;
     let h = res.headers_mut();
+    if state.https() {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static(HSTS),
+        );
+    }
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(CSP),

@@ -243,6 +243,8 @@ const ROWS: &[Row] = &[
     get("/account", Id::None, SIGNED_IN),
     get("/account/mfa", Id::None, SIGNED_IN),
     post("/account/mfa", Id::None, &[], [S, I, I, I, I, I, I, I]),
+    // Only a trainee's roles let two-step sign-in be off (and theirs is off already).
+    post("/account/mfa/off", Id::None, &[("current", "not-my-password-7")], [S, I, F, F, F, F, F, F]),
     get("/account/password", Id::None, SIGNED_IN),
     post("/account/password", Id::None, &[], [S, I, I, I, I, I, I, I]),
     post("/account/sign-out-everywhere", Id::None, &[], [S, E, E, E, E, E, E, E]),
@@ -289,6 +291,7 @@ const ROWS: &[Row] = &[
     // ---- settings, audit, outbox, email templates
     get("/admin/settings", Id::None, STAFF_READERS),
     post("/admin/settings", Id::None, &[("name", "Lakeside County HMIS"), ("hmis_lead_name", "Lakeside Continuum of Care"), ("cocs", "IL-510\nIL-511")], LEAD_ONLY),
+    post("/admin/settings/two-step-sign-in", Id::None, &[("mfa_for_all_readers", "on")], LEAD_ONLY),
     get("/admin/audit", Id::None, AUDIT_READERS),
     get("/admin/audit.csv", Id::None, AUDIT_READERS),
     get("/admin/outbox", Id::None, LEAD_ONLY),

@@ -56,7 +56,7 @@ pub enum ApiError {
     App(AppError),
     /// No `Authorization: Bearer …` header.
     MissingToken,
-    /// A bearer token that is unknown, revoked, or whose person is deactivated.
+    /// A bearer token that is unknown, revoked, expired, or whose person is deactivated.
     BadToken,
     /// The body, query string or path could not be read.
     Unreadable {
@@ -199,7 +199,7 @@ impl ApiError {
                 Some(BEARER_CHALLENGE),
             ),
             ApiError::BadToken => (
-                p(StatusCode::UNAUTHORIZED, "unauthenticated", "Authentication required", "The API token is not valid: it is unknown or revoked, or its holder is deactivated.".into()),
+                p(StatusCode::UNAUTHORIZED, "unauthenticated", "Authentication required", "The API token is not valid: it is unknown, revoked or expired, or its holder is deactivated.".into()),
                 Some(INVALID_TOKEN_CHALLENGE),
             ),
             ApiError::App(AppError::Unauthenticated) => (

@@ -1,10 +1,13 @@
 //! The signed-in person's own account: MFA, password, sessions, API tokens.
+//!
+//! Setting up a new authenticator app (or turning two-step sign-in off) asks for the
+//! current password or a current code; a session's token changes at every stage it passes.
 
 use super::render;
 use crate::chrome::{flash, Chrome};
 use crate::error::WebResult;
 use crate::forms::{CsrfForm, FormErrors};
-use crate::session::{removal, stage_path, PartialViewer, Viewer, SESSION_COOKIE};
+use crate::session::{removal, session_cookie, stage_path, PartialViewer, Viewer};
 use crate::{AppState, Route};
 use askama::Template;
 use axum::extract::{Path, State};
@@ -12,7 +15,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum_extra::extract::cookie::CookieJar;
-use onramp_app::auth::{self, Stage};
+use onramp_app::auth::{self, IdentityCheck, Stage};
+use onramp_app::AppError;
 use onramp_store::ApiToken;
 use serde::Deserialize;
 
@@ -21,6 +25,7 @@ pub fn routes() -> Vec<Route> {
         Route::get("/account", get(account_page)),
         Route::get("/account/mfa", get(mfa_setup_page)),
         Route::post("/account/mfa", post(mfa_setup_submit)),
+        Route::post("/account/mfa/off", post(mfa_off_submit)),
         Route::get("/account/password", get(password_page)),
         Route::post("/account/password", post(password_submit)),
         Route::post("/account/sign-out-everywhere", post(sign_out_everywhere)),
@@ -37,9 +42,50 @@ struct AccountPage {
     name: String,
     email: String,
     mfa_enabled: bool,
+    /// The person's roles require two-step sign-in: it cannot be turned off.
+    mfa_required: bool,
     recovery_left: i64,
-    tokens: Vec<ApiToken>,
+    tokens: Vec<TokenRow>,
     new_token: Option<String>,
+    lifetimes: &'static [(&'static str, &'static str)],
+    token_name: String,
+    token_expires: String,
+}
+
+/// One API token as the account page lists it.
+struct TokenRow {
+    id: i64,
+    name: String,
+    created: String,
+    expires: String,
+    last_used: String,
+    status: &'static str,
+    live: bool,
+}
+
+impl TokenRow {
+    fn of(t: ApiToken, now: chrono::DateTime<chrono::Utc>) -> TokenRow {
+        let when = |d: Option<chrono::DateTime<chrono::Utc>>| {
+            d.map(|d| d.format("%Y-%m-%d %H:%M UTC").to_string())
+                .unwrap_or_else(|| "never".into())
+        };
+        let status = if t.revoked_at.is_some() {
+            "revoked"
+        } else if t.expires_at.is_some_and(|e| e <= now) {
+            "expired"
+        } else {
+            "active"
+        };
+        TokenRow {
+            id: t.id,
+            created: t.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+            expires: when(t.expires_at),
+            last_used: when(t.last_used_at),
+            status,
+            live: t.revoked_at.is_none(),
+            name: t.name,
+        }
+    }
 }
 
 async fn account_view(
@@ -50,16 +96,26 @@ async fn account_view(
     new_token: Option<String>,
 ) -> WebResult<AccountPage> {
     let (mfa_enabled, recovery_left) = auth::mfa_status(&state.app, &v.ctx).await?;
-    let tokens = auth::api_tokens(&state.app, &v.ctx).await?;
+    let mfa_required = auth::mfa_required(&state.app, &v.ctx).await?;
+    let now = state.app.now();
+    let tokens = auth::api_tokens(&state.app, &v.ctx)
+        .await?
+        .into_iter()
+        .map(|t| TokenRow::of(t, now))
+        .collect();
     Ok(AccountPage {
         chrome,
         errors,
         name: v.ctx.actor.display_name.clone(),
         email: v.session.email.clone(),
         mfa_enabled,
+        mfa_required,
         recovery_left,
         tokens,
         new_token,
+        lifetimes: auth::API_TOKEN_LIFETIMES,
+        token_name: String::new(),
+        token_expires: "90".into(),
     })
 }
 
@@ -79,6 +135,11 @@ struct MfaSetupPage {
     chrome: Chrome,
     errors: FormErrors,
     required: bool,
+    /// Replacing an app that is on (rather than setting up the first).
+    replacing: bool,
+    /// What is asked besides the new code: nothing, the password, or the password or a code.
+    ask_password: bool,
+    ask_code_too: bool,
     secret: String,
     qr_svg: String,
 }
@@ -102,18 +163,30 @@ fn may_enrol(v: &PartialViewer) -> bool {
     matches!(v.session.stage, Stage::Active | Stage::MfaEnrol)
 }
 
+async fn setup_page(
+    state: &AppState,
+    v: &PartialViewer,
+    errors: FormErrors,
+) -> WebResult<MfaSetupPage> {
+    let e = auth::mfa_begin(&state.app, &v.ctx, &v.session.token_hash).await?;
+    let check = auth::mfa_identity_check(&state.app, &v.session).await?;
+    Ok(MfaSetupPage {
+        chrome: stage_chrome(v, "Set up two-step sign-in"),
+        errors,
+        required: v.session.stage == Stage::MfaEnrol,
+        replacing: check == IdentityCheck::PasswordOrCode,
+        ask_password: check != IdentityCheck::None,
+        ask_code_too: check == IdentityCheck::PasswordOrCode,
+        secret: e.secret,
+        qr_svg: e.qr_svg,
+    })
+}
+
 async fn mfa_setup_page(State(state): State<AppState>, v: PartialViewer) -> WebResult<Response> {
     if !may_enrol(&v) {
         return Ok(Redirect::to(stage_path(v.session.stage)).into_response());
     }
-    let e = auth::mfa_begin(&state.app, &v.ctx).await?;
-    let page = MfaSetupPage {
-        chrome: stage_chrome(&v, "Set up two-step sign-in"),
-        errors: FormErrors::default(),
-        required: v.session.stage == Stage::MfaEnrol,
-        secret: e.secret,
-        qr_svg: e.qr_svg,
-    };
+    let page = setup_page(&state, &v, FormErrors::default()).await?;
     Ok(render(&page)?.into_response())
 }
 
@@ -121,45 +194,109 @@ async fn mfa_setup_page(State(state): State<AppState>, v: PartialViewer) -> WebR
 struct CodeForm {
     #[serde(default)]
     code: String,
+    /// The current password, or a code from the app in use now.
+    #[serde(default)]
+    current: String,
 }
 
 async fn mfa_setup_submit(
     State(state): State<AppState>,
     v: PartialViewer,
+    jar: CookieJar,
     CsrfForm(f): CsrfForm<CodeForm>,
 ) -> WebResult<Response> {
     if !may_enrol(&v) {
         return Ok(Redirect::to(stage_path(v.session.stage)).into_response());
     }
-    match auth::mfa_confirm(&state.app, &v.ctx, Some(&v.session.token_hash), &f.code).await {
-        Ok(codes) => {
-            let next = if v.session.stage == Stage::MfaEnrol {
-                // The session moved on; where to depends on whether a password change is owed.
-                match auth::session_stage(&state.app, &v.session.token_hash).await? {
-                    Some(s) => stage_path(s).to_string(),
-                    None => "/signin".into(),
+    match auth::mfa_confirm(
+        &state.app,
+        &v.ctx,
+        &v.session.token_hash,
+        &f.code,
+        &f.current,
+    )
+    .await
+    {
+        Ok(done) => {
+            let mut chrome = stage_chrome(&v, "Recovery codes");
+            let (jar, next) = match done.rotated {
+                // Enrolment was the step owed: the session moved on, with a new token.
+                Some(r) => {
+                    chrome.csrf = r.csrf_token.clone();
+                    (
+                        jar.add(session_cookie(&state, r.session_token)),
+                        stage_path(r.stage).to_string(),
+                    )
                 }
-            } else {
-                "/account".into()
+                None => (jar, "/account".to_string()),
             };
-            Ok(render(&MfaCodesPage {
-                chrome: stage_chrome(&v, "Recovery codes"),
-                codes,
-                next,
-            })?
-            .into_response())
+            Ok((
+                jar,
+                render(&MfaCodesPage {
+                    chrome,
+                    codes: done.recovery_codes,
+                    next,
+                })?,
+            )
+                .into_response())
+        }
+        Err(AppError::RateLimited) => {
+            let errors = FormErrors(vec![onramp_domain::FieldError::new(
+                "current",
+                "Too many failed attempts from your network: wait 15 minutes and try again",
+            )]);
+            let page = setup_page(&state, &v, errors).await?;
+            Ok((StatusCode::TOO_MANY_REQUESTS, render(&page)?).into_response())
         }
         Err(e) => {
             let errors = FormErrors::from_app(e)?;
-            let en = auth::mfa_begin(&state.app, &v.ctx).await?;
-            let page = MfaSetupPage {
-                chrome: stage_chrome(&v, "Set up two-step sign-in"),
-                errors,
-                required: v.session.stage == Stage::MfaEnrol,
-                secret: en.secret,
-                qr_svg: en.qr_svg,
-            };
+            let page = setup_page(&state, &v, errors).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response())
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct MfaOffForm {
+    #[serde(default)]
+    current: String,
+}
+
+async fn mfa_off_submit(
+    State(state): State<AppState>,
+    v: Viewer,
+    jar: CookieJar,
+    CsrfForm(f): CsrfForm<MfaOffForm>,
+) -> WebResult<Response> {
+    match auth::mfa_turn_off(&state.app, &v.ctx, &f.current).await {
+        Ok(()) => Ok((
+            jar.add(flash("Two-step sign-in is off.")),
+            Redirect::to("/account"),
+        )
+            .into_response()),
+        Err(e) => {
+            let (status, errors) = match e {
+                AppError::RateLimited => (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    FormErrors(vec![onramp_domain::FieldError::new(
+                        "current",
+                        "Too many failed attempts from your network: wait 15 minutes and try again",
+                    )]),
+                ),
+                other => (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    FormErrors::from_app(other)?,
+                ),
+            };
+            let page = account_view(
+                &state,
+                &v,
+                Chrome::for_viewer(&v, "My account", "/account"),
+                errors,
+                None,
+            )
+            .await?;
+            Ok((status, render(&page)?).into_response())
         }
     }
 }
@@ -226,11 +363,17 @@ async fn password_submit(
     )
     .await
     {
-        Ok(()) => Ok((
-            jar.add(flash("Your password has been changed.")),
-            Redirect::to("/"),
-        )
-            .into_response()),
+        Ok(rotated) => {
+            let jar = match rotated {
+                Some(r) => jar.add(session_cookie(&state, r.session_token)),
+                None => jar,
+            };
+            Ok((
+                jar.add(flash("Your password has been changed.")),
+                Redirect::to("/"),
+            )
+                .into_response())
+        }
         Err(e) => {
             let errors = FormErrors::from_app(e)?;
             let page = PasswordPage {
@@ -251,9 +394,9 @@ async fn sign_out_everywhere(
     CsrfForm(_): CsrfForm<serde_json::Value>,
 ) -> WebResult<Response> {
     auth::sign_out_everywhere(&state.app, &v.ctx).await?;
-    let jar = jar
-        .remove(removal(SESSION_COOKIE))
-        .add(flash("You are signed out on every device."));
+    let jar = jar.remove(removal(state.session_cookie_name())).add(flash(
+        "You are signed out on every device, and your API tokens are revoked.",
+    ));
     Ok((jar, Redirect::to("/signin")).into_response())
 }
 
@@ -261,6 +404,9 @@ async fn sign_out_everywhere(
 struct TokenForm {
     #[serde(default)]
     name: String,
+    /// Days the token works (one of the offered lifetimes), empty for no expiry.
+    #[serde(default)]
+    expires: String,
 }
 
 async fn token_create(
@@ -268,7 +414,7 @@ async fn token_create(
     v: Viewer,
     CsrfForm(f): CsrfForm<TokenForm>,
 ) -> WebResult<Response> {
-    match auth::api_token_create(&state.app, &v.ctx, &f.name).await {
+    match auth::api_token_create_expiring(&state.app, &v.ctx, &f.name, &f.expires).await {
         Ok((_, token)) => {
             let page = account_view(
                 &state,
@@ -282,7 +428,7 @@ async fn token_create(
         }
         Err(e) => {
             let errors = FormErrors::from_app(e)?;
-            let page = account_view(
+            let mut page = account_view(
                 &state,
                 &v,
                 Chrome::for_viewer(&v, "My account", "/account"),
@@ -290,6 +436,8 @@ async fn token_create(
                 None,
             )
             .await?;
+            page.token_name = f.name;
+            page.token_expires = f.expires;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response())
         }
     }

@@ -1,4 +1,5 @@
-//! The implementation's settings: its name, its HMIS Lead and the CoCs it covers.
+//! The implementation's settings: its name, its HMIS Lead and the CoCs it covers, and who
+//! must use two-step sign-in.
 
 use super::list;
 use super::render;
@@ -12,14 +13,16 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum_extra::extract::cookie::CookieJar;
+use onramp_app::auth;
 use onramp_app::organisation::{self, SettingsInput};
-use onramp_domain::authz::Permission;
+use onramp_domain::authz::{MfaPolicy, Permission};
 use serde::Deserialize;
 
 pub fn routes() -> Vec<Route> {
     vec![
         Route::get("/admin/settings", get(settings_page)),
         Route::post("/admin/settings", post(save)),
+        Route::post("/admin/settings/two-step-sign-in", post(save_mfa_policy)),
     ]
 }
 
@@ -52,6 +55,8 @@ struct SettingsPage {
     form: SettingsForm,
     slug: String,
     can_manage: bool,
+    /// Every role that reads others must use two-step sign-in (else only the admin roles).
+    mfa_for_all_readers: bool,
 }
 
 async fn page(
@@ -72,6 +77,8 @@ async fn page(
         form,
         slug: s.implementation.slug,
         can_manage: v.ctx.actor.may(Permission::ManageImplementation),
+        mfa_for_all_readers: auth::implementation_mfa_policy(&state.app, &v.ctx).await?
+            == MfaPolicy::EveryoneWhoReadsOthers,
     })
 }
 
@@ -98,4 +105,30 @@ async fn save(
             &page(&state, &v, FormErrors::from_app(e)?, Some(f)).await?,
         )?)),
     }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct MfaPolicyForm {
+    /// A checkbox: present ("on") when ticked.
+    #[serde(default)]
+    mfa_for_all_readers: Option<String>,
+}
+
+async fn save_mfa_policy(
+    State(state): State<AppState>,
+    v: Viewer,
+    jar: CookieJar,
+    CsrfForm(f): CsrfForm<MfaPolicyForm>,
+) -> WebResult<Response> {
+    let policy = if f.mfa_for_all_readers.is_some() {
+        MfaPolicy::EveryoneWhoReadsOthers
+    } else {
+        MfaPolicy::AdminRoles
+    };
+    auth::set_implementation_mfa_policy(&state.app, &v.ctx, policy).await?;
+    Ok(list::saved(
+        jar,
+        "Two-step sign-in setting saved.",
+        "/admin/settings",
+    ))
 }

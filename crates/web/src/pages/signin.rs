@@ -5,8 +5,8 @@ use crate::chrome::{flash, Chrome};
 use crate::error::WebResult;
 use crate::forms::{CsrfForm, FormErrors};
 use crate::session::{
-    removal, safe_next, session_cookie, stage_path, MaybeSession, PartialViewer, SourceAddr,
-    PRE_SESSION_COOKIE, SESSION_COOKIE,
+    pre_session_cookie, removal, safe_next, session_cookie, stage_path, urlencode, MaybeSession,
+    PartialViewer, SourceAddr,
 };
 use crate::{AppState, Route};
 use askama::Template;
@@ -14,7 +14,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use axum_extra::extract::cookie::CookieJar;
 use onramp_app::auth::{self, LinkKind, Stage};
 use onramp_app::AppError;
 use serde::Deserialize;
@@ -36,19 +36,13 @@ pub fn routes() -> Vec<Route> {
 }
 
 /// The pre-session token for anonymous forms: reuse the cookie, or make one.
-fn pre_session(jar: CookieJar, secure: bool) -> (CookieJar, String) {
-    if let Some(c) = jar.get(PRE_SESSION_COOKIE) {
+fn pre_session(jar: CookieJar, state: &AppState) -> (CookieJar, String) {
+    if let Some(c) = jar.get(state.pre_session_cookie_name()) {
         let v = c.value().to_string();
         return (jar, v);
     }
     let token = auth::random_token();
-    let c = Cookie::build((PRE_SESSION_COOKIE, token.clone()))
-        .path("/")
-        .http_only(true)
-        .secure(secure)
-        .same_site(SameSite::Strict)
-        .build();
-    (jar.add(c), token)
+    (jar.add(pre_session_cookie(state, token.clone())), token)
 }
 
 #[derive(Template)]
@@ -74,7 +68,7 @@ async fn signin_page(
     if let Some(s) = s {
         return Ok(Redirect::to(stage_path(s.stage)).into_response());
     }
-    let (jar, csrf) = pre_session(jar, state.secure_cookies);
+    let (jar, csrf) = pre_session(jar, &state);
     let (mut chrome, jar) = Chrome::bare("Sign in").with_flash(&jar);
     chrome.csrf = csrf;
     Ok((
@@ -131,12 +125,14 @@ async fn signin_submit(
     match result {
         Ok(signed) => {
             let jar = jar
-                .add(session_cookie(signed.session_token, state.secure_cookies))
-                .remove(removal(PRE_SESSION_COOKIE));
-            let to = if signed.stage == Stage::Active {
-                safe_next(Some(&f.next))
-            } else {
-                stage_path(signed.stage).to_string()
+                .add(session_cookie(&state, signed.session_token))
+                .remove(removal(state.pre_session_cookie_name()));
+            let next = safe_next(Some(&f.next));
+            let to = match signed.stage {
+                Stage::Active => next,
+                // The code step keeps where the person was going.
+                Stage::Mfa if next != "/" => format!("/signin/mfa?next={}", urlencode(&next)),
+                other => stage_path(other).to_string(),
             };
             Ok((jar, Redirect::to(&to)).into_response())
         }
@@ -147,13 +143,12 @@ async fn signin_submit(
                 StatusCode::UNPROCESSABLE_ENTITY
             };
             let errors = match e {
-                AppError::RateLimited => FormErrors(vec![onramp_domain::FieldError::new(
-                    "email",
-                    "Too many failed sign-ins from your network: wait 15 minutes and try again",
-                )]),
+                AppError::RateLimited => {
+                    FormErrors(vec![onramp_domain::FieldError::new("email", RATE_LIMITED)])
+                }
                 other => FormErrors::from_app(other)?,
             };
-            let (jar, csrf) = pre_session(jar, state.secure_cookies);
+            let (jar, csrf) = pre_session(jar, &state);
             let mut chrome = Chrome::bare("Sign in");
             chrome.csrf = csrf;
             Ok((
@@ -182,7 +177,7 @@ async fn signout(
         auth::sign_out(&state.app, &s, &addr).await?;
     }
     let jar = jar
-        .remove(removal(SESSION_COOKIE))
+        .remove(removal(state.session_cookie_name()))
         .add(flash("You are signed out."));
     Ok((jar, Redirect::to("/signin")).into_response())
 }
@@ -192,6 +187,7 @@ async fn signout(
 struct MfaPage {
     chrome: Chrome,
     errors: FormErrors,
+    next: String,
 }
 
 fn partial_chrome(v: &PartialViewer, title: &str) -> Chrome {
@@ -200,13 +196,14 @@ fn partial_chrome(v: &PartialViewer, title: &str) -> Chrome {
     c
 }
 
-async fn mfa_page(v: PartialViewer) -> WebResult<Response> {
+async fn mfa_page(v: PartialViewer, Query(q): Query<NextQuery>) -> WebResult<Response> {
     if v.session.stage != Stage::Mfa {
         return Ok(Redirect::to(stage_path(v.session.stage)).into_response());
     }
     Ok(render(&MfaPage {
         chrome: partial_chrome(&v, "Authentication code"),
         errors: FormErrors::default(),
+        next: safe_next(q.next.as_deref()),
     })?
     .into_response())
 }
@@ -215,16 +212,47 @@ async fn mfa_page(v: PartialViewer) -> WebResult<Response> {
 struct CodeForm {
     #[serde(default)]
     code: String,
+    #[serde(default)]
+    next: String,
 }
 
 async fn mfa_submit(
     State(state): State<AppState>,
     v: PartialViewer,
     SourceAddr(addr): SourceAddr,
+    jar: CookieJar,
     CsrfForm(f): CsrfForm<CodeForm>,
 ) -> WebResult<Response> {
+    let next = safe_next(Some(&f.next));
     match auth::mfa_verify(&state.app, &v.session, &f.code, &addr).await {
-        Ok(stage) => Ok(Redirect::to(stage_path(stage)).into_response()),
+        Ok(Some(rotated)) => {
+            let to = match rotated.stage {
+                Stage::Active => next,
+                other => stage_path(other).to_string(),
+            };
+            let jar = jar.add(session_cookie(&state, rotated.session_token));
+            Ok((jar, Redirect::to(&to)).into_response())
+        }
+        Ok(None) => Ok(Redirect::to(stage_path(v.session.stage)).into_response()),
+        Err(AppError::Unauthenticated) => Ok((
+            jar.remove(removal(state.session_cookie_name())).add(flash(
+                "Your account is locked after repeated failures. Try again later, or reset your password.",
+            )),
+            Redirect::to("/signin"),
+        )
+            .into_response()),
+        Err(AppError::RateLimited) => Ok((
+            StatusCode::TOO_MANY_REQUESTS,
+            render(&MfaPage {
+                chrome: partial_chrome(&v, "Authentication code"),
+                errors: FormErrors(vec![onramp_domain::FieldError::new(
+                    "code",
+                    RATE_LIMITED,
+                )]),
+                next,
+            })?,
+        )
+            .into_response()),
         Err(e) => {
             let errors = FormErrors::from_app(e)?;
             Ok((
@@ -232,12 +260,16 @@ async fn mfa_submit(
                 render(&MfaPage {
                     chrome: partial_chrome(&v, "Authentication code"),
                     errors,
+                    next,
                 })?,
             )
                 .into_response())
         }
     }
 }
+
+const RATE_LIMITED: &str =
+    "Too many failed sign-ins from your network: wait 15 minutes and try again";
 
 // ---------------------------------------------------------------- links
 
@@ -251,7 +283,7 @@ struct ResetRequestPage {
 }
 
 async fn reset_request_page(State(state): State<AppState>, jar: CookieJar) -> WebResult<Response> {
-    let (jar, csrf) = pre_session(jar, state.secure_cookies);
+    let (jar, csrf) = pre_session(jar, &state);
     let mut chrome = Chrome::bare("Reset your password");
     chrome.csrf = csrf;
     Ok((
@@ -278,7 +310,7 @@ async fn reset_request_submit(
     jar: CookieJar,
     CsrfForm(f): CsrfForm<EmailForm>,
 ) -> WebResult<Response> {
-    let (jar, csrf) = pre_session(jar, state.secure_cookies);
+    let (jar, csrf) = pre_session(jar, &state);
     let mut chrome = Chrome::bare("Reset your password");
     chrome.csrf = csrf;
     match auth::request_password_reset(&state.app, &f.email, &addr).await {
@@ -335,7 +367,7 @@ async fn link_page(
     jar: CookieJar,
 ) -> WebResult<Response> {
     let (_, email) = auth::link_holder(&state.app, kind, &token).await?;
-    let (jar, csrf) = pre_session(jar, state.secure_cookies);
+    let (jar, csrf) = pre_session(jar, &state);
     let (heading, path) = link_texts(kind);
     let mut chrome = Chrome::bare(heading);
     chrome.csrf = csrf;
@@ -387,7 +419,7 @@ async fn link_submit(
         Err(e) => {
             let errors = FormErrors::from_app(e)?;
             let (_, email) = auth::link_holder(&state.app, kind, &token).await?;
-            let (jar, csrf) = pre_session(jar, state.secure_cookies);
+            let (jar, csrf) = pre_session(jar, &state);
             let (heading, path) = link_texts(kind);
             let mut chrome = Chrome::bare(heading);
             chrome.csrf = csrf;

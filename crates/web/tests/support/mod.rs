@@ -100,8 +100,40 @@ pub struct TestApp {
 }
 
 /// MFA secrets of the people who enrolled through a [`TestClient`], by email, so that any
-/// client can later answer the MFA step for them.
-type Secrets = Arc<Mutex<HashMap<String, String>>>;
+/// client can later answer the MFA step for them, with the last TOTP time step each used
+/// (Onramp accepts a step once).
+#[derive(Default)]
+struct MfaBook {
+    secrets: HashMap<String, String>,
+    last_step: HashMap<String, i64>,
+}
+
+type Secrets = Arc<Mutex<MfaBook>>;
+
+/// A code of `email`'s secret that Onramp has not seen yet: the current step's, else the
+/// next one's (one step of drift is allowed), else the clock moves on to a fresh step.
+fn unused_code(book: &Secrets, clock: &ManualClock, email: &str) -> String {
+    let mut b = lock(book);
+    let secret = b
+        .secrets
+        .get(email)
+        .cloned()
+        .unwrap_or_else(|| panic!("no MFA secret known for {email}"));
+    let current = clock.now().timestamp() / 30;
+    let step = b
+        .last_step
+        .get(email)
+        .map_or(current, |last| (last + 1).max(current));
+    if step > current + 1 {
+        clock.advance(Duration::seconds(30 * (step - current - 1)));
+    }
+    b.last_step.insert(email.to_string(), step);
+    let at = Utc
+        .timestamp_opt(step * 30, 0)
+        .single()
+        .expect("a valid time");
+    auth::totp_code(&secret, at).expect("TOTP code")
+}
 
 impl TestApp {
     /// On SQLite with the test defaults.
@@ -216,7 +248,7 @@ impl TestApp {
 
     /// The MFA secret a client enrolled for `email`, if any.
     pub fn mfa_secret(&self, email: &str) -> Option<String> {
-        lock(&self.secrets).get(email).cloned()
+        lock(&self.secrets).secrets.get(email).cloned()
     }
 
     /// The current authenticator code of `email`'s enrolled secret.
@@ -225,6 +257,12 @@ impl TestApp {
             .mfa_secret(email)
             .unwrap_or_else(|| panic!("{email} has not enrolled MFA through a test client"));
         auth::totp_code(&secret, self.clock.now()).expect("TOTP code")
+    }
+
+    /// A code of `email`'s enrolled secret that has not been used yet (each time step is
+    /// accepted once): moves the clock on by a step when it must.
+    pub fn totp_unused(&self, email: &str) -> String {
+        unused_code(&self.secrets, &self.clock, email)
     }
 
     /// Whether the router serves `method path` (routes are still being added).
@@ -967,6 +1005,7 @@ impl TestClient {
             .expect("the MFA set-up page shows the secret");
         let code = auth::totp_code(&secret, self.clock.now()).expect("TOTP code");
         let done = self.post_form("/account/mfa", &[("code", &code)]).await;
+        let step = self.clock.now().timestamp() / 30;
         done.expect(200);
         let codes: Vec<String> = done
             .body
@@ -982,18 +1021,25 @@ impl TestClient {
             done.body
         );
         *lock(&self.recovery_codes) = codes;
-        lock(&self.secrets).insert(email.to_string(), secret);
+        let mut book = lock(&self.secrets);
+        book.secrets.insert(email.to_string(), secret);
+        book.last_step.insert(email.to_string(), step);
+        drop(book);
         attr_after(&done.body, "class=\"button\" href=\"").expect("a Continue link")
     }
 
-    /// On `/signin/mfa`: answers with the current code of `email`'s enrolled secret.
+    /// On `/signin/mfa`: answers with a code of `email`'s enrolled secret that was not used
+    /// yet (the current one, or the next; the clock moves on a step when both were used).
     pub async fn answer_mfa(&self, email: &str) -> Reply {
-        let secret = lock(&self.secrets)
-            .get(email)
-            .cloned()
-            .unwrap_or_else(|| panic!("no MFA secret known for {email}"));
-        let code = auth::totp_code(&secret, self.clock.now()).expect("TOTP code");
-        self.post_form_from("/signin/mfa", "/signin/mfa", &[("code", &code)])
+        let page = self.get("/signin/mfa").await;
+        let token = page.csrf().unwrap_or_else(|| {
+            panic!(
+                "GET /signin/mfa ({}) has no _csrf token:\n{}",
+                page.status, page.body
+            )
+        });
+        let code = unused_code(&self.secrets, &self.clock, email);
+        self.post_form_token("/signin/mfa", &[("code", &code)], &token)
             .await
     }
 
