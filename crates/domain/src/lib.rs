@@ -8,11 +8,13 @@ pub mod audit;
 pub mod authz;
 pub mod clock;
 pub mod hmis_account;
+pub mod links;
 pub mod organisation;
 pub mod password;
 pub mod process;
 pub mod request;
 pub mod role;
+pub mod standing;
 pub mod username;
 pub mod values;
 
