@@ -58,8 +58,8 @@ pub struct SessionInfo {
     pub email: String,
 }
 
-const INVITATION: &str = "invitation";
-const PASSWORD_RESET: &str = "password_reset";
+pub(crate) const INVITATION: &str = "invitation";
+pub(crate) const PASSWORD_RESET: &str = "password_reset";
 const WRONG_CREDENTIALS: &str =
     "The email or password is not right, or the account is locked after repeated failures";
 
@@ -828,6 +828,10 @@ pub async fn link_holder(app: &App, kind: LinkKind, token: &str) -> AppResult<(i
         .account_get(t.person_id)
         .await?
         .ok_or(AppError::NotFound)?;
+    if kind == LinkKind::Invitation && a.password_hash.is_some() {
+        // An invitation never overwrites a password chosen since it was sent.
+        return Err(AppError::NotFound);
+    }
     Ok((t.person_id, a.email))
 }
 
@@ -868,6 +872,10 @@ pub async fn use_link(
         .account_get(t.person_id)
         .await?
         .ok_or(AppError::NotFound)?;
+    if kind == LinkKind::Invitation && account.password_hash.is_some() {
+        // An invitation never overwrites a password chosen since it was sent.
+        return Err(AppError::NotFound);
+    }
     let pw = app
         .config
         .password_policy

@@ -26,6 +26,9 @@ pub struct AppConfig {
     pub argon2_iterations: u32,
     /// The issuer shown in authenticator apps.
     pub mfa_issuer: String,
+    /// Email goes to the embedded maildir (no SMTP server configured): the Outbox page is
+    /// then where a Lead admin reads it, invitation links included (each view audited).
+    pub mail_to_maildir: bool,
 }
 
 impl Default for AppConfig {
@@ -45,6 +48,7 @@ impl Default for AppConfig {
             argon2_memory_kib: 19 * 1024,
             argon2_iterations: 2,
             mfa_issuer: "Onramp".into(),
+            mail_to_maildir: true,
         }
     }
 }
