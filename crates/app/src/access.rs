@@ -51,9 +51,15 @@ pub struct RequestInput {
 #[derive(Debug)]
 pub enum Submitted {
     Created(i64),
-    /// Someone with this name already works at the agency under another email: is it them?
+    /// Saved, but the person belongs outside the request's agency: nothing happens until Lead
+    /// staff decide whether they move to it ([`decide_move`]).
+    AwaitingMove(i64),
+    /// Someone the submitter may see has this name under another email: is it them?
     ConfirmPerson(Vec<Person>),
 }
+
+/// What the requester is told while a request waits for an agency change.
+pub const AWAITING_MOVE_REASON: &str = "This person is already known to Onramp outside this agency. The HMIS Lead decides whether they move to it: once Lead staff approve, the steps start and the person hears from Onramp; if they refuse, the request is closed with their reason. The requester is emailed either way.";
 
 struct Parsed {
     given: String,
@@ -63,7 +69,6 @@ struct Parsed {
     access_level: String,
     responsibilities: Vec<String>,
     projects: Vec<i64>,
-    project_types: Vec<i32>,
     claimed_returning: Option<bool>,
     note: String,
 }
@@ -148,7 +153,6 @@ async fn parse(tx: &mut Tx, ctx: &Ctx, input: &RequestInput) -> AppResult<Parsed
         }
     }
     let mut projects = Vec::new();
-    let mut project_types = Vec::new();
     for raw in input
         .projects
         .iter()
@@ -163,7 +167,6 @@ async fn parse(tx: &mut Tx, ctx: &Ctx, input: &RequestInput) -> AppResult<Parsed
             Ok(pr) if Some(pr.agency_id) == agency_id && pr.active => {
                 if !projects.contains(&id) {
                     projects.push(id);
-                    project_types.push(pr.hud_project_type);
                 }
             }
             Ok(pr) => p.push(
@@ -199,7 +202,6 @@ async fn parse(tx: &mut Tx, ctx: &Ctx, input: &RequestInput) -> AppResult<Parsed
             access_level,
             responsibilities,
             projects,
-            project_types,
             claimed_returning,
             note,
         }),
@@ -219,29 +221,27 @@ pub async fn submit(app: &App, ctx: &Ctx, input: &RequestInput) -> AppResult<Sub
     // Who is this?
     let mut person = tx.person_by_email(imp, v.email.as_str()).await?;
     if person.is_none() {
+        // Only people the submitter may see are offered, and may be confirmed.
+        let named = people_named_for(&mut tx, ctx, &v.given, &v.family).await?;
         let confirm = input.confirm_person.trim();
         if confirm.is_empty() {
-            let named: Vec<Person> = tx.people_named(imp, &v.given, &v.family).await?;
             if !named.is_empty() {
                 return Ok(Submitted::ConfirmPerson(named));
             }
         } else if confirm != "new" {
-            let id: i64 = confirm.parse().map_err(|_| {
-                AppError::field("confirm_person", "Choose whether this is the same person")
-            })?;
-            let p = tx.person_get(imp, id).await?;
-            if !tx
-                .people_named(imp, &v.given, &v.family)
-                .await?
-                .iter()
-                .any(|n| n.id == p.id)
-            {
-                return Err(AppError::field(
-                    "confirm_person",
-                    "Choose one of the people listed",
-                ));
+            let listed = confirm
+                .parse::<i64>()
+                .ok()
+                .and_then(|id| named.into_iter().find(|n| n.id == id));
+            match listed {
+                Some(p) => person = Some(p),
+                None => {
+                    return Err(AppError::field(
+                        "confirm_person",
+                        "Choose one of the people listed, or say it is a different person",
+                    ))
+                }
             }
-            person = Some(p);
         }
     }
     let earlier_requests = match &person {
@@ -257,17 +257,25 @@ pub async fn submit(app: &App, ctx: &Ctx, input: &RequestInput) -> AppResult<Sub
         None => false,
     };
     let returning = history_exists || v.claimed_returning == Some(true) && person.is_some();
+    let mut awaiting_move = false;
     let person_id = match &person {
         Some(p) => {
             if let Some(live) = earlier_requests
                 .iter()
                 .find(|r| RequestStatus::parse(&r.status).is_some_and(|s| s.is_live()))
             {
-                return Err(AppError::Conflict(format!(
-                    "{} already has an access request in progress (request #{}).",
-                    p.display_name(),
-                    live.id
-                )));
+                return Err(AppError::Conflict(if may_view(&ctx.actor, live) {
+                    format!(
+                        "{} already has an access request in progress (request #{}).",
+                        p.display_name(),
+                        live.id
+                    )
+                } else {
+                    format!(
+                        "{} already has an access request in progress with another agency: ask the HMIS Lead.",
+                        p.display_name()
+                    )
+                }));
             }
             if !p.active {
                 return Err(AppError::Conflict(format!(
@@ -276,9 +284,21 @@ pub async fn submit(app: &App, ctx: &Ctx, input: &RequestInput) -> AppResult<Sub
                 )));
             }
             if p.agency_id != Some(v.agency_id) {
-                // A person moving between agencies keeps their history; only their agency changes.
-                tx.person_set_agency(p.id, Some(v.agency_id), now).await?;
-                record(&mut tx, app, ctx, "person.agency_change", "person", Some(p.id), json!({"before": {"agency_id": p.agency_id}, "after": {"agency_id": v.agency_id}})).await?;
+                if crate::people::holding_of(&mut tx, p.id)
+                    .await?
+                    .is_implementation_staff()
+                {
+                    return Err(AppError::field(
+                        "email",
+                        "This address belongs to a member of the HMIS Lead's staff, who are never moved into an agency. Use the person's own agency email, or ask the HMIS Lead.",
+                    ));
+                }
+                if ctx.actor.may(Permission::WorkQueue) {
+                    // Lead staff decide agency changes: theirs happens at once.
+                    move_person(&mut tx, app, ctx, p, v.agency_id, None).await?;
+                } else {
+                    awaiting_move = true;
+                }
             }
             p.id
         }
@@ -334,17 +354,152 @@ pub async fn submit(app: &App, ctx: &Ctx, input: &RequestInput) -> AppResult<Sub
         )
         .await?;
     tx.request_projects_set(request_id, &v.projects).await?;
-    let facts = RequestFacts {
-        access_level: v.access_level.clone(),
-        responsibilities: v.responsibilities.clone(),
-        project_types: v.project_types.clone(),
-        returning,
-    };
+    if awaiting_move {
+        tx.request_set_status(
+            request_id,
+            RequestStatus::AwaitingMove.as_str(),
+            AWAITING_MOVE_REASON,
+            now,
+            None,
+        )
+        .await?;
+    }
+    record(&mut tx, app, ctx, "access_request.submit", "access_request", Some(request_id), json!({
+        "person_id": person_id, "agency_id": v.agency_id, "access_level": v.access_level, "responsibilities": v.responsibilities,
+        "projects": v.projects, "returning": returning, "process": template.key, "process_version": template_row.version,
+        "awaiting_move": awaiting_move,
+    })).await?;
+    let request = tx.request_get(imp, request_id).await?;
+    // Tell the requester.
+    let person = tx.person_by_id(person_id).await?;
+    let agency = tx.agency_get(imp, v.agency_id).await?;
+    let implementation = tx.implementation_get(imp).await?.name;
+    let link = request_link(app, request_id);
+    if let Some(requester_email) = tx.account_get(ctx.actor.person_id).await?.map(|a| a.email) {
+        let requester = tx.person_by_id(ctx.actor.person_id).await?;
+        mail::queue(
+            &mut tx,
+            app,
+            imp,
+            &requester_email,
+            "request_received",
+            &[
+                ("name", &requester.given_name),
+                ("person", &person.display_name()),
+                ("agency", &agency.name),
+                ("implementation", &implementation),
+                ("request_link", &link),
+            ],
+        )
+        .await?;
+    }
+    if awaiting_move {
+        // Lead staff decide; the person hears nothing until then.
+        for (_, email, name) in tx
+            .implementation_role_holders(
+                imp,
+                &[
+                    ImplementationRole::LeadAdmin.as_str(),
+                    ImplementationRole::TrainingCoordinator.as_str(),
+                ],
+            )
+            .await?
+        {
+            mail::queue(
+                &mut tx,
+                app,
+                imp,
+                &email,
+                "agency_move_requested",
+                &[
+                    ("name", &name),
+                    ("person", &person.display_name()),
+                    ("agency", &agency.name),
+                    ("requester", &ctx.actor.display_name),
+                    ("implementation", &implementation),
+                    ("request_link", &link),
+                ],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        return Ok(Submitted::AwaitingMove(request_id));
+    }
+    set_up_steps(&mut tx, app, ctx, &request, &template).await?;
+    tx.commit().await?;
+    Ok(Submitted::Created(request_id))
+}
+
+/// People with this name whom the actor may see (their own agencies' staff, or everyone
+/// for Lead staff and readers), for spotting a returning person.
+async fn people_named_for(
+    tx: &mut Tx,
+    ctx: &Ctx,
+    given: &str,
+    family: &str,
+) -> AppResult<Vec<Person>> {
+    Ok(tx
+        .people_named(ctx.implementation_id(), given, family)
+        .await?
+        .into_iter()
+        .filter(|p| {
+            ctx.actor.may(Permission::ViewPerson {
+                person_id: p.id,
+                agency_id: p.agency_id,
+            })
+        })
+        .collect())
+}
+
+/// Moves a person to an agency, as Lead staff decided (for a request, when given). They keep
+/// their history; the roles they held in the agency they leave end with the move.
+async fn move_person(
+    tx: &mut Tx,
+    app: &App,
+    ctx: &Ctx,
+    person: &Person,
+    agency_id: i64,
+    request_id: Option<i64>,
+) -> AppResult<()> {
+    let mut roles_ended = Vec::new();
+    if let Some(old) = person.agency_id {
+        for (a, role) in tx.agency_roles_of(person.id).await? {
+            if a == old {
+                tx.agency_role_set(person.id, a, &role, false).await?;
+                roles_ended.push(role);
+            }
+        }
+    }
+    tx.person_set_agency(person.id, Some(agency_id), app.now())
+        .await?;
+    record(
+        tx,
+        app,
+        ctx,
+        "person.agency_change",
+        "person",
+        Some(person.id),
+        json!({"before": {"agency_id": person.agency_id}, "after": {"agency_id": agency_id}, "roles_ended": roles_ended, "request_id": request_id}),
+    )
+    .await
+}
+
+/// Sets up a request's steps from its process (carrying over a returning person's recent
+/// training) and moves it on.
+async fn set_up_steps(
+    tx: &mut Tx,
+    app: &App,
+    ctx: &Ctx,
+    request: &AccessRequest,
+    template: &ProcessTemplate,
+) -> AppResult<()> {
+    let now = app.now();
+    let facts = facts_of(tx, request).await?;
     // Carry over a returning person's recent training.
     let mut settled: BTreeMap<String, StepStatus> = BTreeMap::new();
     let mut notes: BTreeMap<String, String> = BTreeMap::new();
-    if returning {
-        let records = tx.training_records_of(person_id).await?;
+    if request.is_returning {
+        let records = tx.training_records_of(request.person_id).await?;
         let since = now - Duration::days(i64::from(template.carry_over_days));
         for s in template
             .steps
@@ -371,7 +526,7 @@ pub async fn submit(app: &App, ctx: &Ctx, input: &RequestInput) -> AppResult<Sub
     }
     for (i, s) in template.steps.iter().enumerate() {
         tx.request_step_insert(&RequestStep {
-            request_id,
+            request_id: request.id,
             step_key: s.key.clone(),
             position: i32::try_from(i).unwrap_or(i32::MAX),
             // Carried-over steps start met; advance() opens the rest.
@@ -393,38 +548,110 @@ pub async fn submit(app: &App, ctx: &Ctx, input: &RequestInput) -> AppResult<Sub
         })
         .await?;
     }
-    record(&mut tx, app, ctx, "access_request.submit", "access_request", Some(request_id), json!({
-        "person_id": person_id, "agency_id": v.agency_id, "access_level": v.access_level, "responsibilities": v.responsibilities,
-        "projects": v.projects, "returning": returning, "process": template.key, "process_version": template_row.version,
-        "carried_over": settled.keys().collect::<Vec<_>>(),
-    })).await?;
+    record(
+        tx,
+        app,
+        ctx,
+        "access_request.steps_set_up",
+        "access_request",
+        Some(request.id),
+        json!({"process": template.key, "carried_over": settled.keys().collect::<Vec<_>>()}),
+    )
+    .await?;
+    advance(tx, app, ctx, request, template).await
+}
+
+/// Lead staff's decision on a request waiting for an agency change: approved, the person
+/// moves to the request's agency (audited) and the request goes on with its steps; refused,
+/// the request is closed as rejected with the reason, and nothing else changes.
+pub async fn decide_move(
+    app: &App,
+    ctx: &Ctx,
+    request_id: i64,
+    approve: bool,
+    reason: &str,
+) -> AppResult<()> {
+    ctx.require(Permission::WorkQueue)?;
+    let imp = ctx.implementation_id();
+    let mut tx = app.store.begin().await?;
     let request = tx.request_get(imp, request_id).await?;
-    // Tell the requester.
-    let person = tx.person_by_id(person_id).await?;
-    let agency = tx.agency_get(imp, v.agency_id).await?;
-    let implementation = tx.implementation_get(imp).await?.name;
-    let link = request_link(app, request_id);
-    if let Some(requester_email) = tx.account_get(ctx.actor.person_id).await?.map(|a| a.email) {
-        let requester = tx.person_by_id(ctx.actor.person_id).await?;
-        mail::queue(
+    let from = RequestStatus::parse(&request.status);
+    if from != Some(RequestStatus::AwaitingMove) {
+        return Err(AppError::Conflict(
+            "This request is not waiting for an agency change.".into(),
+        ));
+    }
+    if !approve {
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Err(AppError::field(
+                "move_reason",
+                "Give a reason: the agency will see it",
+            ));
+        }
+        drop(tx);
+        return change_status(
+            app,
+            ctx,
+            request_id,
+            RequestMove::Reject,
+            &format!("Agency change refused: {reason}"),
+        )
+        .await;
+    }
+    let person = tx.person_by_id(request.person_id).await?;
+    if !person.active {
+        return Err(AppError::Conflict(format!(
+            "{} is deactivated in Onramp: reactivate them first, or refuse the change.",
+            person.display_name()
+        )));
+    }
+    if crate::people::holding_of(&mut tx, person.id)
+        .await?
+        .is_implementation_staff()
+    {
+        return Err(AppError::Conflict(format!(
+            "{} is implementation staff, who are never moved into an agency: refuse the change.",
+            person.display_name()
+        )));
+    }
+    if person.agency_id != Some(request.agency_id) {
+        move_person(
             &mut tx,
             app,
-            imp,
-            &requester_email,
-            "request_received",
-            &[
-                ("name", &requester.given_name),
-                ("person", &person.display_name()),
-                ("agency", &agency.name),
-                ("implementation", &implementation),
-                ("request_link", &link),
-            ],
+            ctx,
+            &person,
+            request.agency_id,
+            Some(request_id),
         )
         .await?;
     }
-    advance(&mut tx, app, ctx, &request, &template).await?;
+    let now = app.now();
+    let to = RequestStatus::AwaitingMove
+        .apply(RequestMove::ApproveMove)
+        .map_err(AppError::Conflict)?;
+    tx.request_set_status(request_id, to.as_str(), "", now, None)
+        .await?;
+    record(
+        &mut tx,
+        app,
+        ctx,
+        "access_request.move_approved",
+        "access_request",
+        Some(request_id),
+        json!({"person_id": person.id, "before": {"agency_id": person.agency_id}, "after": {"agency_id": request.agency_id}}),
+    )
+    .await?;
+    let template = processes::load(&mut tx, imp, request.template_id).await?;
+    let fresh = tx.request_get(imp, request_id).await?;
+    if tx.request_steps(request_id).await?.is_empty() {
+        set_up_steps(&mut tx, app, ctx, &fresh, &template).await?;
+    } else {
+        advance(&mut tx, app, ctx, &fresh, &template).await?;
+    }
+    notify_contacts(&mut tx, app, &fresh, "agency_move_approved", &[]).await?;
     tx.commit().await?;
-    Ok(Submitted::Created(request_id))
+    Ok(())
 }
 
 pub fn request_link(app: &App, request_id: i64) -> String {
@@ -950,7 +1177,8 @@ pub async fn change_status(
         RequestMove::Hold | RequestMove::Resume | RequestMove::Reject | RequestMove::Reopen => {
             ctx.actor.may(Permission::WorkQueue)
         }
-        RequestMove::Complete | RequestMove::Expire => false,
+        // An agency change is decided with decide_move.
+        RequestMove::Complete | RequestMove::Expire | RequestMove::ApproveMove => false,
     };
     if !allowed {
         return Err(AppError::Forbidden);
@@ -961,7 +1189,13 @@ pub async fn change_status(
             request.status
         ))
     })?;
-    let to = from.apply(m).map_err(AppError::Conflict)?;
+    let mut to = from.apply(m).map_err(AppError::Conflict)?;
+    if m == RequestMove::Reopen
+        && tx.person_by_id(request.person_id).await?.agency_id != Some(request.agency_id)
+    {
+        // Refused (or closed) before the person moved: the agency change is decided again.
+        to = RequestStatus::AwaitingMove;
+    }
     let reason = reason.trim().chars().take(2000).collect::<String>();
     if matches!(m, RequestMove::Reject | RequestMove::Hold) && reason.is_empty() {
         return Err(AppError::field(
@@ -985,10 +1219,11 @@ pub async fn change_status(
         }
     }
     let now = app.now();
-    let closed = if matches!(to, RequestStatus::Open | RequestStatus::OnHold) {
-        None
+    let closed = if to.is_live() { None } else { Some(now) };
+    let reason = if to == RequestStatus::AwaitingMove && reason.is_empty() {
+        AWAITING_MOVE_REASON.to_string()
     } else {
-        Some(now)
+        reason
     };
     tx.request_set_status(request_id, to.as_str(), &reason, now, closed)
         .await?;
@@ -1012,7 +1247,7 @@ pub async fn change_status(
         )
         .await?;
     }
-    if matches!(m, RequestMove::Reopen | RequestMove::Resume) {
+    if matches!(m, RequestMove::Reopen | RequestMove::Resume) && to == RequestStatus::Open {
         // Deadlines that passed while the request was closed or held start again from now.
         let template = processes::load(&mut tx, imp, request.template_id).await?;
         for mut s in tx.request_steps(request_id).await? {
@@ -1027,7 +1262,12 @@ pub async fn change_status(
             }
         }
         let fresh = tx.request_get(imp, request_id).await?;
-        advance(&mut tx, app, ctx, &fresh, &template).await?;
+        if tx.request_steps(request_id).await?.is_empty() {
+            // Closed while it waited for an agency change: its steps were never set up.
+            set_up_steps(&mut tx, app, ctx, &fresh, &template).await?;
+        } else {
+            advance(&mut tx, app, ctx, &fresh, &template).await?;
+        }
     }
     tx.commit().await?;
     Ok(())

@@ -73,8 +73,8 @@ pub struct Rotated {
 /// The implementation setting that makes every role that reads others use two-step sign-in.
 pub const MFA_FOR_ALL_READERS: &str = "mfa_for_all_readers";
 
-const INVITATION: &str = "invitation";
-const PASSWORD_RESET: &str = "password_reset";
+pub(crate) const INVITATION: &str = "invitation";
+pub(crate) const PASSWORD_RESET: &str = "password_reset";
 const WRONG_CREDENTIALS: &str =
     "The email or password is not right, or the account is locked after repeated failures";
 
@@ -1308,6 +1308,10 @@ pub async fn link_holder(app: &App, kind: LinkKind, token: &str) -> AppResult<(i
         .account_get(t.person_id)
         .await?
         .ok_or(AppError::NotFound)?;
+    if kind == LinkKind::Invitation && a.password_hash.is_some() {
+        // An invitation never overwrites a password chosen since it was sent.
+        return Err(AppError::NotFound);
+    }
     Ok((t.person_id, a.email))
 }
 
@@ -1348,6 +1352,10 @@ pub async fn use_link(
         .account_get(t.person_id)
         .await?
         .ok_or(AppError::NotFound)?;
+    if kind == LinkKind::Invitation && account.password_hash.is_some() {
+        // An invitation never overwrites a password chosen since it was sent.
+        return Err(AppError::NotFound);
+    }
     let pw = app
         .config
         .password_policy

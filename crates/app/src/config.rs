@@ -43,6 +43,9 @@ pub struct AppConfig {
     pub metrics_token: Option<String>,
     /// Reverse proxies whose `X-Forwarded-For` is believed (none by default).
     pub trusted_proxies: TrustedProxies,
+    /// Email goes to the embedded maildir (no SMTP server configured): the Outbox page is
+    /// then where a Lead admin reads it, invitation links included (each view audited).
+    pub mail_to_maildir: bool,
 }
 
 impl Default for AppConfig {
@@ -66,6 +69,7 @@ impl Default for AppConfig {
             webhook_allow_hosts: AllowedHosts::default(),
             metrics_token: None,
             trusted_proxies: TrustedProxies::default(),
+            mail_to_maildir: true,
         }
     }
 }

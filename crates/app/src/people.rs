@@ -4,11 +4,12 @@ use crate::audit::record;
 use crate::error::Problems;
 use crate::{auth, App, AppError, AppResult, Ctx};
 use onramp_domain::authz::Permission;
+use onramp_domain::standing::Holding;
 use onramp_domain::values::required_text;
 use onramp_domain::{AgencyRole, Email, ImplementationRole};
 use onramp_formats::csv_export::write_csv;
 use onramp_store::people::{PeopleFilter, PersonFields};
-use onramp_store::{Page, PageRequest, Person, StoreError};
+use onramp_store::{Page, PageRequest, Person, StoreError, Tx};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -152,6 +153,34 @@ fn email_taken(e: StoreError) -> AppError {
     }
 }
 
+/// The roles a person holds, for deciding who may manage them.
+pub async fn holding_of(tx: &mut Tx, person_id: i64) -> AppResult<Holding> {
+    Ok(Holding {
+        implementation_roles: tx
+            .implementation_roles_of(person_id)
+            .await?
+            .iter()
+            .filter_map(|r| ImplementationRole::parse(r).ok())
+            .collect(),
+        agency_roles: tx
+            .agency_roles_of(person_id)
+            .await?
+            .iter()
+            .filter_map(|(_, r)| AgencyRole::parse(r).ok())
+            .collect(),
+    })
+}
+
+/// Fails with `Forbidden` unless the actor stands high enough to manage someone holding
+/// `target` (see [`onramp_domain::standing`]).
+fn require_standing(ctx: &Ctx, target: &Holding) -> AppResult<()> {
+    if ctx.actor.may_manage(target) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
 /// Adds a person; with `invite`, creates their account and emails an invitation.
 pub async fn create(app: &App, ctx: &Ctx, input: &PersonInput, invite: bool) -> AppResult<i64> {
     let v = parse(app, ctx, input).await?;
@@ -187,6 +216,7 @@ pub async fn update(app: &App, ctx: &Ctx, id: i64, input: &PersonInput) -> AppRe
     // Both the agency the person leaves and the one they join must be the actor's to manage.
     ctx.require(Permission::ManagePeopleOf(before.agency_id))?;
     ctx.require(Permission::ManagePeopleOf(v.agency_id))?;
+    require_standing(ctx, &holding_of(&mut tx, id).await?)?;
     if id == ctx.actor.person_id && !input.active {
         return Err(AppError::field("active", "You cannot deactivate yourself"));
     }
@@ -205,10 +235,30 @@ pub async fn update(app: &App, ctx: &Ctx, id: i64, input: &PersonInput) -> AppRe
     )
     .await
     .map_err(email_taken)?;
-    if tx.account_get(id).await?.is_some() && before.email != v.email.as_str() {
+    let email_changed = before.email != v.email.as_str();
+    if tx.account_get(id).await?.is_some() && email_changed {
         tx.account_set_email(id, v.email.as_str())
             .await
             .map_err(email_taken)?;
+    }
+    if email_changed {
+        // The old address hears of it: if the change was not theirs, they can raise the alarm.
+        let implementation = tx.implementation_get(ctx.implementation_id()).await?.name;
+        crate::mail::queue(
+            &mut tx,
+            app,
+            ctx.implementation_id(),
+            &before.email,
+            "email_changed",
+            &[
+                ("name", &before.given_name),
+                ("implementation", &implementation),
+                ("old_email", &before.email),
+                ("new_email", v.email.as_str()),
+                ("changed_by", &ctx.actor.display_name),
+            ],
+        )
+        .await?;
     }
     if before.active && !input.active {
         // A deactivated person is signed out at once.
@@ -227,17 +277,35 @@ pub async fn update(app: &App, ctx: &Ctx, id: i64, input: &PersonInput) -> AppRe
     Ok(())
 }
 
-/// Sends (again) an invitation to set a password.
-pub async fn invite(app: &App, ctx: &Ctx, id: i64) -> AppResult<()> {
+/// What an invitation sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Invited {
+    /// An invitation to set a first password.
+    Invitation,
+    /// The person already has a password: a password-reset link, which never takes it
+    /// away unless they choose a new one.
+    PasswordReset,
+}
+
+/// Sends (again) an invitation to set a password, or a password-reset link to someone who
+/// already has one.
+pub async fn invite(app: &App, ctx: &Ctx, id: i64) -> AppResult<Invited> {
     let mut tx = app.store.begin().await?;
     let person = tx.person_get(ctx.implementation_id(), id).await?;
     ctx.require(Permission::ManagePeopleOf(person.agency_id))?;
+    require_standing(ctx, &holding_of(&mut tx, id).await?)?;
     if !person.active {
         return Err(AppError::Conflict(
             "This person is deactivated: reactivate them before inviting them".into(),
         ));
     }
-    auth::invite(&mut tx, app, id).await?;
+    let sent = if auth::has_password(&mut tx, id).await? {
+        auth::issue_link(&mut tx, app, id, auth::PASSWORD_RESET).await?;
+        Invited::PasswordReset
+    } else {
+        auth::invite(&mut tx, app, id).await?;
+        Invited::Invitation
+    };
     record(
         &mut tx,
         app,
@@ -245,11 +313,14 @@ pub async fn invite(app: &App, ctx: &Ctx, id: i64) -> AppResult<()> {
         "person.invite",
         "person",
         Some(id),
-        json!({"email": person.email}),
+        json!({"email": person.email, "sent": match sent {
+            Invited::Invitation => "invitation",
+            Invited::PasswordReset => "password_reset",
+        }}),
     )
     .await?;
     tx.commit().await?;
-    Ok(())
+    Ok(sent)
 }
 
 /// Grants or removes an implementation role.
@@ -270,6 +341,9 @@ pub async fn set_implementation_role(
     }
     let mut tx = app.store.begin().await?;
     tx.person_get(ctx.implementation_id(), id).await?;
+    let target = holding_of(&mut tx, id).await?;
+    require_standing(ctx, &target)?;
+    require_standing(ctx, &target.with_implementation_role(role, granted))?;
     tx.implementation_role_set(id, role.as_str(), granted)
         .await?;
     record(
@@ -302,6 +376,13 @@ pub async fn set_agency_role(
     // An agency administrator grants roles of their agency to its own staff only, not to
     // someone of another agency (whom they may not even see).
     ctx.require(Permission::ManagePeopleOf(person.agency_id))?;
+    // Only someone of equal or higher standing changes a person's roles, and nobody raises
+    // a person above themselves.
+    let target = holding_of(&mut tx, id).await?;
+    require_standing(ctx, &target)?;
+    if granted {
+        require_standing(ctx, &target.with_agency_role(role))?;
+    }
     tx.agency_get(ctx.implementation_id(), agency_id).await?;
     tx.agency_role_set(id, agency_id, role.as_str(), granted)
         .await?;

@@ -9,6 +9,9 @@ pub enum RequestStatus {
     Open,
     /// Paused by the Lead (waiting for something outside Onramp).
     OnHold,
+    /// Saved, but the person belongs elsewhere (another agency, or none): Lead staff decide
+    /// whether they move to the request's agency before anything else happens.
+    AwaitingMove,
     /// Every step settled: the person holds live credentials.
     Completed,
     Withdrawn,
@@ -28,12 +31,15 @@ pub enum RequestMove {
     Reopen,
     Complete,
     Expire,
+    /// Lead staff approve the person's move to the request's agency: the request goes on.
+    ApproveMove,
 }
 
 impl RequestStatus {
-    pub const ALL: [RequestStatus; 6] = [
+    pub const ALL: [RequestStatus; 7] = [
         Self::Open,
         Self::OnHold,
+        Self::AwaitingMove,
         Self::Completed,
         Self::Withdrawn,
         Self::Rejected,
@@ -43,6 +49,7 @@ impl RequestStatus {
         match self {
             Self::Open => "open",
             Self::OnHold => "on_hold",
+            Self::AwaitingMove => "awaiting_move",
             Self::Completed => "completed",
             Self::Withdrawn => "withdrawn",
             Self::Rejected => "rejected",
@@ -53,6 +60,7 @@ impl RequestStatus {
         match self {
             Self::Open => "In progress",
             Self::OnHold => "On hold",
+            Self::AwaitingMove => "Waiting for the HMIS Lead (agency change)",
             Self::Completed => "Completed",
             Self::Withdrawn => "Withdrawn",
             Self::Rejected => "Rejected",
@@ -64,7 +72,16 @@ impl RequestStatus {
     }
     /// Still being worked (counts as a duplicate for a new request).
     pub fn is_live(self) -> bool {
-        matches!(self, Self::Open | Self::OnHold)
+        matches!(self, Self::Open | Self::OnHold | Self::AwaitingMove)
+    }
+
+    /// The statuses of requests still being worked, as stored (the queue's default).
+    pub fn live_names() -> Vec<String> {
+        Self::ALL
+            .into_iter()
+            .filter(|s| s.is_live())
+            .map(|s| s.as_str().to_string())
+            .collect()
     }
 
     /// The state after a move, or why the move is not possible now.
@@ -74,8 +91,9 @@ impl RequestStatus {
         match (self, m) {
             (S::Open, M::Hold) => Ok(S::OnHold),
             (S::OnHold, M::Resume) => Ok(S::Open),
-            (S::Open | S::OnHold, M::Withdraw) => Ok(S::Withdrawn),
-            (S::Open | S::OnHold, M::Reject) => Ok(S::Rejected),
+            (S::Open | S::OnHold | S::AwaitingMove, M::Withdraw) => Ok(S::Withdrawn),
+            (S::Open | S::OnHold | S::AwaitingMove, M::Reject) => Ok(S::Rejected),
+            (S::AwaitingMove, M::ApproveMove) => Ok(S::Open),
             (S::Open, M::Complete) => Ok(S::Completed),
             (S::Open, M::Expire) => Ok(S::Expired),
             (S::Withdrawn | S::Rejected | S::Expired, M::Reopen) => Ok(S::Open),
@@ -97,6 +115,7 @@ fn move_word(m: RequestMove) -> &'static str {
         RequestMove::Reopen => "reopened",
         RequestMove::Complete => "completed",
         RequestMove::Expire => "expired",
+        RequestMove::ApproveMove => "moved to its agency",
     }
 }
 
@@ -117,6 +136,22 @@ mod tests {
         assert_eq!(
             S::OnHold.apply(M::Complete).unwrap_err(),
             "A request that is on hold cannot be completed"
+        );
+    }
+
+    #[test]
+    fn a_request_awaiting_a_move_waits_for_the_lead() {
+        assert!(S::AwaitingMove.is_live());
+        assert_eq!(S::AwaitingMove.apply(M::ApproveMove), Ok(S::Open));
+        assert_eq!(S::AwaitingMove.apply(M::Reject), Ok(S::Rejected));
+        assert_eq!(S::AwaitingMove.apply(M::Withdraw), Ok(S::Withdrawn));
+        assert!(S::AwaitingMove.apply(M::Hold).is_err());
+        assert!(S::AwaitingMove.apply(M::Complete).is_err());
+        assert!(S::AwaitingMove.apply(M::Expire).is_err());
+        assert!(S::Open.apply(M::ApproveMove).is_err());
+        assert_eq!(
+            S::live_names(),
+            vec!["open".to_string(), "on_hold".into(), "awaiting_move".into()]
         );
     }
 

@@ -300,6 +300,18 @@ pub enum Mailer {
 }
 
 impl Mailer {
+    /// The one-time links whose tokens are masked in Onramp's copy of a message once this
+    /// mailer delivered it. Over SMTP, every kind: the recipient holds the message now. Into
+    /// the embedded maildir, password resets only: with no SMTP server, the Outbox page is
+    /// where a Lead admin reads an invitation to hand it over (each viewing audited), while
+    /// a reset link is for its recipient alone and is never shown there.
+    pub fn links_to_mask_after_delivery(&self) -> &'static [&'static str] {
+        match self {
+            Mailer::Smtp(_) => &onramp_domain::links::ONE_TIME_PATHS,
+            Mailer::Maildir(_) => &[onramp_domain::links::PASSWORD_RESET_PATH],
+        }
+    }
+
     /// SMTP delivery with `config`.
     pub fn smtp(config: &SmtpConfig) -> Result<Self> {
         Ok(Mailer::Smtp(SmtpMailer::new(config)?))

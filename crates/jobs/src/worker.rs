@@ -244,6 +244,18 @@ impl OutboxWorker {
         match outcome {
             Outcome::Sent => {
                 tx.outbox_mark_sent(message.id, now).await?;
+                if message.kind == KIND_EMAIL {
+                    // One-time links are not kept usable in the outbox once delivered. Masking
+                    // a masked copy changes nothing, so a repeated delivery is harmless.
+                    let masked = onramp_domain::links::mask(
+                        &message.payload,
+                        self.mailer.links_to_mask_after_delivery(),
+                        onramp_domain::links::MASKED,
+                    );
+                    if masked != message.payload {
+                        tx.outbox_set_payload(message.id, &masked).await?;
+                    }
+                }
                 tx.commit().await?;
                 report.sent += 1;
                 tracing::info!(outbox_id = message.id, kind = %message.kind, attempt, "outbox message sent");

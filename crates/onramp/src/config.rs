@@ -238,6 +238,7 @@ impl Settings {
         };
         let mut app = AppConfig {
             base_url: base_url.clone(),
+            mail_to_maildir: smtp.is_none(),
             ..AppConfig::default()
         };
         if let Some(m) = pick!(self, file, session_idle_minutes) {

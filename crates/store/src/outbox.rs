@@ -61,6 +61,13 @@ impl Tx {
         Ok(())
     }
 
+    /// Replaces the stored copy of a message (e.g. with its one-time links masked).
+    pub async fn outbox_set_payload(&mut self, id: i64, payload: &str) -> Result<()> {
+        exec!(self, c => sqlx::query("UPDATE outbox SET payload = $1 WHERE id = $2")
+            .bind(payload).bind(id).execute(c).await)?;
+        Ok(())
+    }
+
     /// Records a failed attempt: retried at `retry_at`, or given up (`failed`) when None.
     pub async fn outbox_mark_failed(
         &mut self,

@@ -198,7 +198,7 @@ pub async fn list(
     ApiQuery(q): ApiQuery<RequestQuery>,
 ) -> ApiResult<ApiJson<RequestPage>> {
     let statuses = match super::non_empty(q.status) {
-        None => vec!["open".into(), "on_hold".into()],
+        None => RequestStatus::live_names(),
         Some(s) => match RequestStatus::parse(&s) {
             Some(st) => vec![st.as_str().into()],
             None => {
@@ -287,7 +287,9 @@ pub async fn submit(
         process: String::new(),
     };
     match access::submit(&state.app, &ctx, &input).await? {
-        Submitted::Created(id) => {
+        // Waiting for Lead staff to decide an agency change: saved all the same; its status
+        // and status_reason say what happens next.
+        Submitted::Created(id) | Submitted::AwaitingMove(id) => {
             let view = access::view(&state.app, &ctx, id).await?;
             Ok(created(format!("/api/v1/requests/{id}"), view.into()))
         }

@@ -380,6 +380,15 @@ async fn person_page(
             held: detail.implementation_roles.contains(r),
         })
         .collect();
+    // Pages only hide what the people service refuses anyway (see onramp_domain::standing).
+    let stands_high_enough = a.may_manage(&onramp_domain::standing::Holding::new(
+        &detail.implementation_roles,
+        &detail
+            .agency_roles
+            .iter()
+            .map(|(_, r)| *r)
+            .collect::<Vec<_>>(),
+    ));
     let agency_roles = detail
         .agency_roles
         .iter()
@@ -388,7 +397,7 @@ async fn person_page(
             agency: agency_name(*ag),
             value: r.as_str(),
             label: r.label(),
-            can_remove: a.may(Permission::ManageAgencyRoles(*ag)),
+            can_remove: stands_high_enough && a.may(Permission::ManageAgencyRoles(*ag)),
         })
         .collect();
     let grant_agencies: Vec<SelectOption> =
@@ -408,8 +417,9 @@ async fn person_page(
         chrome: Chrome::for_viewer(v, &title, "/admin/people"),
         errors,
         form,
-        can_manage: a.may(Permission::ManagePeopleOf(detail.person.agency_id)),
-        can_manage_roles: a.may(Permission::ManageImplementationRoles),
+        can_manage: stands_high_enough
+            && a.may(Permission::ManagePeopleOf(detail.person.agency_id)),
+        can_manage_roles: stands_high_enough && a.may(Permission::ManageImplementationRoles),
         roles,
         agency_roles,
         grant_agencies: if grant_agencies.len() > 1 {
@@ -485,9 +495,14 @@ async fn invite(
     CsrfForm(_): CsrfForm<EmptyForm>,
 ) -> WebResult<Response> {
     match people::invite(&state.app, &v.ctx, id).await {
-        Ok(()) => Ok(list::saved(
+        Ok(people::Invited::Invitation) => Ok(list::saved(
             jar,
             "Invitation sent.",
+            &format!("/admin/people/{id}"),
+        )),
+        Ok(people::Invited::PasswordReset) => Ok(list::saved(
+            jar,
+            "They already have a password, which stays as it is: a password-reset link was sent instead of an invitation.",
             &format!("/admin/people/{id}"),
         )),
         // Inviting a deactivated person: say why next to the button.

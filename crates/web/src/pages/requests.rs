@@ -35,6 +35,7 @@ pub fn routes() -> Vec<Route> {
         Route::get("/requests/{id}", get(show)),
         Route::post("/requests/{id}/steps/{step}", post(act)),
         Route::post("/requests/{id}/status", post(change_status)),
+        Route::post("/requests/{id}/agency-move", post(decide_move)),
         Route::post("/requests/{id}/messages", post(message)),
         Route::post("/requests/{id}/provision", post(provision)),
     ]
@@ -111,7 +112,7 @@ async fn list(
     let a = &v.ctx.actor;
     let statuses: Vec<String> = match q.status.as_str() {
         "all" => vec![],
-        "" | "live" => vec!["open".into(), "on_hold".into()],
+        "" | "live" => RequestStatus::live_names(),
         s => RequestStatus::parse(s)
             .map(|s| vec![s.as_str().to_string()])
             .unwrap_or_default(),
@@ -144,7 +145,7 @@ async fn list(
             .collect(),
     };
     let mut statuses = vec![
-        SelectOption::new("live", "In progress or on hold"),
+        SelectOption::new("live", "In progress, on hold or waiting for the Lead"),
         SelectOption::new("all", "Any status"),
     ];
     statuses.extend(
@@ -500,6 +501,11 @@ async fn submit(
             "The request is submitted.",
             &format!("/requests/{id}"),
         )),
+        Ok(Submitted::AwaitingMove(id)) => Ok(saved(
+            jar,
+            "The request is saved, and waits for the HMIS Lead: this person is already known to Onramp outside the agency, and Lead staff decide whether they move to it. The steps start once they approve; you will be emailed either way.",
+            &format!("/requests/{id}"),
+        )),
         Ok(Submitted::ConfirmPerson(candidates)) => {
             let errors = FormErrors(vec![onramp_domain::FieldError::new(
                 "confirm_person",
@@ -554,6 +560,10 @@ struct ShowPage {
     can_resume: bool,
     can_reject: bool,
     can_reopen: bool,
+    /// The request waits for Lead staff to decide on the person's agency change.
+    awaiting_move: bool,
+    /// Lead staff: the agency the person is in now ("no agency" for none).
+    move_from: Option<String>,
 }
 
 async fn show_page(
@@ -644,7 +654,20 @@ async fn show_page(
         .map(|a| a.username.clone())
         .unwrap_or_default();
     let st = r.status;
+    let awaiting_move = st == RequestStatus::AwaitingMove;
+    let move_from = if awaiting_move && v.ctx.actor.may(Permission::WorkQueue) {
+        Some(
+            r.person
+                .agency_name
+                .clone()
+                .unwrap_or_else(|| "no agency".into()),
+        )
+    } else {
+        None
+    };
     Ok(ShowPage {
+        awaiting_move,
+        move_from,
         chrome: Chrome::for_viewer(v, &format!("Request #{id}"), "/requests"),
         errors,
         status_label: st.label(),
@@ -764,6 +787,43 @@ async fn change_status(
         Ok(()) => Ok(saved(
             jar,
             "The request is updated.",
+            &format!("/requests/{id}"),
+        )),
+        Err(e @ (AppError::Invalid(_) | AppError::Conflict(_))) => again(&state, &v, id, e).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct MoveForm {
+    /// "approve" or "refuse".
+    #[serde(default)]
+    decision: String,
+    #[serde(default)]
+    move_reason: String,
+}
+
+/// Lead staff approve or refuse the agency change a request waits for.
+async fn decide_move(
+    State(state): State<AppState>,
+    v: Viewer,
+    Path(id): Path<i64>,
+    jar: CookieJar,
+    CsrfForm(f): CsrfForm<MoveForm>,
+) -> WebResult<Response> {
+    let approve = match f.decision.as_str() {
+        "approve" => true,
+        "refuse" => false,
+        _ => return Err(WebError::BadRequest("Unknown decision".into())),
+    };
+    match access::decide_move(&state.app, &v.ctx, id, approve, &f.move_reason).await {
+        Ok(()) => Ok(saved(
+            jar,
+            if approve {
+                "The person moves to the request's agency, and the request goes on."
+            } else {
+                "The agency change is refused: the request is closed with your reason."
+            },
             &format!("/requests/{id}"),
         )),
         Err(e @ (AppError::Invalid(_) | AppError::Conflict(_))) => again(&state, &v, id, e).await,
