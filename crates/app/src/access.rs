@@ -3,7 +3,7 @@
 
 use crate::audit::record;
 use crate::error::Problems;
-use crate::{auth, mail, processes, App, AppError, AppResult, Ctx};
+use crate::{mail, notices, processes, App, AppError, AppResult, Ctx};
 use chrono::Duration;
 use onramp_domain::authz::{Actor, Permission};
 use onramp_domain::process::{
@@ -659,8 +659,9 @@ pub fn request_link(app: &App, request_id: i64) -> String {
 }
 
 /// Recomputes a request's steps after a change: opens steps whose prerequisites are
-/// settled (setting their deadline and SLA), sends the welcome once no Lead review is
-/// pending, and completes the request when every step is settled.
+/// settled (setting their deadline and SLA) and tells whoever must act on each (the person's
+/// first step comes with their welcome), and completes the request when every step is
+/// settled.
 pub(crate) async fn advance(
     tx: &mut Tx,
     app: &App,
@@ -715,21 +716,8 @@ pub(crate) async fn advance(
         }
         tx.request_step_save(row).await?;
         if *status == StepStatus::Open {
-            on_step_opened(tx, app, ctx, request, def).await?;
+            on_step_opened(tx, app, ctx, request, template, def).await?;
         }
-    }
-    // The welcome goes out once the Lead has validated the request (or at once when no review applies).
-    let review_pending = statuses.iter().any(|(k, s)| {
-        template
-            .step(k)
-            .is_some_and(|d| d.kind == StepKind::LeadReview)
-            && !s.is_settled()
-    });
-    if request.welcomed_at.is_none()
-        && !review_pending
-        && RequestStatus::parse(&request.status) == Some(RequestStatus::Open)
-    {
-        welcome(tx, app, request).await?;
     }
     if process::all_settled(&statuses)
         && RequestStatus::parse(&request.status) == Some(RequestStatus::Open)
@@ -759,53 +747,25 @@ pub(crate) async fn advance(
     Ok(())
 }
 
-/// What a step's opening sets in motion: a pending HMIS account for provisioning.
+/// What a step's opening sets in motion: a pending HMIS account for provisioning, and an
+/// email to whoever must act (once per opening).
 async fn on_step_opened(
     tx: &mut Tx,
     app: &App,
     ctx: &Ctx,
     request: &AccessRequest,
+    template: &ProcessTemplate,
     def: &StepDef,
 ) -> AppResult<()> {
     if def.kind == StepKind::AccountProvisioning {
         crate::provisioning::propose(tx, app, ctx, request).await?;
     }
-    Ok(())
-}
-
-async fn welcome(tx: &mut Tx, app: &App, request: &AccessRequest) -> AppResult<()> {
-    let person = tx.person_by_id(request.person_id).await?;
-    let agency = tx
-        .agency_get(request.implementation_id, request.agency_id)
-        .await?;
-    let link = request_link(app, request.id);
-    if auth::has_password(tx, person.id).await? {
-        let implementation = tx.implementation_get(request.implementation_id).await?.name;
-        mail::queue(
-            tx,
-            app,
-            request.implementation_id,
-            &person.email,
-            "welcome_back",
-            &[
-                ("name", &person.given_name),
-                ("implementation", &implementation),
-                ("agency", &agency.name),
-                ("request_link", &link),
-            ],
-        )
-        .await?;
-    } else {
-        auth::invite_with(
-            tx,
-            app,
-            person.id,
-            Some("welcome"),
-            &[("agency", &agency.name), ("request_link", &link)],
-        )
-        .await?;
+    if RequestStatus::parse(&request.status) == Some(RequestStatus::Open) {
+        let fresh = tx
+            .request_get(request.implementation_id, request.id)
+            .await?;
+        notices::announce(tx, app, &fresh, template, def).await?;
     }
-    tx.request_set_welcomed(request.id, app.now()).await?;
     Ok(())
 }
 
@@ -869,21 +829,33 @@ async fn facts_of(tx: &mut Tx, request: &AccessRequest) -> AppResult<RequestFact
     })
 }
 
-/// Whether the actor may act on a step with this actor kind for this request.
+/// Whether the actor may act on a step with this actor kind for this request. The agency's
+/// acts (its contacts', supervisors' and executive director's) are theirs alone: Lead staff
+/// step in only by recording a checklist or training step as met, with a reason. Proctors'
+/// reviews may also be done by Lead staff, who train and proctor in many implementations.
 pub fn may_act(actor: &Actor, request: &AccessRequest, who: StepActor) -> bool {
-    let lead = actor.is_lead_staff();
     let a = request.agency_id;
     match who {
-        StepActor::Lead => lead,
-        StepActor::AgencyContact => lead || actor.agency_contact_of(a),
-        StepActor::Supervisor => lead || actor.agency_contact_of(a),
+        StepActor::Lead => actor.is_lead_staff(),
+        StepActor::AgencyContact | StepActor::Supervisor => actor.agency_contact_of(a),
         StepActor::Trainee => actor.person_id == request.person_id,
-        StepActor::ExecutiveDirector => {
-            lead || actor.has_agency_role(a, AgencyRole::ExecutiveDirector)
-        }
-        StepActor::Proctor => lead || actor.has(ImplementationRole::Proctor),
+        StepActor::ExecutiveDirector => actor.has_agency_role(a, AgencyRole::ExecutiveDirector),
+        StepActor::Proctor => actor.is_lead_staff() || actor.has(ImplementationRole::Proctor),
         // Signing has its own turn order; see the agreements service.
         StepActor::Signers => false,
+    }
+}
+
+/// Whether the actor may do what a step of this kind asks: its actor's act, except that a
+/// staff verification is always the agency's attestation (its supervisors and
+/// administrators) and a practice exercise is always approved by a proctor, whatever
+/// actor an older template named.
+pub fn may_act_on(actor: &Actor, request: &AccessRequest, def: &StepDef) -> bool {
+    match def.kind {
+        StepKind::StaffVerification => may_act(actor, request, StepActor::Supervisor),
+        StepKind::PracticeExerciseApproved => may_act(actor, request, StepActor::Proctor),
+        StepKind::AgreementSigning => false,
+        _ => may_act(actor, request, def.actor),
     }
 }
 
@@ -895,7 +867,7 @@ fn may_view(actor: &Actor, request: &AccessRequest) -> bool {
 /// What someone does to an open step.
 #[derive(Debug, Clone)]
 pub enum StepAction {
-    /// Lead review: approve.
+    /// Lead review: approve. Practice exercise: the proctor approves it.
     Approve,
     /// Lead review: reject the request, with a reason.
     Reject { reason: String },
@@ -942,7 +914,7 @@ pub async fn act(
     }
     let (status, note, summary) = match (&action, def.kind) {
         (StepAction::Approve, StepKind::LeadReview) => {
-            if !may_act(&ctx.actor, &request, def.actor) {
+            if !may_act_on(&ctx.actor, &request, &def) {
                 return Err(AppError::Forbidden);
             }
             (
@@ -951,8 +923,18 @@ pub async fn act(
                 json!({"decision": "approved"}),
             )
         }
+        (StepAction::Approve, StepKind::PracticeExerciseApproved) => {
+            if !may_act_on(&ctx.actor, &request, &def) {
+                return Err(AppError::Forbidden);
+            }
+            (
+                StepStatus::Done,
+                format!("Practice exercise approved by {}", ctx.actor.display_name),
+                json!({"decision": "approved"}),
+            )
+        }
         (StepAction::Reject { reason }, StepKind::LeadReview) => {
-            if !may_act(&ctx.actor, &request, def.actor) {
+            if !may_act_on(&ctx.actor, &request, &def) {
                 return Err(AppError::Forbidden);
             }
             drop(tx);
@@ -964,7 +946,7 @@ pub async fn act(
             },
             StepKind::StaffVerification,
         ) => {
-            if !may_act(&ctx.actor, &request, def.actor) {
+            if !may_act_on(&ctx.actor, &request, &def) {
                 return Err(AppError::Forbidden);
             }
             let date = chrono::NaiveDate::parse_from_str(background_check_on.trim(), "%Y-%m-%d")
@@ -998,7 +980,7 @@ pub async fn act(
             )
         }
         (StepAction::Done { note }, StepKind::Checklist | StepKind::FirstSignInConfirmed) => {
-            if !may_act(&ctx.actor, &request, def.actor) {
+            if !may_act_on(&ctx.actor, &request, &def) {
                 return Err(AppError::Forbidden);
             }
             if def.kind == StepKind::FirstSignInConfirmed {
@@ -1336,7 +1318,7 @@ pub async fn view(app: &App, ctx: &Ctx, request_id: i64) -> AppResult<RequestVie
         let st = StepStatus::parse(&row.status).unwrap_or(StepStatus::Waiting);
         let open = st == StepStatus::Open && status == RequestStatus::Open;
         let mine = open
-            && (may_act(&ctx.actor, &request, def.actor)
+            && (may_act_on(&ctx.actor, &request, &def)
                 || (def.kind == StepKind::AgreementSigning
                     && crate::agreements::may_sign_now(&mut tx, &ctx.actor, &request, &def)
                         .await?)
@@ -1487,10 +1469,14 @@ pub struct SweepReport {
     pub warned: usize,
     pub sla_breached: usize,
     pub reminded: usize,
+    /// People told of a turn that nobody had been told of yet (an agreement's new version,
+    /// or a request that was in progress before Onramp told each turn).
+    pub announced: usize,
 }
 
-/// Deadlines, SLAs and reminders for every open request, as of the clock's now. Running it
-/// twice at the same time changes nothing the second time.
+/// Deadlines, SLAs and reminders for every open request, as of the clock's now, and any
+/// step turn not yet announced to whoever must act. Running it twice at the same time
+/// changes nothing the second time.
 pub async fn sweep(app: &App) -> AppResult<SweepReport> {
     let mut report = SweepReport::default();
     let ids = {
@@ -1590,6 +1576,20 @@ pub async fn sweep(app: &App) -> AppResult<SweepReport> {
                 tx.request_step_save(&s).await?;
             }
         }
+        if expired_by.is_none() {
+            let known = tx.step_notices_of(id).await?;
+            for s in tx.request_steps(id).await? {
+                if StepStatus::parse(&s.status) != Some(StepStatus::Open) {
+                    continue;
+                }
+                if let Some(def) = template.step(&s.step_key) {
+                    report.announced += notices::announce_unless_known(
+                        &mut tx, app, &request, &template, def, &known,
+                    )
+                    .await?;
+                }
+            }
+        }
         if let Some(step) = expired_by {
             tx.request_set_status(
                 id,
@@ -1639,7 +1639,7 @@ fn system_ctx(implementation_id: i64) -> Ctx {
     )
 }
 
-/// Emails whoever acts on a step.
+/// Emails whoever must act on a step now (see [`notices::who_must_act`]), with a link to it.
 async fn notify_actors(
     tx: &mut Tx,
     app: &App,
@@ -1648,49 +1648,20 @@ async fn notify_actors(
     key: &str,
     due: &str,
 ) -> AppResult<()> {
-    let person = tx.person_by_id(request.person_id).await?;
-    let link = request_link(app, request.id);
-    let a = request.agency_id;
-    let recipients: Vec<(String, String)> = match def.actor {
-        StepActor::Trainee => vec![(person.email.clone(), person.given_name.clone())],
-        StepActor::Lead => tx
-            .implementation_role_holders(
-                request.implementation_id,
-                &["lead_admin", "training_coordinator"],
-            )
-            .await?
-            .into_iter()
-            .map(|(_, e, n)| (e, n))
-            .collect(),
-        StepActor::Proctor => tx
-            .implementation_role_holders(request.implementation_id, &["proctor"])
-            .await?
-            .into_iter()
-            .map(|(_, e, n)| (e, n))
-            .collect(),
-        StepActor::AgencyContact | StepActor::Supervisor => tx
-            .agency_role_holders(a, &["agency_administrator", "supervisor"])
-            .await?
-            .into_iter()
-            .map(|(_, e, n)| (e, n))
-            .collect(),
-        StepActor::ExecutiveDirector => tx
-            .agency_role_holders(a, &["executive_director"])
-            .await?
-            .into_iter()
-            .map(|(_, e, n)| (e, n))
-            .collect(),
-        StepActor::Signers => crate::agreements::next_signers(tx, request, def).await?,
+    let Some((_, signer)) = notices::current_turn(tx, request, def).await? else {
+        return Ok(());
     };
-    for (email, name) in recipients {
+    let person = tx.person_by_id(request.person_id).await?;
+    let link = notices::step_link(app, request.id, def);
+    for r in notices::who_must_act(tx, request, def, signer).await? {
         mail::queue(
             tx,
             app,
             request.implementation_id,
-            &email,
+            &r.email,
             key,
             &[
-                ("name", &name),
+                ("name", &r.name),
                 ("person", &person.display_name()),
                 ("step", &def.title),
                 ("due", due),

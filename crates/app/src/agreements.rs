@@ -1,23 +1,24 @@
-//! Agreements: versioned Markdown documents with ordered signers, and their signing on an
-//! access request's agreement step.
+//! Agreements: versioned Markdown documents, and their signing on an access request's
+//! agreement step by the signers that step names, in order.
 //!
 //! A signature commits to the SHA-256 of the exact stored text of the version signed. A
 //! new version never invalidates what was signed (those signatures stay on record, and the
 //! printable document checks them against the stored text), but only signatures on the
-//! latest version count toward an open step: whoever signed an older one signs again.
+//! latest version count toward an open step: whoever signed an older one signs again. A
+//! signature names the version its signer read; a newer one since is refused.
 
 use crate::audit::record;
 use crate::error::Problems;
-use crate::{access, mail, processes, App, AppError, AppResult, Ctx};
+use crate::{access, notices, processes, App, AppError, AppResult, Ctx};
 use chrono::{DateTime, Duration, Utc};
 use onramp_domain::agreement::{
-    next_signer, parse_signers, signature_matches, text_hash, AgreementKind, SignerRole,
+    next_signer, signature_matches, text_hash, AgreementKind, SignerRole,
 };
 use onramp_domain::authz::{Actor, Permission};
 use onramp_domain::process::{StepDef, StepKind, StepStatus};
 use onramp_domain::request::RequestStatus;
 use onramp_domain::values::required_text;
-use onramp_domain::{AgencyRole, ImplementationRole, Slug};
+use onramp_domain::{AgencyRole, Slug};
 use onramp_formats::markdown::render_safe;
 use onramp_store::agreements::NewSignature;
 use onramp_store::{AccessRequest, AgreementRow, AgreementVersion, Signature, StoreError, Tx};
@@ -36,8 +37,6 @@ pub struct AgreementInput {
     pub title: String,
     /// An [`AgreementKind`] name, e.g. `end_user`.
     pub kind: String,
-    /// Signer roles in order, separated by commas, e.g. `user, agency_administrator`.
-    pub signers: String,
     #[serde(default)]
     pub resign_yearly: bool,
     /// The text of version 1, in Markdown.
@@ -48,7 +47,6 @@ pub struct AgreementInput {
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct MetaInput {
     pub title: String,
-    pub signers: String,
     #[serde(default)]
     pub resign_yearly: bool,
     #[serde(default)]
@@ -60,12 +58,24 @@ pub struct MetaInput {
 pub struct AgreementSummary {
     pub agreement: AgreementRow,
     pub kind_label: &'static str,
-    pub signers: Vec<SignerRole>,
     pub latest_version: Option<i32>,
     pub latest_at: Option<DateTime<Utc>>,
+    /// How many steps of the processes in use sign it.
+    pub uses: usize,
 }
 
-impl AgreementSummary {
+/// A step of a process (its latest version) that has an agreement signed, and by whom.
+#[derive(Debug, Clone)]
+pub struct AgreementUse {
+    pub process_key: String,
+    pub process_name: String,
+    pub step_key: String,
+    pub step_title: String,
+    /// The step's signers, in order.
+    pub signers: Vec<SignerRole>,
+}
+
+impl AgreementUse {
     /// The signer roles' labels in order, joined by arrows.
     pub fn signer_labels(&self) -> String {
         signer_labels(&self.signers)
@@ -77,7 +87,8 @@ impl AgreementSummary {
 pub struct AgreementDetail {
     pub agreement: AgreementRow,
     pub kind_label: &'static str,
-    pub signers: Vec<SignerRole>,
+    /// The process steps that have it signed, each with its signers.
+    pub uses: Vec<AgreementUse>,
     /// Newest first.
     pub versions: Vec<AgreementVersion>,
     /// The latest version's text, rendered and sanitised.
@@ -88,9 +99,6 @@ pub struct AgreementDetail {
 impl AgreementDetail {
     pub fn latest(&self) -> Option<&AgreementVersion> {
         self.versions.first()
-    }
-    pub fn signer_labels(&self) -> String {
-        signer_labels(&self.signers)
     }
 }
 
@@ -111,19 +119,39 @@ fn signer_labels(order: &[SignerRole]) -> String {
         .join(" → ")
 }
 
-/// The signer order as stored: role names separated by commas.
-fn signers_text(order: &[SignerRole]) -> String {
-    order
-        .iter()
-        .map(|r| r.as_str())
-        .collect::<Vec<_>>()
-        .join(",")
+/// Who signs an agreement step, in order: the signers the step names. A step saved before
+/// steps named their signers is signed by the person alone.
+pub fn signer_order(def: &StepDef) -> Vec<SignerRole> {
+    if def.signers.is_empty() {
+        vec![SignerRole::User]
+    } else {
+        def.signers.clone()
+    }
 }
 
-/// The signer order of a stored agreement.
-fn order_of(a: &AgreementRow) -> AppResult<Vec<SignerRole>> {
-    parse_signers(&a.signers)
-        .map_err(|e| AppError::Internal(format!("agreement {} has bad signers: {e}", a.id)))
+/// The steps of the latest version of every process that have agreement `key` signed.
+async fn uses_of(tx: &mut Tx, implementation_id: i64, key: &str) -> AppResult<Vec<AgreementUse>> {
+    let mut out = Vec::new();
+    for row in tx.templates_latest(implementation_id).await? {
+        // A stored text that no longer parses names no agreement anyone can sign.
+        let Ok(t) = processes::parse_stored(&row) else {
+            continue;
+        };
+        for s in t
+            .steps
+            .iter()
+            .filter(|s| s.kind == StepKind::AgreementSigning && s.agreement.as_deref() == Some(key))
+        {
+            out.push(AgreementUse {
+                process_key: t.key.clone(),
+                process_name: t.name.clone(),
+                step_key: s.key.clone(),
+                step_title: s.title.clone(),
+                signers: signer_order(s),
+            });
+        }
+    }
+    Ok(out)
 }
 
 fn kind_label(kind: &str) -> &'static str {
@@ -170,7 +198,9 @@ pub async fn list(app: &App, ctx: &Ctx) -> AppResult<Vec<AgreementSummary>> {
         let latest = tx.agreement_version_latest(a.id).await?;
         out.push(AgreementSummary {
             kind_label: kind_label(&a.kind),
-            signers: order_of(&a)?,
+            uses: uses_of(&mut tx, ctx.implementation_id(), &a.key)
+                .await?
+                .len(),
             latest_version: latest.as_ref().map(|v| v.version),
             latest_at: latest.map(|v| v.created_at),
             agreement: a,
@@ -190,7 +220,7 @@ pub async fn get(app: &App, ctx: &Ctx, id: i64) -> AppResult<AgreementDetail> {
     let versions = tx.agreement_versions(a.id).await?;
     Ok(AgreementDetail {
         kind_label: kind_label(&a.kind),
-        signers: order_of(&a)?,
+        uses: uses_of(&mut tx, ctx.implementation_id(), &a.key).await?,
         current_html: versions
             .first()
             .map(|v| render_safe(&v.body))
@@ -219,12 +249,9 @@ pub async fn create(app: &App, ctx: &Ctx, input: &AgreementInput) -> AppResult<i
             None
         }
     };
-    let signers = p.check_str("signers", parse_signers(&input.signers));
     let body = parse_body(&mut p, &input.body);
     p.into_result()?;
-    let (Some(key), Some(title), Some(kind), Some(signers), Some(body)) =
-        (key, title, kind, signers, body)
-    else {
+    let (Some(key), Some(title), Some(kind), Some(body)) = (key, title, kind, body) else {
         return Err(AppError::Internal("unreachable".into()));
     };
     let imp = ctx.implementation_id();
@@ -236,14 +263,12 @@ pub async fn create(app: &App, ctx: &Ctx, input: &AgreementInput) -> AppResult<i
             "Another agreement already uses this key",
         ));
     }
-    let signers_s = signers_text(&signers);
     let id = tx
         .agreement_create(
             imp,
             key.as_str(),
             &title,
             kind.as_str(),
-            &signers_s,
             input.resign_yearly,
             now,
         )
@@ -259,7 +284,7 @@ pub async fn create(app: &App, ctx: &Ctx, input: &AgreementInput) -> AppResult<i
         .agreement_version_add(id, &body, &sha, now, Some(ctx.actor.person_id))
         .await?;
     record(&mut tx, app, ctx, "agreement.create", "agreement", Some(id), json!({
-        "after": {"key": key.as_str(), "title": title, "kind": kind.as_str(), "signers": signers_s, "resign_yearly": input.resign_yearly},
+        "after": {"key": key.as_str(), "title": title, "kind": kind.as_str(), "resign_yearly": input.resign_yearly},
         "version": {"id": version_id, "version": version, "sha256": sha},
     }))
     .await?;
@@ -267,7 +292,7 @@ pub async fn create(app: &App, ctx: &Ctx, input: &AgreementInput) -> AppResult<i
     Ok(id)
 }
 
-/// Changes an agreement's title, signers, yearly re-signing and whether it is active.
+/// Changes an agreement's title, yearly re-signing and whether it is active.
 pub async fn update_meta(app: &App, ctx: &Ctx, id: i64, input: &MetaInput) -> AppResult<()> {
     ctx.require(Permission::ManageProcess)?;
     let mut p = Problems::default();
@@ -277,32 +302,23 @@ pub async fn update_meta(app: &App, ctx: &Ctx, id: i64, input: &MetaInput) -> Ap
         &input.title,
         200,
     ));
-    let signers = p.check_str("signers", parse_signers(&input.signers));
     p.into_result()?;
-    let (Some(title), Some(signers)) = (title, signers) else {
+    let Some(title) = title else {
         return Err(AppError::Internal("unreachable".into()));
     };
     let imp = ctx.implementation_id();
     let mut tx = app.store.begin().await?;
     let before = tx.agreement_get(imp, id).await?;
-    let signers_s = signers_text(&signers);
-    tx.agreement_update(
-        imp,
-        id,
-        &title,
-        &signers_s,
-        input.resign_yearly,
-        input.active,
-    )
-    .await?;
+    tx.agreement_update(imp, id, &title, input.resign_yearly, input.active)
+        .await?;
     let action = if before.active && !input.active {
         "agreement.deactivate"
     } else {
         "agreement.update"
     };
     record(&mut tx, app, ctx, action, "agreement", Some(id), json!({
-        "before": {"title": before.title, "signers": before.signers, "resign_yearly": before.resign_yearly, "active": before.active},
-        "after": {"title": title, "signers": signers_s, "resign_yearly": input.resign_yearly, "active": input.active},
+        "before": {"title": before.title, "resign_yearly": before.resign_yearly, "active": before.active},
+        "after": {"title": title, "resign_yearly": input.resign_yearly, "active": input.active},
     }))
     .await?;
     tx.commit().await?;
@@ -352,13 +368,13 @@ pub async fn new_version(app: &App, ctx: &Ctx, id: i64, body: &str) -> AppResult
 // ---------------------------------------------------------------- signing
 
 /// Where the signing of one agreement step of one request stands.
-struct SigningState {
+pub(crate) struct SigningState {
     agreement: AgreementRow,
     order: Vec<SignerRole>,
-    latest: AgreementVersion,
+    pub(crate) latest: AgreementVersion,
     /// This request's signatures on the latest version, oldest first.
     current: Vec<Signature>,
-    next: Option<SignerRole>,
+    pub(crate) next: Option<SignerRole>,
 }
 
 async fn agreement_of_step(
@@ -381,13 +397,13 @@ async fn agreement_of_step(
         })
 }
 
-async fn signing_state(
+pub(crate) async fn signing_state(
     tx: &mut Tx,
     request: &AccessRequest,
     def: &StepDef,
 ) -> AppResult<SigningState> {
     let agreement = agreement_of_step(tx, request, def).await?;
-    let order = order_of(&agreement)?;
+    let order = signer_order(def);
     let latest = tx
         .agreement_version_latest(agreement.id)
         .await?
@@ -488,56 +504,11 @@ pub async fn next_signers(
     let Some(role) = state.next else {
         return Ok(Vec::new());
     };
-    signer_contacts(tx, request, role).await
-}
-
-async fn signer_contacts(
-    tx: &mut Tx,
-    request: &AccessRequest,
-    role: SignerRole,
-) -> AppResult<Vec<(String, String)>> {
-    let a = request.agency_id;
-    let holders = match role {
-        SignerRole::User => {
-            let p = tx.person_by_id(request.person_id).await?;
-            return Ok(vec![(p.email, p.given_name)]);
-        }
-        SignerRole::Supervisor => {
-            tx.agency_role_holders(
-                a,
-                &[
-                    AgencyRole::AgencyAdministrator.as_str(),
-                    AgencyRole::Supervisor.as_str(),
-                ],
-            )
-            .await?
-        }
-        SignerRole::AgencyAdministrator => {
-            tx.agency_role_holders(a, &[AgencyRole::AgencyAdministrator.as_str()])
-                .await?
-        }
-        SignerRole::ExecutiveDirector => {
-            tx.agency_role_holders(a, &[AgencyRole::ExecutiveDirector.as_str()])
-                .await?
-        }
-        SignerRole::Lead => {
-            tx.implementation_role_holders(
-                request.implementation_id,
-                &[
-                    ImplementationRole::LeadAdmin.as_str(),
-                    ImplementationRole::TrainingCoordinator.as_str(),
-                ],
-            )
-            .await?
-        }
-    };
-    let mut out: Vec<(String, String)> = Vec::new();
-    for (_, email, name) in holders {
-        if !out.iter().any(|(e, _)| *e == email) {
-            out.push((email, name));
-        }
-    }
-    Ok(out)
+    Ok(notices::signer_holders(tx, request, role)
+        .await?
+        .into_iter()
+        .map(|r| (r.email, r.name))
+        .collect())
 }
 
 /// A name compared the way a typed signature is checked: case and spaces ignored.
@@ -560,16 +531,30 @@ fn may_view(actor: &Actor, request: &AccessRequest) -> bool {
     actor.person_id == request.person_id || actor.may(Permission::ViewRequestsOf(request.agency_id))
 }
 
-/// Signs an agreement step of a request as the actor, whose turn it must be. When every
-/// signer has signed the latest version, the step is done.
+/// What a signer sends: the name they typed and the version of the text they read.
+#[derive(Debug, Clone)]
+pub struct SignatureInput<'a> {
+    pub typed_name: &'a str,
+    /// The version number of the text shown to the signer. A newer version published since
+    /// refuses the signature: nobody signs a text they were not shown.
+    pub version: i32,
+    pub user_agent: &'a str,
+}
+
+/// The field a refused signature on a changed text is reported on.
+pub const VERSION_FIELD: &str = "version";
+
+/// Signs an agreement step of a request as the actor, whose turn it must be, on the version
+/// they read. When every signer has signed the latest version, the step is done; otherwise
+/// the next signer is told it is their turn.
 pub async fn sign(
     app: &App,
     ctx: &Ctx,
     request_id: i64,
     step_key: &str,
-    typed_name: &str,
-    user_agent: &str,
+    input: &SignatureInput<'_>,
 ) -> AppResult<()> {
+    let (typed_name, user_agent) = (input.typed_name, input.user_agent);
     let imp = ctx.implementation_id();
     let mut tx = app.store.begin().await?;
     let request = tx.request_get(imp, request_id).await?;
@@ -595,6 +580,15 @@ pub async fn sign(
     };
     if !holds_role(&ctx.actor, &request, role) {
         return Err(AppError::Forbidden);
+    }
+    if input.version != state.latest.version {
+        return Err(AppError::field(
+            VERSION_FIELD,
+            format!(
+                "This agreement changed since you opened it: read the new text (version {}) and sign again. Nothing was signed.",
+                state.latest.version
+            ),
+        ));
     }
     let me = tx.person_by_id(ctx.actor.person_id).await?;
     let typed = typed_name.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -694,30 +688,10 @@ pub async fn sign(
             )
             .await?;
         }
-        Some(next) => {
+        Some(_) => {
             // Tell whoever signs next that it is their turn.
-            let person = tx.person_by_id(request.person_id).await?;
-            let link = format!(
-                "{}/requests/{}/sign/{}",
-                app.config.base_url, request.id, def.key
-            );
-            for (email, name) in signer_contacts(&mut tx, &request, next).await? {
-                mail::queue(
-                    &mut tx,
-                    app,
-                    imp,
-                    &email,
-                    "step_reminder",
-                    &[
-                        ("name", &name),
-                        ("person", &person.display_name()),
-                        ("step", &def.title),
-                        ("due", ""),
-                        ("request_link", &link),
-                    ],
-                )
-                .await?;
-            }
+            let fresh = tx.request_get(imp, request.id).await?;
+            notices::announce(&mut tx, app, &fresh, &template, &def).await?;
             tx.request_touch(request.id, now).await?;
         }
     }
@@ -933,6 +907,7 @@ pub async fn yearly_resign_due(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use onramp_domain::ImplementationRole;
 
     #[test]
     fn typed_names_ignore_case_and_spaces() {

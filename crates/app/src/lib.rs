@@ -10,6 +10,7 @@ pub mod config;
 pub mod demo;
 pub mod error;
 pub mod mail;
+pub mod notices;
 pub mod organisation;
 pub mod outbox;
 pub mod people;

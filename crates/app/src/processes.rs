@@ -45,8 +45,6 @@ pub struct DefaultAgreement {
     pub key: &'static str,
     pub kind: AgreementKind,
     pub title: &'static str,
-    /// Signer roles in order, comma-separated.
-    pub signers: &'static str,
     pub resign_yearly: bool,
     /// Markdown.
     pub body: &'static str,
@@ -57,7 +55,6 @@ pub const DEFAULT_AGREEMENTS: [DefaultAgreement; 4] = [
         key: "end_user",
         kind: AgreementKind::EndUser,
         title: "HMIS end-user agreement",
-        signers: "user,agency_administrator,executive_director",
         resign_yearly: true,
         body: END_USER_AGREEMENT,
     },
@@ -65,7 +62,6 @@ pub const DEFAULT_AGREEMENTS: [DefaultAgreement; 4] = [
         key: "security_awareness",
         kind: AgreementKind::SecurityAwareness,
         title: "HMIS security awareness agreement",
-        signers: "user",
         resign_yearly: true,
         body: SECURITY_AWARENESS_AGREEMENT,
     },
@@ -73,7 +69,6 @@ pub const DEFAULT_AGREEMENTS: [DefaultAgreement; 4] = [
         key: "staff_verification",
         kind: AgreementKind::StaffVerification,
         title: "Staff verification for HMIS access",
-        signers: "supervisor",
         resign_yearly: false,
         body: STAFF_VERIFICATION,
     },
@@ -81,7 +76,6 @@ pub const DEFAULT_AGREEMENTS: [DefaultAgreement; 4] = [
         key: "agency_participation",
         kind: AgreementKind::AgencyParticipation,
         title: "HMIS agency participation agreement",
-        signers: "executive_director,lead",
         resign_yearly: false,
         body: AGENCY_PARTICIPATION_AGREEMENT,
     },
@@ -723,7 +717,6 @@ pub async fn install_seeds(tx: &mut Tx, app: &App, implementation_id: i64) -> Ap
                 a.key,
                 a.title,
                 a.kind.as_str(),
-                a.signers,
                 a.resign_yearly,
                 now,
             )
@@ -829,11 +822,6 @@ mod tests {
     fn default_agreements_hash_their_text() {
         for a in DEFAULT_AGREEMENTS {
             assert_eq!(text_hash(a.body).len(), 64);
-            assert!(
-                onramp_domain::agreement::parse_signers(a.signers).is_ok(),
-                "{}",
-                a.key
-            );
             assert!(a.body.starts_with("# "), "{}", a.key);
         }
     }

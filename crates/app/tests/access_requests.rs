@@ -54,6 +54,14 @@ impl World {
             "127.0.0.1",
         )
     }
+    async fn ctx_person(&self, email: &str) -> i64 {
+        let mut tx = self.app.store.read().await.unwrap();
+        tx.person_by_email(1, email)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("no person {email}"))
+            .id
+    }
     async fn harbor(&self) -> (i64, Vec<i64>) {
         let mut tx = self.app.store.read().await.unwrap();
         let a = tx
@@ -104,6 +112,25 @@ impl World {
             process: String::new(),
         }
     }
+    /// Every email queued: recipient, template and plain text, oldest first.
+    async fn emails(&self) -> Vec<(String, String, String)> {
+        let mut tx = self.app.store.read().await.unwrap();
+        let page = tx.outbox_list(1, None, PageRequest::ALL).await.unwrap();
+        let mut out: Vec<(String, String, String)> = page
+            .items
+            .into_iter()
+            .map(|m| {
+                let v: serde_json::Value = serde_json::from_str(&m.payload).unwrap();
+                (
+                    m.recipient,
+                    v["template"].as_str().unwrap_or_default().to_string(),
+                    v["text"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect();
+        out.reverse();
+        out
+    }
     async fn outbox_templates(&self) -> Vec<(String, String)> {
         let mut tx = self.app.store.read().await.unwrap();
         let page = tx.outbox_list(1, None, PageRequest::ALL).await.unwrap();
@@ -133,6 +160,7 @@ async fn walk(w: &World, request_id: i64) -> Vec<String> {
     let lead = w.ctx("lead@demo.example.org").await;
     let ata = w.ctx("ata@harbor.example.org").await;
     let director = w.ctx("director@harbor.example.org").await;
+    let proctor = w.ctx("proctor@demo.example.org").await;
     let mut settled = Vec::new();
     for _ in 0..40 {
         let view = access::view(&w.app, &lead, request_id).await.unwrap();
@@ -167,20 +195,30 @@ async fn walk(w: &World, request_id: i64) -> Vec<String> {
                     .await
                     .unwrap()
             }
-            StepKind::StaffVerification => access::act(
-                &w.app,
-                &ata,
-                request_id,
-                &key,
-                StepAction::Attest {
+            StepKind::StaffVerification => {
+                // The agency attests its own staff's background check; the Lead cannot.
+                let attest = || StepAction::Attest {
                     background_check_on: "2026-02-20".into(),
-                },
-            )
-            .await
-            .unwrap(),
-            StepKind::TrainingPlanComplete
-            | StepKind::LiveSessionAttended
-            | StepKind::PracticeExerciseApproved => {
+                };
+                assert!(matches!(
+                    access::act(&w.app, &lead, request_id, &key, attest()).await,
+                    Err(AppError::Forbidden)
+                ));
+                access::act(&w.app, &ata, request_id, &key, attest())
+                    .await
+                    .unwrap()
+            }
+            StepKind::PracticeExerciseApproved => {
+                // A proctor approves the exercise; the person cannot approve their own.
+                assert!(matches!(
+                    access::act(&w.app, &trainee, request_id, &key, StepAction::Approve).await,
+                    Err(AppError::Forbidden)
+                ));
+                access::act(&w.app, &proctor, request_id, &key, StepAction::Approve)
+                    .await
+                    .unwrap()
+            }
+            StepKind::TrainingPlanComplete | StepKind::LiveSessionAttended => {
                 // The trainee cannot certify their own training.
                 assert!(matches!(
                     access::act(
@@ -207,17 +245,17 @@ async fn walk(w: &World, request_id: i64) -> Vec<String> {
             }
             StepKind::AgreementSigning => {
                 let mut signed = false;
-                for who in [&trainee, &ata, &director, &lead] {
-                    match agreements::sign(
-                        &w.app,
-                        who,
-                        request_id,
-                        &key,
-                        &who.actor.display_name,
-                        "test-agent",
-                    )
+                let shown = agreements::signature_record(&w.app, &lead, request_id, &key)
                     .await
-                    {
+                    .unwrap()
+                    .version;
+                for who in [&trainee, &ata, &director, &lead] {
+                    let input = agreements::SignatureInput {
+                        typed_name: &who.actor.display_name,
+                        version: shown,
+                        user_agent: "test-agent",
+                    };
+                    match agreements::sign(&w.app, who, request_id, &key, &input).await {
                         Ok(()) => {
                             signed = true;
                             break;
@@ -259,6 +297,22 @@ async fn walk(w: &World, request_id: i64) -> Vec<String> {
             .await
             .unwrap(),
             StepKind::Checklist => {
+                if step.def.actor != onramp_domain::process::StepActor::Lead {
+                    // The Lead does not tick off someone else's step (it may record it as met).
+                    assert!(matches!(
+                        access::act(
+                            &w.app,
+                            &lead,
+                            request_id,
+                            &key,
+                            StepAction::Done {
+                                note: String::new()
+                            }
+                        )
+                        .await,
+                        Err(AppError::Forbidden)
+                    ));
+                }
                 let who = match step.def.actor {
                     onramp_domain::process::StepActor::Trainee => &trainee,
                     onramp_domain::process::StepActor::AgencyContact
@@ -442,12 +496,21 @@ both_backends!(
         let v = tx.staff_verifications_of(id).await.unwrap();
         assert_eq!(v.len(), 1, "only the attestation and its date are kept");
         assert_eq!(v[0].background_check_on.to_string(), "2026-02-20");
+        // The end-user agreement is signed by the user alone.
+        let roles: Vec<String> = tx
+            .signatures_of_request(id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|s| s.signer_role)
+            .collect();
+        assert_eq!(roles, ["user"]);
     }
 );
 
 both_backends!(seed_004_courses_and_proctored_session, |store| async move {
     let w = world(store).await;
-    let (_, steps) = walk_template(
+    let (id, steps) = walk_template(
         &w,
         "courses-and-proctored-session",
         "end_user",
@@ -456,6 +519,17 @@ both_backends!(seed_004_courses_and_proctored_session, |store| async move {
     )
     .await;
     assert!(steps.iter().any(|s| s.contains("proctored")), "{steps:?}");
+    // The end-user agreement goes from the user to their supervisor.
+    let roles: Vec<String> = {
+        let mut tx = w.app.store.read().await.unwrap();
+        tx.signatures_of_request(id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|s| s.signer_role)
+            .collect()
+    };
+    assert_eq!(roles, ["user", "supervisor"]);
     // Coordinated-entry roles take the alternate path.
     let (_, ce) = walk_template(
         &w,
@@ -962,5 +1036,359 @@ both_backends!(
             provisioning::set_status(&w.app, &ata, account.id, "active", "x").await,
             Err(AppError::Forbidden)
         ));
+    }
+);
+
+/// The step-waiting and welcome emails queued since `from` (an index into `emails()`).
+fn since(all: &[(String, String, String)], from: usize) -> Vec<(String, String, String)> {
+    all[from..].to_vec()
+}
+
+both_backends!(
+    the_person_is_invited_when_their_first_step_opens_before_the_lead_review,
+    |store| async move {
+        let w = world(store).await;
+        let lead = w.ctx("lead@demo.example.org").await;
+        let ata = w.ctx("ata@harbor.example.org").await;
+
+        // Seed 003: the person signs the end-user agreement while the supervisor verifies,
+        // before the Lead reviews the documents.
+        processes::set_default(&w.app, &lead, "verification-and-agreement-then-quiz")
+            .await
+            .unwrap();
+        let email = "lee.park@harbor.example.org";
+        let input = w.input("Lee", "Park", email, "end_user", &[]).await;
+        let id = created(access::submit(&w.app, &ata, &input).await.unwrap());
+        let mail = w.emails().await;
+        let to_lee: Vec<_> = mail.iter().filter(|(to, _, _)| to == email).collect();
+        assert_eq!(to_lee.len(), 1, "{mail:?}");
+        let (_, key, text) = to_lee[0];
+        assert_eq!(key, "welcome", "an Onramp invitation: Lee has no password");
+        assert!(text.contains("/invitation/"), "{text}");
+        assert!(
+            text.contains(&format!("/requests/{id}/sign/end-user-agreement")),
+            "the welcome links to the first step: {text}"
+        );
+        // The supervisor is told of the verification, with a link to it; the Lead of nothing yet.
+        assert!(mail
+            .iter()
+            .any(|(to, k, text)| to == "ata@harbor.example.org"
+                && k == "step_waiting"
+                && text.contains(&format!("/requests/{id}#step-staff-verification"))));
+        assert!(!mail
+            .iter()
+            .any(|(to, k, _)| to == "lead@demo.example.org" && k == "step_waiting"));
+
+        // Running the sweep again and again tells nobody anything more.
+        let before = w.emails().await.len();
+        let r = access::sweep(&w.app).await.unwrap();
+        assert_eq!(r, Default::default());
+        access::sweep(&w.app).await.unwrap();
+        assert_eq!(w.emails().await.len(), before);
+
+        // Once both are done, the Lead is told of the review, once.
+        access::act(
+            &w.app,
+            &ata,
+            id,
+            "staff-verification",
+            StepAction::Attest {
+                background_check_on: "2026-02-20".into(),
+            },
+        )
+        .await
+        .unwrap();
+        let mark = w.emails().await.len();
+        let lee = w.person_ctx(w.ctx_person(email).await).await;
+        let shown = agreements::signature_record(&w.app, &lee, id, "end-user-agreement")
+            .await
+            .unwrap()
+            .version;
+        agreements::sign(
+            &w.app,
+            &lee,
+            id,
+            "end-user-agreement",
+            &agreements::SignatureInput {
+                typed_name: "Lee Park",
+                version: shown,
+                user_agent: "ua",
+            },
+        )
+        .await
+        .unwrap();
+        let new = since(&w.emails().await, mark);
+        let lead_told: Vec<_> = new
+            .iter()
+            .filter(|(_, k, _)| k == "step_waiting")
+            .map(|(to, _, text)| {
+                (
+                    to.clone(),
+                    text.contains(&format!("/requests/{id}#step-documents-review")),
+                )
+            })
+            .collect();
+        assert!(
+            lead_told.contains(&("lead@demo.example.org".to_string(), true)),
+            "{new:?}"
+        );
+        assert!(
+            lead_told.contains(&("coordinator@demo.example.org".to_string(), true)),
+            "{new:?}"
+        );
+        let before = w.emails().await.len();
+        access::sweep(&w.app).await.unwrap();
+        assert_eq!(w.emails().await.len(), before);
+
+        // Seed 004: the agency validates the new hire, then the person sets up their
+        // learning account before the Lead's review.
+        processes::set_default(&w.app, &lead, "courses-and-proctored-session")
+            .await
+            .unwrap();
+        let email = "mia.stone@harbor.example.org";
+        let input = w.input("Mia", "Stone", email, "end_user", &[]).await;
+        let id = created(access::submit(&w.app, &ata, &input).await.unwrap());
+        assert!(!w.emails().await.iter().any(|(to, _, _)| to == email));
+        access::act(
+            &w.app,
+            &ata,
+            id,
+            "validate-new-hire",
+            StepAction::Done {
+                note: String::new(),
+            },
+        )
+        .await
+        .unwrap();
+        let to_mia: Vec<_> = w
+            .emails()
+            .await
+            .into_iter()
+            .filter(|(to, _, _)| to == email)
+            .collect();
+        assert_eq!(to_mia.len(), 1, "{to_mia:?}");
+        assert_eq!(to_mia[0].1, "welcome");
+        assert!(to_mia[0]
+            .2
+            .contains(&format!("/requests/{id}#step-learning-account")));
+        let view = access::view(&w.app, &lead, id).await.unwrap();
+        assert!(view
+            .steps
+            .iter()
+            .any(|s| s.def.kind == StepKind::LeadReview && s.status == StepStatus::Waiting));
+    }
+);
+
+both_backends!(
+    staff_verification_is_the_agency_s_and_proctors_approve_practice,
+    |store| async move {
+        let w = world(store).await;
+        let lead = w.ctx("lead@demo.example.org").await;
+        let coordinator = w.ctx("coordinator@demo.example.org").await;
+        let ata = w.ctx("ata@harbor.example.org").await;
+        let director = w.ctx("director@harbor.example.org").await;
+        let proctor = w.ctx("proctor@demo.example.org").await;
+        processes::set_default(&w.app, &lead, "verification-and-agreement-then-quiz")
+            .await
+            .unwrap();
+        let input = w
+            .input(
+                "Lee",
+                "Park",
+                "lee.park@harbor.example.org",
+                "end_user",
+                &[],
+            )
+            .await;
+        let id = created(access::submit(&w.app, &ata, &input).await.unwrap());
+        let attest = || StepAction::Attest {
+            background_check_on: "2026-02-20".into(),
+        };
+        for who in [&lead, &coordinator, &director, &proctor] {
+            assert!(
+                matches!(
+                    access::act(&w.app, who, id, "staff-verification", attest()).await,
+                    Err(AppError::Forbidden)
+                ),
+                "{}",
+                who.actor.display_name
+            );
+        }
+        let view = access::view(&w.app, &lead, id).await.unwrap();
+        let step = view
+            .steps
+            .iter()
+            .find(|s| s.def.key == "staff-verification")
+            .unwrap();
+        assert!(!step.mine, "not the Lead's to do");
+        let view = access::view(&w.app, &ata, id).await.unwrap();
+        assert!(view
+            .steps
+            .iter()
+            .any(|s| s.def.key == "staff-verification" && s.mine));
+        access::act(&w.app, &ata, id, "staff-verification", attest())
+            .await
+            .unwrap();
+
+        // Seed 002's test client is approved by a proctor, who is told and sees it as theirs.
+        processes::set_default(&w.app, &lead, "introductory-and-advanced-training")
+            .await
+            .unwrap();
+        let input = w
+            .input(
+                "Mia",
+                "Stone",
+                "mia.stone@harbor.example.org",
+                "end_user",
+                &[],
+            )
+            .await;
+        let id = created(access::submit(&w.app, &ata, &input).await.unwrap());
+        access::act(&w.app, &lead, id, "request-review", StepAction::Approve)
+            .await
+            .unwrap();
+        access::act(
+            &w.app,
+            &lead,
+            id,
+            "introductory-training",
+            StepAction::RecordMet {
+                reason: "Done at the state HMIS".into(),
+            },
+        )
+        .await
+        .unwrap();
+        let mail = w.emails().await;
+        assert!(mail
+            .iter()
+            .any(|(to, k, text)| to == "proctor@demo.example.org"
+                && k == "step_waiting"
+                && text.contains(&format!("/requests/{id}#step-test-client"))));
+        assert!(
+            mail.iter()
+                .any(|(to, k, text)| to == "mia.stone@harbor.example.org"
+                    && k == "step_waiting"
+                    && text.contains("#step-test-client")),
+            "the person is told to enter the test client"
+        );
+        let mia = w
+            .person_ctx(w.ctx_person("mia.stone@harbor.example.org").await)
+            .await;
+        for who in [&mia, &ata] {
+            assert!(matches!(
+                access::act(&w.app, who, id, "test-client", StepAction::Approve).await,
+                Err(AppError::Forbidden)
+            ));
+        }
+        let view = access::view(&w.app, &proctor, id).await.unwrap();
+        assert!(view
+            .steps
+            .iter()
+            .any(|s| s.def.key == "test-client" && s.mine));
+        access::act(&w.app, &proctor, id, "test-client", StepAction::Approve)
+            .await
+            .unwrap();
+        let view = access::view(&w.app, &lead, id).await.unwrap();
+        let step = view
+            .steps
+            .iter()
+            .find(|s| s.def.key == "test-client")
+            .unwrap();
+        assert_eq!(step.status, StepStatus::Done);
+        assert!(step.row.note.contains("Priya Raman"), "{}", step.row.note);
+    }
+);
+
+both_backends!(
+    welcome_back_follows_the_template_s_carry_over,
+    |store| async move {
+        let w = world(store).await;
+        let lead = w.ctx("lead@demo.example.org").await;
+        let ata = w.ctx("ata@harbor.example.org").await;
+        // Rosa completes seed 001 (training recorded as met), and sets a password.
+        let (_, _) =
+            walk_template(&w, "agency-checklist-then-account", "end_user", &[], ROSA).await;
+        let rosa = w.ctx_person("rosa.delgado@harbor.example.org").await;
+        {
+            let mut tx = w.app.store.begin().await.unwrap();
+            auth::issue_password(&mut tx, &w.app, rosa, "Harbor-Lights-2026", false)
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+        }
+        let hash_before = {
+            let mut tx = w.app.store.read().await.unwrap();
+            tx.account_get(rosa).await.unwrap().unwrap().password_hash
+        };
+        w.clock.advance(Duration::days(60));
+        let welcome_back_of = |mail: Vec<(String, String, String)>| {
+            mail.into_iter()
+                .filter(|(to, k, _)| to == "rosa.delgado@harbor.example.org" && k == "welcome_back")
+                .map(|(_, _, text)| text)
+                .collect::<Vec<_>>()
+        };
+
+        // Seed 000 carries nothing over: she is told she repeats every step.
+        processes::set_default(&w.app, &lead, "online-courses-then-login")
+            .await
+            .unwrap();
+        let input = w
+            .input(
+                "Rosa",
+                "Delgado",
+                "rosa.delgado@harbor.example.org",
+                "end_user",
+                &[],
+            )
+            .await;
+        let id = created(access::submit(&w.app, &ata, &input).await.unwrap());
+        access::act(&w.app, &lead, id, "request-review", StepAction::Approve)
+            .await
+            .unwrap();
+        let texts = welcome_back_of(w.emails().await);
+        assert_eq!(texts.len(), 1, "{texts:?}");
+        assert!(texts[0].contains("you repeat every step"), "{}", texts[0]);
+        assert!(!texts[0].contains("is not repeated"), "{}", texts[0]);
+        assert!(
+            texts[0].contains("/password-reset/") && !texts[0].contains("/invitation/"),
+            "a reset-style sign-in link, never an invitation: {}",
+            texts[0]
+        );
+        assert!(texts[0].contains(&format!("/requests/{id}#step-online-training")));
+        access::change_status(&w.app, &ata, id, RequestMove::Withdraw, "Wrong process")
+            .await
+            .unwrap();
+
+        // Seed 001 carries recent training over: she is told what counts.
+        processes::set_default(&w.app, &lead, "agency-checklist-then-account")
+            .await
+            .unwrap();
+        let id = created(access::submit(&w.app, &ata, &input).await.unwrap());
+        access::act(
+            &w.app,
+            &ata,
+            id,
+            "training-checklist",
+            StepAction::Done {
+                note: String::new(),
+            },
+        )
+        .await
+        .unwrap();
+        let texts = welcome_back_of(w.emails().await);
+        assert_eq!(texts.len(), 2, "{texts:?}");
+        assert!(
+            texts[1].contains(
+                "counts and is not repeated: Complete the required HMIS training courses"
+            ),
+            "{}",
+            texts[1]
+        );
+        // Her password was never replaced.
+        let mut tx = w.app.store.read().await.unwrap();
+        assert_eq!(
+            tx.account_get(rosa).await.unwrap().unwrap().password_hash,
+            hash_before
+        );
     }
 );

@@ -4,7 +4,7 @@
 
 use chrono::{Duration, TimeZone, Utc};
 use onramp_app::access::{self, RequestInput, Submitted};
-use onramp_app::agreements::{self, AgreementInput, MetaInput, VersionOutcome};
+use onramp_app::agreements::{self, AgreementInput, MetaInput, SignatureInput, VersionOutcome};
 use onramp_app::{auth, demo, App, AppConfig, AppError, Ctx};
 use onramp_domain::agreement::{text_hash, SignerRole};
 use onramp_domain::clock::ManualClock;
@@ -14,7 +14,29 @@ use onramp_store::{PageRequest, Store};
 use std::sync::Arc;
 
 const STEP: &str = "end-user-agreement";
-const PROCESS: &str = "verification-and-agreement-then-quiz";
+const PROCESS: &str = "agreement-first";
+
+/// A process whose end-user agreement opens at once and is signed by the user, then the
+/// agency administrator, then the executive director.
+const AGREEMENT_FIRST: &str = r#"
+key = "agreement-first"
+name = "Agreement first"
+
+[[steps]]
+key = "end-user-agreement"
+title = "Sign the HMIS end-user agreement"
+kind = "agreement_signing"
+actor = "signers"
+agreement = "end_user"
+signers = ["user", "agency_administrator", "executive_director"]
+
+[[steps]]
+key = "create-account"
+title = "Create the account"
+kind = "account_provisioning"
+actor = "lead"
+after = ["end-user-agreement"]
+"#;
 
 struct World {
     _dir: tempfile::TempDir,
@@ -37,6 +59,10 @@ async fn world() -> World {
     let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap());
     let app = App::new(store, Arc::new(clock.clone()), config);
     let (imp, _) = demo::load(&app).await.unwrap();
+    let lead = ctx_of(&app, "lead@demo.example.org", "10.0.0.1").await;
+    onramp_app::processes::save(&app, &lead, AGREEMENT_FIRST)
+        .await
+        .unwrap();
     World {
         _dir: dir,
         app,
@@ -63,10 +89,8 @@ async fn ctx_of(app: &App, email: &str, addr: &str) -> Ctx {
     Ctx::new(actor, addr)
 }
 
-/// The Lead submits a request for a new Harbor House person on the seed-003 process, whose
-/// end-user agreement step opens at once.
-async fn request_for(w: &World, given: &str, family: &str, email: &str) -> i64 {
-    let lead = ctx_of(&w.app, "lead@demo.example.org", "10.0.0.1").await;
+/// A request for a new end user at Harbor House, on [`PROCESS`].
+async fn base_input(w: &World) -> RequestInput {
     let (harbor, project) = {
         let mut tx = w.app.store.read().await.unwrap();
         let harbor = tx
@@ -97,21 +121,61 @@ async fn request_for(w: &World, given: &str, family: &str, email: &str) -> i64 {
             .remove(0);
         (harbor.id, project.id)
     };
-    let input = RequestInput {
-        given_name: given.into(),
-        family_name: family.into(),
-        email: email.into(),
+    RequestInput {
         agency_id: harbor.to_string(),
         access_level: "end_user".into(),
         projects: vec![project.to_string()],
         new_or_returning: "new".into(),
         process: PROCESS.into(),
         ..Default::default()
+    }
+}
+
+/// The Lead submits a request for a new Harbor House person on [`PROCESS`], whose
+/// end-user agreement step opens at once.
+async fn request_for(w: &World, given: &str, family: &str, email: &str) -> i64 {
+    let lead = ctx_of(&w.app, "lead@demo.example.org", "10.0.0.1").await;
+    let input = RequestInput {
+        given_name: given.into(),
+        family_name: family.into(),
+        email: email.into(),
+        ..base_input(w).await
     };
     match access::submit(&w.app, &lead, &input).await.unwrap() {
         Submitted::Created(id) => id,
         other => panic!("expected a new request, got {other:?}"),
     }
+}
+
+/// The latest version number of the end-user agreement: what a signing page shows now.
+async fn shown_version(w: &World) -> i32 {
+    let mut tx = w.app.store.read().await.unwrap();
+    let a = tx
+        .agreement_by_key(w.imp, "end_user")
+        .await
+        .unwrap()
+        .unwrap();
+    tx.agreement_version_latest(a.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .version
+}
+
+/// Signs [`STEP`] as `ctx`, on the version a signing page shows now.
+async fn sign(
+    w: &World,
+    ctx: &Ctx,
+    request_id: i64,
+    typed_name: &str,
+    user_agent: &str,
+) -> Result<(), AppError> {
+    let input = SignatureInput {
+        typed_name,
+        version: shown_version(w).await,
+        user_agent,
+    };
+    agreements::sign(&w.app, ctx, request_id, STEP, &input).await
 }
 
 async fn step_status(w: &World, request_id: i64) -> String {
@@ -189,9 +253,7 @@ async fn signers_sign_in_order_and_a_changed_stored_text_is_detected() {
         (&director, "Grace Lin"),
         (&lead, "Lena Okafor"),
     ] {
-        let e = agreements::sign(&w.app, c, rid, STEP, name, "ua")
-            .await
-            .unwrap_err();
+        let e = sign(&w, c, rid, name, "ua").await.unwrap_err();
         assert!(
             matches!(e, AppError::Forbidden),
             "{}: {e:?}",
@@ -200,9 +262,7 @@ async fn signers_sign_in_order_and_a_changed_stored_text_is_detected() {
     }
     // People who cannot see the request do not learn it exists.
     for c in [&sam, &northside] {
-        let e = agreements::sign(&w.app, c, rid, STEP, "Sam Ortiz", "ua")
-            .await
-            .unwrap_err();
+        let e = sign(&w, c, rid, "Sam Ortiz", "ua").await.unwrap_err();
         assert!(matches!(e, AppError::NotFound), "{e:?}");
         assert!(matches!(
             agreements::signature_record(&w.app, c, rid, STEP).await,
@@ -211,19 +271,11 @@ async fn signers_sign_in_order_and_a_changed_stored_text_is_detected() {
     }
     // The typed name must be the signer's own.
     assert_eq!(
-        field_of(
-            agreements::sign(&w.app, &nia, rid, STEP, "Nia Brown", "ua")
-                .await
-                .unwrap_err()
-        ),
+        field_of(sign(&w, &nia, rid, "Nia Brown", "ua").await.unwrap_err()),
         ["typed_name"]
     );
     assert_eq!(
-        field_of(
-            agreements::sign(&w.app, &nia, rid, STEP, "   ", "ua")
-                .await
-                .unwrap_err()
-        ),
+        field_of(sign(&w, &nia, rid, "   ", "ua").await.unwrap_err()),
         ["typed_name"]
     );
     assert_eq!(audit_head(&w).await, before, "refusals change nothing");
@@ -235,28 +287,21 @@ async fn signers_sign_in_order_and_a_changed_stored_text_is_detected() {
         .all(|(_, l)| l.is_none()));
 
     // Case and spaces do not matter.
-    agreements::sign(
-        &w.app,
-        &nia,
-        rid,
-        STEP,
-        "  nia   BROOKS ",
-        "Mozilla/5.0 (test)",
-    )
-    .await
-    .unwrap();
+    sign(&w, &nia, rid, "  nia   BROOKS ", "Mozilla/5.0 (test)")
+        .await
+        .unwrap();
     assert!(audit_head(&w).await > before);
     assert_eq!(step_status(&w, rid).await, "open");
     assert!(
         matches!(
-            agreements::sign(&w.app, &nia, rid, STEP, "Nia Brooks", "ua").await,
+            sign(&w, &nia, rid, "Nia Brooks", "ua").await,
             Err(AppError::Forbidden)
         ),
         "not twice"
     );
     assert!(
         matches!(
-            agreements::sign(&w.app, &director, rid, STEP, "Grace Lin", "ua").await,
+            sign(&w, &director, rid, "Grace Lin", "ua").await,
             Err(AppError::Forbidden)
         ),
         "not before the agency administrator"
@@ -265,9 +310,7 @@ async fn signers_sign_in_order_and_a_changed_stored_text_is_detected() {
     assert!(!may_sign(&w, &nia, rid).await);
     assert_eq!(next_emails(&w, rid).await, ["ata@harbor.example.org"]);
 
-    agreements::sign(&w.app, &ata, rid, STEP, "Tomas Reyes", "ua-2")
-        .await
-        .unwrap();
+    sign(&w, &ata, rid, "Tomas Reyes", "ua-2").await.unwrap();
     assert_eq!(step_status(&w, rid).await, "open");
     assert_eq!(next_emails(&w, rid).await, ["director@harbor.example.org"]);
     let doc = agreements::signature_record(&w.app, &director, rid, STEP)
@@ -276,14 +319,12 @@ async fn signers_sign_in_order_and_a_changed_stored_text_is_detected() {
     assert!(doc.may_sign && !doc.complete);
     assert_eq!(doc.next, Some(SignerRole::ExecutiveDirector));
 
-    agreements::sign(&w.app, &director, rid, STEP, "grace lin", "ua-3")
-        .await
-        .unwrap();
+    sign(&w, &director, rid, "grace lin", "ua-3").await.unwrap();
     assert_eq!(step_status(&w, rid).await, StepStatus::Done.as_str());
     assert!(next_emails(&w, rid).await.is_empty());
     assert!(!may_sign(&w, &director, rid).await);
     assert!(matches!(
-        agreements::sign(&w.app, &director, rid, STEP, "Grace Lin", "ua").await,
+        sign(&w, &director, rid, "Grace Lin", "ua").await,
         Err(AppError::Conflict(_))
     ));
 
@@ -361,7 +402,7 @@ async fn signers_sign_in_order_and_a_changed_stored_text_is_detected() {
     let other = request_for(&w, "Omar", "Diaz", "omar@harbor.example.org").await;
     let omar = ctx_of(&w.app, "omar@harbor.example.org", "198.51.100.10").await;
     assert!(matches!(
-        agreements::sign(&w.app, &omar, other, STEP, "Omar Diaz", "ua").await,
+        sign(&w, &omar, other, "Omar Diaz", "ua").await,
         Err(AppError::Conflict(_))
     ));
 }
@@ -380,12 +421,8 @@ async fn a_new_version_mid_way_needs_new_signatures() {
     let ata = ctx_of(&w.app, "ata@harbor.example.org", "198.51.100.8").await;
     let director = ctx_of(&w.app, "director@harbor.example.org", "198.51.100.9").await;
     let lead = ctx_of(&w.app, "lead@demo.example.org", "10.0.0.1").await;
-    agreements::sign(&w.app, &nia, rid, STEP, "Nia Brooks", "ua")
-        .await
-        .unwrap();
-    agreements::sign(&w.app, &ata, rid, STEP, "Tomas Reyes", "ua")
-        .await
-        .unwrap();
+    sign(&w, &nia, rid, "Nia Brooks", "ua").await.unwrap();
+    sign(&w, &ata, rid, "Tomas Reyes", "ua").await.unwrap();
     assert!(may_sign(&w, &director, rid).await);
 
     let id = {
@@ -443,7 +480,7 @@ async fn a_new_version_mid_way_needs_new_signatures() {
     // The director may not complete the old version: the user signs again, then the rest.
     assert!(!may_sign(&w, &director, rid).await);
     assert!(matches!(
-        agreements::sign(&w.app, &director, rid, STEP, "Grace Lin", "ua").await,
+        sign(&w, &director, rid, "Grace Lin", "ua").await,
         Err(AppError::Forbidden)
     ));
     assert!(may_sign(&w, &nia, rid).await);
@@ -462,16 +499,10 @@ async fn a_new_version_mid_way_needs_new_signatures() {
         .iter()
         .all(|l| l.version == v1.version && l.text_matches));
 
-    agreements::sign(&w.app, &nia, rid, STEP, "Nia Brooks", "ua")
-        .await
-        .unwrap();
-    agreements::sign(&w.app, &ata, rid, STEP, "Tomas Reyes", "ua")
-        .await
-        .unwrap();
+    sign(&w, &nia, rid, "Nia Brooks", "ua").await.unwrap();
+    sign(&w, &ata, rid, "Tomas Reyes", "ua").await.unwrap();
     assert_eq!(step_status(&w, rid).await, "open");
-    agreements::sign(&w.app, &director, rid, STEP, "Grace Lin", "ua")
-        .await
-        .unwrap();
+    sign(&w, &director, rid, "Grace Lin", "ua").await.unwrap();
     assert_eq!(step_status(&w, rid).await, "done");
     let doc = agreements::signature_record(&w.app, &lead, rid, STEP)
         .await
@@ -509,18 +540,16 @@ async fn agreements_are_administered_by_the_lead_with_errors_by_field() {
         key: "Bad Key!".into(),
         title: " ".into(),
         kind: "nda".into(),
-        signers: "user, boss".into(),
         resign_yearly: false,
         body: "\n".into(),
     };
     let mut fields = field_of(agreements::create(&w.app, &lead, &bad).await.unwrap_err());
     fields.sort();
-    assert_eq!(fields, ["body", "key", "kind", "signers", "title"]);
+    assert_eq!(fields, ["body", "key", "kind", "title"]);
     let dup = AgreementInput {
         key: "end_user".into(),
         title: "Again".into(),
         kind: "end_user".into(),
-        signers: "user".into(),
         resign_yearly: false,
         body: "Text".into(),
     };
@@ -532,7 +561,6 @@ async fn agreements_are_administered_by_the_lead_with_errors_by_field() {
         key: "photo_release".into(),
         title: "Photo release".into(),
         kind: "other".into(),
-        signers: "user, supervisor, lead".into(),
         resign_yearly: false,
         body: "# Photo release\r\n\r\nI agree <script>alert(1)</script>.".into(),
     };
@@ -546,10 +574,7 @@ async fn agreements_are_administered_by_the_lead_with_errors_by_field() {
         .unwrap();
     assert!(audit_head(&w).await > before);
     let d = agreements::get(&w.app, &sam, id).await.unwrap();
-    assert_eq!(
-        d.signers,
-        [SignerRole::User, SignerRole::Supervisor, SignerRole::Lead]
-    );
+    assert!(d.uses.is_empty(), "no process step signs it yet");
     assert_eq!(d.versions.len(), 1);
     assert_eq!(
         d.versions[0].body,
@@ -562,7 +587,6 @@ async fn agreements_are_administered_by_the_lead_with_errors_by_field() {
     // Details: errors by field, then a retirement that hides it from everyone but the Lead.
     let meta = MetaInput {
         title: "".into(),
-        signers: "lead, lead".into(),
         resign_yearly: true,
         active: false,
     };
@@ -572,10 +596,9 @@ async fn agreements_are_administered_by_the_lead_with_errors_by_field() {
             .unwrap_err(),
     );
     fields.sort();
-    assert_eq!(fields, ["signers", "title"]);
+    assert_eq!(fields, ["title"]);
     let meta = MetaInput {
         title: "Photo and media release".into(),
-        signers: "user,lead".into(),
         resign_yearly: true,
         active: false,
     };
@@ -588,7 +611,6 @@ async fn agreements_are_administered_by_the_lead_with_errors_by_field() {
         .unwrap();
     let d = agreements::get(&w.app, &lead, id).await.unwrap();
     assert_eq!(d.agreement.title, "Photo and media release");
-    assert_eq!(d.agreement.signers, "user,lead");
     assert!(d.agreement.resign_yearly && !d.agreement.active);
     assert!(matches!(
         agreements::get(&w.app, &sam, id).await,
@@ -647,9 +669,7 @@ async fn yearly_re_signing_falls_due_after_365_days() {
     let now = w.app.now();
     assert!(due(now, end_user.clone()).await, "never signed: due");
     assert!(!due(now, other).await, "not a yearly agreement");
-    agreements::sign(&w.app, &nia, rid, STEP, "Nia Brooks", "ua")
-        .await
-        .unwrap();
+    sign(&w, &nia, rid, "Nia Brooks", "ua").await.unwrap();
     assert!(!due(now, end_user.clone()).await);
     assert!(!due(now + Duration::days(365), end_user.clone()).await);
     assert!(
@@ -687,4 +707,178 @@ async fn yearly_re_signing_falls_due_after_365_days() {
     };
     assert!(!due(now + Duration::days(400), end_user.clone()).await);
     assert!(due(again + Duration::days(366), end_user).await);
+}
+
+#[tokio::test]
+async fn a_signature_on_a_text_changed_since_it_was_shown_is_refused() {
+    let w = world().await;
+    let rid = request_for(&w, "Nia", "Brooks", "nia@harbor.example.org").await;
+    let nia = ctx_of(&w.app, "nia@harbor.example.org", "198.51.100.7").await;
+    let lead = ctx_of(&w.app, "lead@demo.example.org", "10.0.0.1").await;
+    // Nia opens the signing page: version 1.
+    let shown = agreements::signature_record(&w.app, &nia, rid, STEP)
+        .await
+        .unwrap();
+    assert!(shown.may_sign);
+    let read = shown.version;
+    // Meanwhile the Lead publishes a new text.
+    let agreement = {
+        let mut tx = w.app.store.read().await.unwrap();
+        tx.agreement_by_key(w.imp, "end_user")
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    let v1 = agreements::get(&w.app, &lead, agreement.id)
+        .await
+        .unwrap()
+        .latest()
+        .unwrap()
+        .body
+        .clone();
+    let changed = format!("{}\n15. I will also lock my phone.\n", v1.trim_end());
+    assert_eq!(
+        agreements::new_version(&w.app, &lead, agreement.id, &changed)
+            .await
+            .unwrap(),
+        VersionOutcome::Created(read + 1)
+    );
+    // Nia's signature names the version she read: refused, with a message, and nothing signed.
+    let before = audit_head(&w).await;
+    let input = SignatureInput {
+        typed_name: "Nia Brooks",
+        version: read,
+        user_agent: "ua",
+    };
+    let e = agreements::sign(&w.app, &nia, rid, STEP, &input)
+        .await
+        .unwrap_err();
+    let AppError::Invalid(errors) = e else {
+        panic!("expected a field error, got {e:?}")
+    };
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0].field, agreements::VERSION_FIELD);
+    assert!(
+        errors[0]
+            .message
+            .contains("This agreement changed since you opened it")
+            && errors[0].message.contains("read the new text"),
+        "{}",
+        errors[0].message
+    );
+    assert_eq!(audit_head(&w).await, before, "nothing was signed");
+    {
+        let mut tx = w.app.store.read().await.unwrap();
+        assert!(tx.signatures_of_request(rid).await.unwrap().is_empty());
+    }
+    // A version that does not exist yet is refused the same way.
+    let ahead = SignatureInput {
+        version: read + 7,
+        ..input.clone()
+    };
+    assert!(matches!(
+        agreements::sign(&w.app, &nia, rid, STEP, &ahead).await,
+        Err(AppError::Invalid(_))
+    ));
+    // Having read the new text, she signs it.
+    let shown = agreements::signature_record(&w.app, &nia, rid, STEP)
+        .await
+        .unwrap();
+    assert_eq!(shown.version, read + 1);
+    assert!(shown.html.contains("lock my phone"));
+    let input = SignatureInput {
+        version: shown.version,
+        ..input
+    };
+    agreements::sign(&w.app, &nia, rid, STEP, &input)
+        .await
+        .unwrap();
+    let mut tx = w.app.store.read().await.unwrap();
+    let sigs = tx.signatures_of_request(rid).await.unwrap();
+    let v2 = tx
+        .agreement_version_latest(agreement.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(sigs.len(), 1);
+    assert_eq!(sigs[0].agreement_version_id, v2.id);
+}
+
+#[tokio::test]
+async fn each_process_step_names_who_signs_the_agreement() {
+    let w = world().await;
+    let lead = ctx_of(&w.app, "lead@demo.example.org", "10.0.0.1").await;
+    let id = {
+        let mut tx = w.app.store.read().await.unwrap();
+        tx.agreement_by_key(w.imp, "end_user")
+            .await
+            .unwrap()
+            .unwrap()
+            .id
+    };
+    let d = agreements::get(&w.app, &lead, id).await.unwrap();
+    let uses: Vec<(&str, &str, String)> = d
+        .uses
+        .iter()
+        .map(|u| {
+            (
+                u.process_key.as_str(),
+                u.step_key.as_str(),
+                u.signer_labels(),
+            )
+        })
+        .collect();
+    for want in [
+        (
+            "agency-checklist-then-account",
+            "user-agreement",
+            "User → Agency administrator → Executive director",
+        ),
+        (
+            "introductory-and-advanced-training",
+            "user-agreement",
+            "User",
+        ),
+        (
+            "verification-and-agreement-then-quiz",
+            "end-user-agreement",
+            "User",
+        ),
+        (
+            "courses-and-proctored-session",
+            "end-user-agreement",
+            "User → Supervisor",
+        ),
+        (
+            "agreement-first",
+            "end-user-agreement",
+            "User → Agency administrator → Executive director",
+        ),
+    ] {
+        assert!(
+            uses.iter()
+                .any(|(p, s, l)| *p == want.0 && *s == want.1 && l == want.2),
+            "{want:?} in {uses:?}"
+        );
+    }
+    // On seed 003 the user alone signs: their signature completes the step.
+    let input = RequestInput {
+        given_name: "Lee".into(),
+        family_name: "Park".into(),
+        email: "lee.park@harbor.example.org".into(),
+        process: "verification-and-agreement-then-quiz".into(),
+        ..base_input(&w).await
+    };
+    let rid = match access::submit(&w.app, &lead, &input).await.unwrap() {
+        Submitted::Created(id) => id,
+        other => panic!("{other:?}"),
+    };
+    let lee = ctx_of(&w.app, "lee.park@harbor.example.org", "198.51.100.7").await;
+    sign(&w, &lee, rid, "Lee Park", "ua").await.unwrap();
+    assert_eq!(step_status(&w, rid).await, "done");
+    let doc = agreements::signature_record(&w.app, &lead, rid, STEP)
+        .await
+        .unwrap();
+    assert_eq!(doc.block.len(), 1);
+    assert!(doc.complete);
 }

@@ -405,6 +405,20 @@ impl ProcessTemplate {
                     "a Lead review is done by the Lead (actor \"lead\")".into(),
                 );
             }
+            if s.kind == StepKind::StaffVerification
+                && !matches!(s.actor, StepActor::Supervisor | StepActor::AgencyContact)
+            {
+                push(
+                    &place,
+                    "a staff verification is attested by the agency (actor \"supervisor\" or \"agency_contact\"), never by the Lead".into(),
+                );
+            }
+            if s.kind == StepKind::PracticeExerciseApproved && s.actor != StepActor::Proctor {
+                push(
+                    &place,
+                    "a practice exercise is approved by a proctor (actor \"proctor\"); the person is told to do it".into(),
+                );
+            }
             if s.kind == StepKind::AccountProvisioning && s.actor != StepActor::Lead {
                 push(
                     &place,
@@ -655,6 +669,44 @@ mod tests {
             "{text:?}"
         );
         assert!(template().validate(&[]).is_ok());
+    }
+
+    #[test]
+    fn the_agency_verifies_staff_and_a_proctor_approves_practice() {
+        let mut t = template();
+        t.steps.push(step(
+            "verify",
+            StepKind::StaffVerification,
+            StepActor::Lead,
+            &[],
+        ));
+        t.steps.push(step(
+            "practice",
+            StepKind::PracticeExerciseApproved,
+            StepActor::Trainee,
+            &["training"],
+        ));
+        let text: Vec<String> = t
+            .validate(&[])
+            .unwrap_err()
+            .iter()
+            .map(|x| x.to_string())
+            .collect();
+        assert!(
+            text.iter()
+                .any(|m| m.starts_with("verify: a staff verification is attested by the agency")),
+            "{text:?}"
+        );
+        assert!(
+            text.iter()
+                .any(|m| m.starts_with("practice: a practice exercise is approved by a proctor")),
+            "{text:?}"
+        );
+        t.steps[4].actor = StepActor::Supervisor;
+        t.steps[5].actor = StepActor::Proctor;
+        assert!(t.validate(&[]).is_ok());
+        t.steps[4].actor = StepActor::AgencyContact;
+        assert!(t.validate(&[]).is_ok());
     }
 
     #[test]

@@ -18,20 +18,18 @@ pub struct NewSignature<'a> {
 }
 
 impl Tx {
-    #[allow(clippy::too_many_arguments)]
     pub async fn agreement_create(
         &mut self,
         implementation_id: i64,
         key: &str,
         title: &str,
         kind: &str,
-        signers: &str,
         resign_yearly: bool,
         now: DateTime<Utc>,
     ) -> Result<i64> {
         Ok(on_conn!(self, c => sqlx::query_scalar(
-            "INSERT INTO agreements (implementation_id, key, title, kind, signers, resign_yearly, active, created_at) VALUES ($1, $2, $3, $4, $5, $6, TRUE, $7) RETURNING id")
-            .bind(implementation_id).bind(key).bind(title).bind(kind).bind(signers).bind(resign_yearly).bind(now).fetch_one(c).await)?)
+            "INSERT INTO agreements (implementation_id, key, title, kind, resign_yearly, active, created_at) VALUES ($1, $2, $3, $4, $5, TRUE, $6) RETURNING id")
+            .bind(implementation_id).bind(key).bind(title).bind(kind).bind(resign_yearly).bind(now).fetch_one(c).await)?)
     }
 
     pub async fn agreement_update(
@@ -39,12 +37,11 @@ impl Tx {
         implementation_id: i64,
         id: i64,
         title: &str,
-        signers: &str,
         resign_yearly: bool,
         active: bool,
     ) -> Result<()> {
-        exec!(self, c => sqlx::query("UPDATE agreements SET title = $1, signers = $2, resign_yearly = $3, active = $4 WHERE id = $5 AND implementation_id = $6")
-            .bind(title).bind(signers).bind(resign_yearly).bind(active).bind(id).bind(implementation_id).execute(c).await)?;
+        exec!(self, c => sqlx::query("UPDATE agreements SET title = $1, resign_yearly = $2, active = $3 WHERE id = $4 AND implementation_id = $5")
+            .bind(title).bind(resign_yearly).bind(active).bind(id).bind(implementation_id).execute(c).await)?;
         Ok(())
     }
 

@@ -188,7 +188,6 @@ pub struct AgreementRow {
     pub key: String,
     pub title: String,
     pub kind: String,
-    pub signers: String,
     pub resign_yearly: bool,
     pub active: bool,
     pub created_at: DateTime<Utc>,
