@@ -555,6 +555,32 @@ impl TemplateForm {
     }
 }
 
+/// Lists of the form (ticked boxes) come in the order of the page; those that hold the same
+/// entries as the stored version keep its order, so that a template opened and saved
+/// without a change is saved as it was. New entries follow, in the page's order.
+pub fn keep_stored_order(t: &mut ProcessTemplate, stored: &ProcessTemplate) {
+    fn keep<T: PartialEq + Clone>(list: &mut [T], old: &[T]) {
+        let rank = |x: &T| old.iter().position(|o| o == x).unwrap_or(old.len());
+        list.sort_by_key(|x| rank(x));
+    }
+    for s in &mut t.steps {
+        let Some(old) = stored.step(&s.key) else {
+            continue;
+        };
+        keep(&mut s.after, &old.after);
+        keep(&mut s.applies.access_levels, &old.applies.access_levels);
+        keep(
+            &mut s.applies.except_access_levels,
+            &old.applies.except_access_levels,
+        );
+        keep(
+            &mut s.applies.responsibilities,
+            &old.applies.responsibilities,
+        );
+        keep(&mut s.applies.project_types, &old.applies.project_types);
+    }
+}
+
 // ---------------------------------------------------------------- the page
 
 /// An `<option>`.
@@ -1079,7 +1105,8 @@ async fn editor_post(
     form.fill_keys();
     let done = match op {
         Op::Save => {
-            let (t, unreadable) = form.template(&key);
+            let (mut t, unreadable) = form.template(&key);
+            keep_stored_order(&mut t, &e.template);
             let result = if unreadable.is_empty() {
                 processes::save_template(&state.app, &v.ctx, &key, &t).await
             } else {
@@ -1164,7 +1191,15 @@ mod tests {
     fn every_seed_survives_the_form_unchanged() {
         for text in onramp_app::processes::SEED_TEMPLATES {
             let t = onramp_formats::process_template::parse(text).unwrap();
-            let (back, errors) = form_of(&t).template(&t.key);
+            let mut f = form_of(&t);
+            // Boxes come back in the order of the page, not of the file.
+            for s in &mut f.steps {
+                s.after.reverse();
+                s.responsibilities.reverse();
+                s.except_access_levels.reverse();
+            }
+            let (mut back, errors) = f.template(&t.key);
+            keep_stored_order(&mut back, &t);
             assert!(errors.is_empty(), "{}: {errors:?}", t.key);
             assert_eq!(back, t, "{}", t.key);
         }
