@@ -146,7 +146,7 @@ async fn the_lead_admin_sees_the_reviews_waiting_and_the_queue_by_state(backend:
         &app.app,
         &app.ctx(LEAD).await,
         w.nora,
-        onramp_domain::request::RequestStatus::OnHold,
+        onramp_domain::request::RequestMove::Hold,
         "waiting for the agency's answer",
     )
     .await
@@ -256,7 +256,7 @@ async fn an_executive_director_sees_the_approval_waiting_with_its_deadline(backe
 async fn a_trainee_sees_their_own_request_step_by_step(backend: Backend) {
     let app = app_or_skip!(backend);
     let w = world(&app).await;
-    // Rosa's agreement is hers to sign from the start; Sam's review is the Lead's.
+    // Sam's request starts with the Lead's review; once approved, the training is Sam's.
     let lead = app.ctx(LEAD).await;
     onramp_app::access::act(
         &app.app,
@@ -272,18 +272,16 @@ async fn a_trainee_sees_their_own_request_step_by_step(backend: Backend) {
     let own = section(&home, "Your HMIS access").expect("their request's steps");
     assert!(own.contains("In progress"), "{own}");
     assert!(own.contains("1 of"), "{own}");
-    let titles = [
-        "Review the request",
-        "Complete the online training and quizzes",
-    ];
-    let _ = titles;
     // The tracker lists the steps in order with who acts; the open one is theirs.
     assert!(own.contains("Done"), "{own}");
     assert!(own.contains("Your turn"), "{own}");
     assert!(own.contains("Who acts: HMIS Lead"), "{own}");
     assert!(home.body.contains(&format!("href=\"/requests/{}\"", w.sam)));
     let todo = section(&home, "What you need to do next").expect("a to-do list");
-    assert!(!todo.contains("Nothing is waiting"), "{todo}");
+    assert!(
+        todo.contains("Complete the online training and quizzes"),
+        "{todo}"
+    );
     // Their own steps name no one else, and nobody else's request shows.
     assert!(!todo.contains(" for "), "{todo}");
     for name in ["Rosa", "Nora", "Dale"] {
