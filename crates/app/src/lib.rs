@@ -9,6 +9,7 @@ pub mod auth;
 pub mod config;
 pub mod demo;
 pub mod error;
+pub mod home;
 pub mod mail;
 pub mod notices;
 pub mod organisation;

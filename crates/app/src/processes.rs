@@ -670,6 +670,226 @@ async fn save_checked(
     Ok((id, version))
 }
 
+// ---------------------------------------------------------------- the form editor
+
+/// The name of a step's field in the editor's form: `s<index>-<field>` (index from 0), where
+/// `field` is one of [`onramp_domain::process::editor::step_field`].
+pub fn step_field_name(index: usize, field: &str) -> String {
+    format!("s{index}-{field}")
+}
+
+/// One entry of a list the editor picks from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Choice {
+    pub code: String,
+    pub name: String,
+    /// Inactive entries are offered only where a template already names them.
+    pub active: bool,
+}
+
+/// A template's latest version as the form editor opens it, with every list it picks from.
+#[derive(Debug, Clone)]
+pub struct Editing {
+    pub row: ProcessTemplateRow,
+    pub template: ProcessTemplate,
+    pub access_levels: Vec<Choice>,
+    pub responsibilities: Vec<Choice>,
+    pub agreements: Vec<Choice>,
+}
+
+/// Opens the latest version of the template `key` in the form editor.
+pub async fn editing(app: &App, ctx: &Ctx, key: &str) -> AppResult<Editing> {
+    ctx.require(Permission::ManageProcess)?;
+    let imp = ctx.implementation_id();
+    let mut tx = app.store.read().await?;
+    let row = tx
+        .template_latest(imp, key)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let template = parse_stored(&row)?;
+    let choices = |entries: Vec<CatalogueEntry>| {
+        entries
+            .into_iter()
+            .map(|e| Choice {
+                code: e.code,
+                name: e.name,
+                active: e.active,
+            })
+            .collect::<Vec<_>>()
+    };
+    let access_levels = choices(
+        tx.catalogue_list(Catalogue::AccessLevels, imp, None, None, PageRequest::ALL)
+            .await?
+            .items,
+    );
+    let responsibilities = choices(
+        tx.catalogue_list(
+            Catalogue::Responsibilities,
+            imp,
+            None,
+            None,
+            PageRequest::ALL,
+        )
+        .await?
+        .items,
+    );
+    let agreements = tx
+        .agreements_list(imp)
+        .await?
+        .into_iter()
+        .map(|a| Choice {
+            code: a.key,
+            name: a.title,
+            active: a.active,
+        })
+        .collect();
+    Ok(Editing {
+        row,
+        template,
+        access_levels,
+        responsibilities,
+        agreements,
+    })
+}
+
+/// Every problem of a template made in the form editor, as field errors named as the form
+/// names its fields (see [`step_field_name`]): the template's rules and the codes it takes
+/// from the implementation's catalogues and agreements.
+async fn form_problems(
+    tx: &mut Tx,
+    implementation_id: i64,
+    key: &str,
+    t: &ProcessTemplate,
+) -> AppResult<Vec<FieldError>> {
+    use onramp_domain::process::editor::{step_field, template_field};
+    let known = known(tx, implementation_id).await?;
+    let mut out = Vec::new();
+    if t.key != key {
+        out.push(FieldError::new(
+            template_field::KEY,
+            format!("The key stays {key:?} when editing this process"),
+        ));
+    }
+    for p in t.problems_by_field(&known.agreements) {
+        let field = match p.step {
+            Some(i) => step_field_name(i, p.field),
+            None => p.field.to_string(),
+        };
+        out.push(FieldError::new(field, p.message));
+    }
+    for (i, s) in t.steps.iter().enumerate() {
+        let unknown = |codes: &[String], known: &[String]| {
+            codes
+                .iter()
+                .filter(|c| !known.contains(c))
+                .cloned()
+                .collect::<Vec<_>>()
+        };
+        for (field, codes, catalogue, list) in [
+            (
+                step_field::ACCESS_LEVELS,
+                &s.applies.access_levels,
+                &known.access_levels,
+                "access-level",
+            ),
+            (
+                step_field::EXCEPT_ACCESS_LEVELS,
+                &s.applies.except_access_levels,
+                &known.access_levels,
+                "access-level",
+            ),
+            (
+                step_field::RESPONSIBILITIES,
+                &s.applies.responsibilities,
+                &known.responsibilities,
+                "responsibilities",
+            ),
+        ] {
+            let missing = unknown(codes, catalogue);
+            if !missing.is_empty() {
+                out.push(FieldError::new(
+                    step_field_name(i, field),
+                    format!(
+                        "{} {} not in the {list} catalogue: untick {} or add {} to the catalogue",
+                        missing.join(", "),
+                        if missing.len() == 1 { "is" } else { "are" },
+                        if missing.len() == 1 { "it" } else { "them" },
+                        if missing.len() == 1 { "it" } else { "them" },
+                    ),
+                ));
+            }
+        }
+        let bad_types: Vec<String> = s
+            .applies
+            .project_types
+            .iter()
+            .filter(|c| HudProjectType::from_code(**c).is_none())
+            .map(|c| c.to_string())
+            .collect();
+        if !bad_types.is_empty() {
+            out.push(FieldError::new(
+                step_field_name(i, step_field::PROJECT_TYPES),
+                format!(
+                    "{} is not a HUD project type: use 0\u{2013}4 or 6\u{2013}14",
+                    bad_types.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// The problems the form editor shows for a template that is not saved (for example one
+/// with fields that could not be read), without saving anything.
+pub async fn problems_of(
+    app: &App,
+    ctx: &Ctx,
+    key: &str,
+    t: &ProcessTemplate,
+) -> AppResult<Vec<FieldError>> {
+    ctx.require(Permission::ManageProcess)?;
+    let mut tx = app.store.read().await?;
+    form_problems(&mut tx, ctx.implementation_id(), key, t).await
+}
+
+/// Saves a template made in the form editor as the next version of the template `key`
+/// (written as the TOML file an export gives). Problems are field errors named as the
+/// form names its fields. Returns (id, version).
+pub async fn save_template(
+    app: &App,
+    ctx: &Ctx,
+    key: &str,
+    t: &ProcessTemplate,
+) -> AppResult<(i64, i32)> {
+    ctx.require(Permission::ManageProcess)?;
+    let imp = ctx.implementation_id();
+    let mut tx = app.store.begin().await?;
+    if tx.template_latest(imp, key).await?.is_none() {
+        return Err(AppError::NotFound);
+    }
+    let problems = form_problems(&mut tx, imp, key, t).await?;
+    if !problems.is_empty() {
+        return Err(AppError::Invalid(problems));
+    }
+    let text = format::write(t);
+    let (id, version) = tx
+        .template_insert(
+            imp,
+            &t.key,
+            &t.name,
+            &text,
+            app.now(),
+            Some(ctx.actor.person_id),
+        )
+        .await?;
+    record(&mut tx, app, ctx, "process_template.save", "process_template", Some(id), json!({
+        "key": t.key, "version": version, "name": t.name, "steps": t.steps.len(), "sha256": text_hash(&text), "editor": "form",
+    }))
+    .await?;
+    tx.commit().await?;
+    Ok((id, version))
+}
+
 /// Makes the template `key` the one new requests use.
 pub async fn set_default(app: &App, ctx: &Ctx, key: &str) -> AppResult<()> {
     ctx.require(Permission::ManageProcess)?;

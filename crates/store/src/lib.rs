@@ -20,6 +20,7 @@ pub mod people;
 mod query;
 pub mod records;
 pub mod sessions;
+pub mod waiting;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};

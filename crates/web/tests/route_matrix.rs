@@ -182,6 +182,28 @@ const LEAD_STAFF_INVALID: [X; 8] = [S, F, F, F, F, F, I, I];
 /// Who sees Harbor House's request: not another trainee (not found), everyone overseeing.
 const REQUEST_VIEWERS: [X; 8] = [S, N, O, O, O, O, O, O];
 
+/// The process editor's form for the matrix's process, saved: realistic, but refused
+/// because the agreement step names no signers (so nothing changes even for Lead staff).
+const EDITOR_FORM: &[(&str, &str)] = &[
+    (
+        "name",
+        "Staff verification and agreement, then quiz ({role})",
+    ),
+    ("carry_over_days", "365"),
+    ("username_pattern", "{first}.{last}"),
+    ("s0-row", "r0"),
+    ("s0-key", "staff-verification"),
+    ("s0-title", "Staff verification for HMIS access"),
+    ("s0-kind", "staff_verification"),
+    ("s0-actor", "supervisor"),
+    ("s1-row", "r1"),
+    ("s1-key", "end-user-agreement"),
+    ("s1-title", "Sign the HMIS end-user agreement"),
+    ("s1-kind", "agreement_signing"),
+    ("s1-actor", "signers"),
+    ("s1-agreement", "end_user"),
+    ("op", "save"),
+];
 const AGENCY_FORM: &[(&str, &str)] = &[
     ("name", "Harbor House"),
     ("participation_status", "participating"),
@@ -336,6 +358,13 @@ const ROWS: &[Row] = &[
     post("/admin/processes/{key}/edit", Id::ProcessKey, &[], LEAD_STAFF_INVALID),
     get("/admin/processes/{key}/export", Id::ProcessKey, STAFF_READERS),
     post("/admin/processes/{key}/default", Id::ProcessKey, &[], LEAD_STAFF),
+    get("/admin/processes/{key}/editor", Id::ProcessKey, LEAD_STAFF),
+    post(
+        "/admin/processes/{key}/editor",
+        Id::ProcessKey,
+        EDITOR_FORM,
+        LEAD_STAFF_INVALID,
+    ),
     // ---- agreements: anyone signed in may read the active ones
     get("/admin/agreements", Id::None, SIGNED_IN),
     get("/admin/agreements/new", Id::None, LEAD_STAFF),

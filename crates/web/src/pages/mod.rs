@@ -54,6 +54,62 @@ pub fn render(t: &impl Template) -> WebResult<Html<String>> {
     Ok(Html(t.render()?))
 }
 
+/// "1 access request", "2 access requests".
+pub fn count_of(n: i64, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+/// A step waiting for the viewer, as the home page lists it.
+struct HomeStep {
+    href: String,
+    title: String,
+    /// "for Rosa Delgado (Harbor House)", or empty on the viewer's own request.
+    whose: String,
+    /// "due 2026-03-14", "overdue since 2026-03-14", or empty.
+    due: String,
+    overdue: bool,
+}
+
+/// A request the viewer follows.
+struct HomeRequest {
+    href: String,
+    person: String,
+    agency: String,
+    status: &'static str,
+    /// "Waiting for: Agency contact (Confirm the training)"…
+    waiting_on: Vec<String>,
+}
+
+/// One line of the queue's counts.
+struct HomeCount {
+    href: String,
+    label: &'static str,
+    count: String,
+}
+
+/// One step of the viewer's own request.
+struct TrackerStep {
+    title: String,
+    status: &'static str,
+    class: &'static str,
+    who: String,
+    mine: bool,
+    due: String,
+}
+
+/// The viewer's own request, step by step.
+struct OwnRequest {
+    href: String,
+    heading: String,
+    status: &'static str,
+    progress: String,
+    steps: Vec<TrackerStep>,
+}
+
 #[derive(Template)]
 #[template(path = "home.html")]
 struct Home {
@@ -62,7 +118,39 @@ struct Home {
     implementation: String,
     roles: String,
     cards: Vec<(&'static str, &'static str, &'static str)>,
-    overview: onramp_app::access::Overview,
+    waiting: Vec<HomeStep>,
+    waiting_more: String,
+    following: Vec<HomeRequest>,
+    following_more: String,
+    following_summary: String,
+    queue: Vec<HomeCount>,
+    sla_breached: String,
+    own: Vec<OwnRequest>,
+    may_request: bool,
+    reads_all: bool,
+    /// Agency contact or executive director: they follow their agency's requests.
+    follows_agency: bool,
+}
+
+fn day(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%d").to_string()
+}
+
+fn due_text(
+    due: Option<chrono::DateTime<chrono::Utc>>,
+    sla: Option<chrono::DateTime<chrono::Utc>>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> (String, bool) {
+    match (due, sla) {
+        (Some(d), _) if d < now => (format!("overdue since {}", day(d)), true),
+        (Some(d), _) => (format!("due {}", day(d)), false),
+        (None, Some(s)) if s < now => (
+            format!("past its SLA since {}", s.format("%Y-%m-%d %H:%M UTC")),
+            true,
+        ),
+        (None, Some(s)) => (format!("SLA {}", s.format("%Y-%m-%d %H:%M UTC")), false),
+        (None, None) => (String::new(), false),
+    }
 }
 
 async fn home(
@@ -70,6 +158,7 @@ async fn home(
     v: Viewer,
     jar: CookieJar,
 ) -> WebResult<impl IntoResponse> {
+    use onramp_domain::process::StepStatus;
     let a = &v.ctx.actor;
     let implementation = {
         let mut tx = state.app.store.read().await.map_err(AppError::from)?;
@@ -126,7 +215,110 @@ async fn home(
         "My account",
         "Password, two-step sign-in and API tokens.",
     ));
-    let overview = onramp_app::access::overview(&state.app, &v.ctx).await?;
+    let h = onramp_app::home::home(&state.app, &v.ctx).await?;
+    let now = state.app.now();
+    let waiting = h
+        .waiting
+        .iter()
+        .map(|w| {
+            let (due, overdue) = due_text(w.due_at, w.sla_due_at, now);
+            HomeStep {
+                href: format!("/requests/{}", w.request_id),
+                title: w.title.clone(),
+                whose: if w.own {
+                    String::new()
+                } else {
+                    format!("for {} ({})", w.person_name, w.agency_name)
+                },
+                due,
+                overdue,
+            }
+        })
+        .collect();
+    let waiting_more = if h.waiting_total > h.waiting.len() {
+        count_of(
+            (h.waiting_total - h.waiting.len()) as i64,
+            "more step waits for you",
+            "more steps wait for you",
+        )
+    } else {
+        String::new()
+    };
+    let following: Vec<HomeRequest> = h
+        .following
+        .iter()
+        .map(|f| HomeRequest {
+            href: format!("/requests/{}", f.request.id),
+            person: f.request.person_name.clone(),
+            agency: f.request.agency_name.clone(),
+            status: onramp_domain::request::RequestStatus::parse(&f.request.status)
+                .map(|s| s.label())
+                .unwrap_or("Unknown"),
+            waiting_on: f
+                .open
+                .iter()
+                .map(|(title, who)| format!("{title} ({who})"))
+                .collect(),
+        })
+        .collect();
+    let following_more = if h.following_total > following.len() as i64 {
+        count_of(
+            h.following_total - following.len() as i64,
+            "more request",
+            "more requests",
+        )
+    } else {
+        String::new()
+    };
+    let queue = h
+        .queue
+        .iter()
+        .map(|q| HomeCount {
+            href: format!("/requests?status={}", q.status.as_str()),
+            label: q.status.label(),
+            count: count_of(q.count, "request", "requests"),
+        })
+        .collect();
+    let own = h
+        .own
+        .iter()
+        .map(|r| OwnRequest {
+            href: format!("/requests/{}", r.request.id),
+            heading: format!("HMIS access at {}", r.agency_name),
+            status: r.status.label(),
+            progress: format!(
+                "{} of {} done",
+                r.progress.0,
+                count_of(r.progress.1 as i64, "step", "steps")
+            ),
+            steps: r
+                .steps
+                .iter()
+                .filter(|s| s.status != StepStatus::NotApplicable)
+                .map(|s| TrackerStep {
+                    title: s.def.title.clone(),
+                    status: s.status.label(),
+                    class: match s.status {
+                        StepStatus::Done | StepStatus::Met => "ok",
+                        StepStatus::Open => "warn",
+                        _ => "",
+                    },
+                    who: if s.mine {
+                        "You".into()
+                    } else {
+                        onramp_app::home::who_acts(&s.def)
+                    },
+                    mine: s.mine,
+                    due: if s.status == StepStatus::Open {
+                        due_text(s.row.due_at, None, now).0
+                    } else {
+                        String::new()
+                    },
+                })
+                .collect(),
+        })
+        .collect();
+    let follows_agency = !a.overseen_agencies().is_empty() && !a.may(Permission::ViewOrganisation);
     let (chrome, jar) = Chrome::for_viewer(&v, "Home", "/").with_flash(&jar);
     Ok((
         jar,
@@ -136,7 +328,25 @@ async fn home(
             implementation,
             roles: roles.join(", "),
             cards,
-            overview,
+            waiting,
+            waiting_more,
+            following_summary: count_of(
+                h.following_total,
+                "open request at your agency",
+                "open requests at your agency",
+            ),
+            following,
+            following_more,
+            queue,
+            sla_breached: if h.sla_breached > 0 {
+                count_of(h.sla_breached, "request is", "requests are")
+            } else {
+                String::new()
+            },
+            own,
+            may_request: h.may_request,
+            reads_all: a.may(Permission::ViewOrganisation),
+            follows_agency,
         })?,
     ))
 }

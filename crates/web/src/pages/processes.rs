@@ -5,6 +5,9 @@
 //! `multipart/form-data`, read by [`TemplateUpload`], which checks the CSRF token and the
 //! origin exactly as [`CsrfForm`] does (and also accepts a urlencoded form).
 
+mod editor;
+mod picture;
+
 use super::render;
 use crate::chrome::{flash, Chrome};
 use crate::error::{WebError, WebResult};
@@ -40,6 +43,9 @@ pub fn routes() -> Vec<Route> {
         Route::get("/admin/processes/{key}/export", get(export)),
         Route::post("/admin/processes/{key}/default", post(set_default)),
     ]
+    .into_iter()
+    .chain(editor::routes())
+    .collect()
 }
 
 /// The file field of the import form.
@@ -163,6 +169,7 @@ struct ShowPage {
     steps: Vec<StepRow>,
     versions: Vec<VersionRow>,
     can_manage: bool,
+    timeline: Vec<picture::TimelineStep>,
 }
 
 fn saved_at(r: &ProcessTemplateRow) -> String {
@@ -371,6 +378,14 @@ async fn show(
         is_default: d.is_default,
         carry_over_days: d.template.carry_over_days,
         username_pattern: d.template.username_pattern.clone(),
+        timeline: picture::timeline(
+            &d.template,
+            &picture::Names {
+                access_levels: d.access_levels.clone(),
+                responsibilities: d.responsibilities.clone(),
+                agreements: d.agreements.clone(),
+            },
+        ),
         steps,
         versions,
         can_manage: v.ctx.actor.may(Permission::ManageProcess),
