@@ -5,7 +5,7 @@ use crate::error::Problems;
 use crate::{App, AppError, AppResult, Ctx};
 use chrono::NaiveDate;
 use onramp_domain::authz::Permission;
-use onramp_domain::values::required_text;
+use onramp_domain::values::{required_text, ORGANISATION_NAME_MAX};
 use onramp_domain::{CocCode, HudProjectType, ParticipationStatus, Slug};
 use onramp_formats::csv_export::write_csv;
 use onramp_store::organisation::{AgencyFilter, Catalogue, NewAgency, ProjectFilter};
@@ -158,7 +158,12 @@ fn parse_agency(
     input: &AgencyInput,
 ) -> AppResult<(String, ParticipationStatus, Option<NaiveDate>)> {
     let mut p = Problems::default();
-    let name = p.check(required_text("name", "the agency's name", &input.name, 200));
+    let name = p.check(required_text(
+        "name",
+        "the agency's name",
+        &input.name,
+        ORGANISATION_NAME_MAX,
+    ));
     let status = p.check_str(
         "participation_status",
         ParticipationStatus::parse(&input.participation_status),
@@ -289,7 +294,7 @@ async fn parse_project(
         "name",
         "the project's name",
         &input.name,
-        200,
+        ORGANISATION_NAME_MAX,
     ));
     let kind = p.check_str(
         "hud_project_type",

@@ -19,8 +19,33 @@ impl FieldError {
     }
 }
 
+/// The longest email address accepted (RFC 5321's path limit less the angle brackets).
+pub const EMAIL_MAX: usize = 254;
+/// The longest part of an email address before the `@` (RFC 5321).
+pub const EMAIL_LOCAL_MAX: usize = 64;
+/// The longest label of a domain name (RFC 1035).
+pub const DOMAIN_LABEL_MAX: usize = 63;
+/// The longest given or family name of a person.
+pub const PERSON_NAME_MAX: usize = 100;
+/// The longest name of an agency or a project.
+pub const ORGANISATION_NAME_MAX: usize = 200;
+/// The longest note on an access request (longer notes are cut).
+pub const REQUEST_NOTE_MAX: usize = 4000;
+
+/// What [`required_text`] accepts, as a regular expression (ECMA-262, Python and Rust `regex`
+/// read it alike): at least one character that is neither white space nor a control
+/// character, and no control character. The length is checked separately.
+pub const REQUIRED_TEXT_PATTERN: &str = r"^[^\u0000-\u001F\u007F-\u009F]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u001F\u007F-\u009F]*$";
+
+/// An email address as the API accepts it, as a regular expression: a dot-atom local part
+/// (letters, digits and ``!#$%&'*+/=?^_`{|}~-``, dots only between them), `@`, and a domain
+/// of two or more labels of letters, digits and inner hyphens. [`Email::parse`] checks the
+/// lengths (local part, labels, whole address).
+pub const EMAIL_PATTERN: &str = r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$";
+
 /// An email address, trimmed and lower-cased. Only the shape is checked: one `@`, a
-/// local part, and a domain with a dot and no spaces.
+/// local part of at most 64 characters without a leading, trailing or doubled dot, and a
+/// domain of two or more non-empty labels of at most 63 characters, with no spaces.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(try_from = "String", into = "String")]
 pub struct Email(String);
@@ -31,18 +56,24 @@ impl Email {
         if s.is_empty() {
             return Err("Enter an email address".into());
         }
-        if s.len() > 254 {
-            return Err("An email address is at most 254 characters".into());
+        if s.chars().count() > EMAIL_MAX {
+            return Err(format!(
+                "An email address is at most {EMAIL_MAX} characters"
+            ));
         }
         let Some((local, domain)) = s.split_once('@') else {
             return Err("Enter an email address like name@agency.org".into());
         };
         let ok = !local.is_empty()
-            && !domain.is_empty()
+            && local.chars().count() <= EMAIL_LOCAL_MAX
+            && !local.starts_with('.')
+            && !local.ends_with('.')
+            && !local.contains("..")
             && !domain.contains('@')
             && domain.contains('.')
-            && !domain.starts_with('.')
-            && !domain.ends_with('.')
+            && domain
+                .split('.')
+                .all(|l| !l.is_empty() && l.chars().count() <= DOMAIN_LABEL_MAX)
             && !s.chars().any(|c| c.is_whitespace() || c.is_control());
         if ok {
             Ok(Self(s))
@@ -120,6 +151,9 @@ impl fmt::Display for CocCode {
     }
 }
 
+/// The longest [`Slug`].
+pub const SLUG_MAX: usize = 64;
+
 /// A short lower-case identifier for URLs and catalogues: `a-z`, `0-9`, `-`, `_`, 1–64 characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -128,7 +162,7 @@ pub struct Slug(String);
 impl Slug {
     pub fn parse(input: &str) -> Result<Self, String> {
         let s = input.trim().to_lowercase();
-        if s.is_empty() || s.len() > 64 {
+        if s.is_empty() || s.len() > SLUG_MAX {
             return Err("Use 1 to 64 characters".into());
         }
         if !s
@@ -219,8 +253,23 @@ mod tests {
             "a b@x.org",
             "a@b@c.org",
             "a@.org",
+            "a@b..org",
+            ".a@b.org",
+            "a.@b.org",
+            "a..b@c.org",
         ] {
             assert!(Email::parse(bad).is_err(), "{bad} accepted");
+        }
+        let local = "a".repeat(EMAIL_LOCAL_MAX);
+        assert!(Email::parse(&format!("{local}@b.org")).is_ok());
+        assert!(Email::parse(&format!("{local}a@b.org")).is_err());
+        let label = "b".repeat(DOMAIN_LABEL_MAX);
+        assert!(Email::parse(&format!("a@{label}.org")).is_ok());
+        for bad in [
+            format!("a@{label}b.org"),
+            format!("a@{}.org", "b".repeat(EMAIL_MAX)),
+        ] {
+            assert!(Email::parse(&bad).is_err(), "{bad} accepted");
         }
     }
 

@@ -87,6 +87,20 @@ enum AdminCommand {
         #[arg(long, env = "ONRAMP_NEW_PASSWORD", hide_env_values = true)]
         password: String,
     },
+    /// Create an API token for a person and print it (once: only its hash is kept). The
+    /// token acts with the person's roles; it is listed, and can be revoked, on their
+    /// account page.
+    CreateApiToken {
+        /// The implementation's slug.
+        #[arg(long)]
+        implementation: String,
+        /// The email of the person the token acts for.
+        #[arg(long)]
+        email: String,
+        /// A name for the token, shown on the account page.
+        #[arg(long, default_value = "command line")]
+        name: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -472,8 +486,47 @@ async fn admin(app: &App, command: AdminCommand) -> Result<()> {
             .map_err(app_error)?;
             println!("Created {email} (person id {id}). They must change the issued password at first sign-in.");
         }
+        AdminCommand::CreateApiToken {
+            implementation,
+            email,
+            name,
+        } => {
+            let token = create_api_token(app, &implementation, &email, &name).await?;
+            println!("{token}");
+        }
     }
     Ok(())
+}
+
+/// Creates an API token for the person with this email, acting as them (the audit trail
+/// records them as its creator, from the command line).
+async fn create_api_token(
+    app: &App,
+    implementation: &str,
+    email: &str,
+    name: &str,
+) -> Result<String> {
+    let mut tx = app.store.read().await?;
+    let Some(imp) = tx.implementation_by_slug(implementation).await? else {
+        bail!("--implementation: there is no implementation with the slug {implementation:?}");
+    };
+    let email_norm =
+        onramp_domain::Email::parse(email).map_err(|m| anyhow::anyhow!("--email: {m}"))?;
+    let Some(person) = tx.person_by_email(imp.id, email_norm.as_str()).await? else {
+        bail!("--email: nobody in {implementation} has the email {email}");
+    };
+    if !person.active {
+        bail!("--email: {email} is deactivated");
+    }
+    let actor = onramp_app::auth::load_actor(&mut tx, person.id)
+        .await
+        .map_err(app_error)?;
+    drop(tx);
+    let ctx = onramp_app::Ctx::new(actor, "command line");
+    let (_, token) = onramp_app::auth::api_token_create(app, &ctx, name)
+        .await
+        .map_err(app_error)?;
+    Ok(token)
 }
 
 fn app_error(e: onramp_app::AppError) -> anyhow::Error {

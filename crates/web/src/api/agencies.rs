@@ -3,6 +3,7 @@
 use super::extract::{ApiActor, ApiJson, ApiPath, ApiQuery};
 use super::problem::{self, ApiResult};
 use super::roles::ParticipationStatus;
+use super::values::OrganisationName;
 use super::{created, page_request, Created};
 use crate::AppState;
 use axum::extract::State;
@@ -42,10 +43,11 @@ impl From<onramp_store::Agency> for Agency {
 
 super::page_type!(AgencyPage, Agency, "A page of agencies.");
 
-/// A new agency.
+/// A new agency. Unknown fields are refused.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct AgencyCreate {
-    #[schema(example = "Harbor House")]
+    #[schema(value_type = OrganisationName, example = "Harbor House")]
     pub name: String,
     #[schema(value_type = ParticipationStatus)]
     pub participation_status: String,
@@ -54,9 +56,11 @@ pub struct AgencyCreate {
     pub participation_date: Option<String>,
 }
 
-/// An agency's new state (every field is replaced).
+/// An agency's new state (every field is replaced). Unknown fields are refused.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct AgencyUpdate {
+    #[schema(value_type = OrganisationName)]
     pub name: String,
     #[schema(value_type = ParticipationStatus)]
     pub participation_status: String,
@@ -94,10 +98,12 @@ pub struct AgencyQuery {
     path = "/api/v1/agencies",
     tag = "agencies",
     operation_id = "list_agencies",
+    security(("bearer" = [])),
     params(AgencyQuery),
     responses(
         (status = 200, description = "The agencies the token's holder may see", body = AgencyPage),
         (status = 400, response = problem::BadRequest),
+        (status = 422, response = problem::Unprocessable),
         (status = 401, response = problem::Unauthorized),
         (status = 403, response = problem::Forbidden),
     )
@@ -124,6 +130,7 @@ pub async fn list(
     path = "/api/v1/agencies/{id}",
     tag = "agencies",
     operation_id = "get_agency",
+    security(("bearer" = [])),
     params(("id" = i64, Path, description = "The agency's id")),
     responses(
         (status = 200, description = "The agency", body = Agency),
@@ -151,6 +158,7 @@ pub async fn show(
     path = "/api/v1/agencies",
     tag = "agencies",
     operation_id = "create_agency",
+    security(("bearer" = [])),
     request_body = AgencyCreate,
     responses(
         (status = 201, description = "Created", body = Agency, headers(("Location" = String, description = "The new agency's URL"))),
@@ -186,6 +194,7 @@ pub async fn create(
     path = "/api/v1/agencies/{id}",
     tag = "agencies",
     operation_id = "update_agency",
+    security(("bearer" = [])),
     params(("id" = i64, Path, description = "The agency's id")),
     request_body = AgencyUpdate,
     responses(

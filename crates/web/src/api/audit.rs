@@ -89,10 +89,12 @@ pub struct AuditQuery {
     path = "/api/v1/audit",
     tag = "audit",
     operation_id = "list_audit_events",
+    security(("bearer" = [])),
     params(AuditQuery),
     responses(
         (status = 200, description = "Audit events, newest first", body = AuditEventPage),
         (status = 400, response = problem::BadRequest),
+        (status = 422, response = problem::Unprocessable),
         (status = 401, response = problem::Unauthorized),
         (status = 403, response = problem::Forbidden),
     )

@@ -83,10 +83,12 @@ async fn catalogue(
     path = "/api/v1/access-levels",
     tag = "catalogues",
     operation_id = "list_access_levels",
+    security(("bearer" = [])),
     params(CatalogueQuery),
     responses(
         (status = 200, description = "Access levels", body = CatalogueEntryPage),
         (status = 400, response = problem::BadRequest),
+        (status = 422, response = problem::Unprocessable),
         (status = 401, response = problem::Unauthorized),
     )
 )]
@@ -106,10 +108,12 @@ pub async fn access_levels(
     path = "/api/v1/responsibilities",
     tag = "catalogues",
     operation_id = "list_responsibilities",
+    security(("bearer" = [])),
     params(CatalogueQuery),
     responses(
         (status = 200, description = "Responsibilities", body = CatalogueEntryPage),
         (status = 400, response = problem::BadRequest),
+        (status = 422, response = problem::Unprocessable),
         (status = 401, response = problem::Unauthorized),
     )
 )]

@@ -1,18 +1,24 @@
 //! Extractors of the API: the bearer-token actor, and JSON body, query and path extractors
-//! whose failures are problem+json rather than axum's plain text.
+//! whose failures are problem+json rather than axum's plain text. The body and query
+//! extractors hold every request to the published contract first ([`super::contract`]).
 
+use super::contract::{self, QueryProblem};
 use super::problem::ApiError;
 use crate::session::SourceAddr;
 use crate::AppState;
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use onramp_app::auth;
 use onramp_app::{AppError, Ctx};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde_json::Value;
+use utoipa::openapi::path::ParameterIn;
+use utoipa::{IntoParams, ToSchema};
 
 /// Tokens are 47 characters; anything much longer is not one of ours.
 const MAX_TOKEN_LEN: usize = 512;
@@ -59,20 +65,45 @@ impl FromRequestParts<AppState> for ApiActor {
     }
 }
 
-/// A JSON body; a body that is not JSON, or not of the expected shape, is a problem+json.
+/// A JSON body, checked against the schema the OpenAPI document publishes for `T` (422 with
+/// every broken field otherwise); a body that is not JSON is a 400 or 415 problem+json.
 #[derive(Debug, Clone)]
 pub struct ApiJson<T>(pub T);
 
 impl<T, S> FromRequest<S> for ApiJson<T>
 where
-    T: DeserializeOwned,
+    T: DeserializeOwned + ToSchema,
     S: Send + Sync,
 {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let Json(value) = Json::<T>::from_request(req, state).await?;
-        Ok(ApiJson(value))
+        let Json(mut value) = Json::<Value>::from_request(req, state).await?;
+        let name = T::name();
+        let Some(schema) = contract::component(&name) else {
+            return Err(ApiError::App(AppError::Internal(format!(
+                "the API document has no schema {name}"
+            ))));
+        };
+        let mut errors = Vec::new();
+        contract::check(schema, &mut value, "", &mut errors);
+        if !errors.is_empty() {
+            return Err(ApiError::Unreadable {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                detail: "Some fields need fixing: see `errors`.".into(),
+                errors,
+            });
+        }
+        match serde_json::from_value::<T>(value) {
+            Ok(v) => Ok(ApiJson(v)),
+            // The schema allowed it, so this is a gap in the document: still the client's
+            // input, still named.
+            Err(e) => Err(ApiError::Unreadable {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                detail: format!("The JSON body does not have the expected shape: {e}"),
+                errors: vec![onramp_domain::FieldError::new("body", e.to_string())],
+            }),
+        }
     }
 }
 
@@ -82,18 +113,38 @@ impl<T: Serialize> IntoResponse for ApiJson<T> {
     }
 }
 
-/// Query parameters; unreadable ones are a problem+json.
+/// Query parameters, checked against the parameters the OpenAPI document publishes for `T`:
+/// a value of the wrong type (`page=first`) is a 400, a value out of range or not among the
+/// listed ones (`per_page=0`, `status=AAA`) a 422, each naming the parameter.
 #[derive(Debug, Clone)]
 pub struct ApiQuery<T>(pub T);
 
 impl<T, S> FromRequestParts<S> for ApiQuery<T>
 where
-    T: DeserializeOwned,
+    T: DeserializeOwned + IntoParams,
     S: Send + Sync,
 {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let params = T::into_params(|| Some(ParameterIn::Query));
+        match contract::check_query(&params, parts.uri.query().unwrap_or_default()) {
+            Ok(()) => {}
+            Err(QueryProblem::Unreadable(errors)) => {
+                return Err(ApiError::Unreadable {
+                    status: StatusCode::BAD_REQUEST,
+                    detail: "The query string could not be read: see `errors`.".into(),
+                    errors,
+                })
+            }
+            Err(QueryProblem::Invalid(errors)) => {
+                return Err(ApiError::Unreadable {
+                    status: StatusCode::UNPROCESSABLE_ENTITY,
+                    detail: "Some query parameters need fixing: see `errors`.".into(),
+                    errors,
+                })
+            }
+        }
         let Query(value) = Query::<T>::from_request_parts(parts, state).await?;
         Ok(ApiQuery(value))
     }

@@ -36,6 +36,7 @@ pub struct Me {
     path = "/api/v1/me",
     tag = "me",
     operation_id = "me",
+    security(("bearer" = [])),
     responses(
         (status = 200, description = "The token's holder", body = Me),
         (status = 401, response = super::problem::Unauthorized),

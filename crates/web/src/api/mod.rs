@@ -37,6 +37,7 @@ pub(crate) use page_type;
 pub mod agencies;
 pub mod audit;
 pub mod catalogues;
+pub mod contract;
 pub mod extract;
 pub mod me;
 pub mod people;
@@ -44,6 +45,7 @@ pub mod problem;
 pub mod projects;
 pub mod requests;
 pub mod roles;
+pub mod values;
 
 pub use extract::{ApiActor, ApiJson, ApiPath, ApiQuery};
 pub use problem::{ApiError, ApiResult, FieldProblem, Problem};
@@ -96,9 +98,19 @@ pub fn routes() -> Vec<Route> {
         title = "Onramp API",
         version = "1",
         description = "Onramp's JSON API: the same services as the web pages, with the same permissions.\n\n\
-            Authenticate with `Authorization: Bearer <token>`; create a token on your account page. \
-            Errors are RFC 9457 problem details (`application/problem+json`); invalid input (422) \
-            lists each field with its message in `errors`.",
+            Authenticate with `Authorization: Bearer <token>`; create a token on your account page \
+            (or with `onramp admin create-api-token`). Every operation but this document needs one.\n\n\
+            Errors are RFC 9457 problem details (`application/problem+json`), with `errors` naming \
+            each field or parameter at fault:\n\n\
+            - **400**: the request cannot be read: malformed JSON, a query parameter or URL id of \
+            the wrong type, a query parameter given twice.\n\
+            - **422**: the body or a query parameter breaks a rule this document states (required, \
+            type, enum, length, range, pattern, format). Bodies refuse unknown fields \
+            (`additionalProperties: false`); unknown query parameters are ignored.\n\
+            - **409**: the request meets this document but conflicts with what is stored (a name or \
+            email already taken, an id or code that names nothing usable in this implementation).\n\
+            - **404**: the URL names nothing, or nothing the token's holder may know of.\n\
+            - **401** / **403**: no valid token / the holder's roles do not allow it.",
         license(name = "AGPL-3.0-or-later", identifier = "AGPL-3.0-or-later")
     ),
     paths(
@@ -154,6 +166,17 @@ pub fn routes() -> Vec<Route> {
             requests::RequestStep,
             requests::RequestDetail,
             requests::RequestCreate,
+            values::PersonName,
+            values::OrganisationName,
+            values::EmailAddress,
+            values::RequestNote,
+            values::CatalogueCode,
+            values::RecordId,
+            values::HudProjectTypeCode,
+            values::RequestStatusName,
+            values::StepStatusName,
+            values::StepKindName,
+            values::HeldRoleName,
         ),
         responses(
             problem::BadRequest,

@@ -3,6 +3,7 @@
 use super::extract::{ApiActor, ApiJson, ApiPath, ApiQuery};
 use super::problem::{self, ApiResult};
 use super::roles::{AgencyRoleGrant, ImplementationRoleName};
+use super::values::{EmailAddress, HeldRoleName, PersonName};
 use super::{created, page_request, Created};
 use crate::AppState;
 use axum::extract::State;
@@ -94,29 +95,38 @@ impl From<people::PersonDetail> for PersonDetail {
     }
 }
 
-/// A new person.
+/// A new person. Unknown fields are refused.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PersonCreate {
-    #[schema(example = "Sam")]
+    #[schema(value_type = PersonName, example = "Sam")]
     pub given_name: String,
-    #[schema(example = "Ortiz")]
+    #[schema(value_type = PersonName, example = "Ortiz")]
     pub family_name: String,
-    #[schema(example = "sam.ortiz@harbor.example.org")]
+    #[schema(value_type = EmailAddress)]
     pub email: String,
-    /// The agency the person works for; null for Lead staff.
+    /// The agency the person works for; null or absent for Lead staff (409 when it names no
+    /// agency of this implementation).
+    #[schema(minimum = 1)]
     pub agency_id: Option<i64>,
     /// Create their account and email them an invitation to set a password.
     #[serde(default)]
     pub invite: bool,
 }
 
-/// A person's new state (every field is replaced).
+/// A person's new state (every field is replaced). Unknown fields are refused.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PersonUpdate {
+    #[schema(value_type = PersonName)]
     pub given_name: String,
+    #[schema(value_type = PersonName)]
     pub family_name: String,
+    #[schema(value_type = EmailAddress)]
     pub email: String,
-    /// The agency the person works for; null for Lead staff.
+    /// The agency the person works for; null or absent for Lead staff (409 when it names no
+    /// agency of this implementation).
+    #[schema(minimum = 1)]
     pub agency_id: Option<i64>,
     /// `false` deactivates the person and signs them out everywhere.
     pub active: bool,
@@ -133,6 +143,7 @@ pub struct PeopleQuery {
     /// Only active (`true`) or inactive (`false`) people.
     pub active: Option<bool>,
     /// Only holders of this implementation or agency role (e.g. `auditor`, `agency_administrator`).
+    #[param(value_type = Option<HeldRoleName>)]
     pub role: Option<String>,
     /// Page number, from 1.
     #[param(minimum = 1, default = 1)]
@@ -166,10 +177,12 @@ fn input(
     path = "/api/v1/people",
     tag = "people",
     operation_id = "list_people",
+    security(("bearer" = [])),
     params(PeopleQuery),
     responses(
         (status = 200, description = "The people the token's holder may see", body = PersonPage),
         (status = 400, response = problem::BadRequest),
+        (status = 422, response = problem::Unprocessable),
         (status = 401, response = problem::Unauthorized),
         (status = 403, response = problem::Forbidden),
     )
@@ -199,6 +212,7 @@ pub async fn list(
     path = "/api/v1/people/{id}",
     tag = "people",
     operation_id = "get_person",
+    security(("bearer" = [])),
     params(("id" = i64, Path, description = "The person's id")),
     responses(
         (status = 200, description = "The person", body = PersonDetail),
@@ -225,6 +239,7 @@ pub async fn show(
     path = "/api/v1/people",
     tag = "people",
     operation_id = "create_person",
+    security(("bearer" = [])),
     request_body = PersonCreate,
     responses(
         (status = 201, description = "Created", body = PersonDetail, headers(("Location" = String, description = "The new person's URL"))),
@@ -266,6 +281,7 @@ pub async fn create(
     path = "/api/v1/people/{id}",
     tag = "people",
     operation_id = "update_person",
+    security(("bearer" = [])),
     params(("id" = i64, Path, description = "The person's id")),
     request_body = PersonUpdate,
     responses(

@@ -211,8 +211,11 @@ impl ApiError {
                 None,
             ),
             ApiError::App(AppError::NotFound) => (p(StatusCode::NOT_FOUND, "not-found", "Not found", "There is no such resource.".into()), None),
+            // Every body and query string has already met the published contract
+            // (`contract`), so what a service still refuses is a conflict with what is
+            // stored: a name already taken, an id naming nothing usable.
             ApiError::App(AppError::Invalid(errors)) => {
-                let mut problem = p(StatusCode::UNPROCESSABLE_ENTITY, "invalid-input", "Invalid input", "Some fields need fixing: see `errors`.".into());
+                let mut problem = p(StatusCode::CONFLICT, "conflict", "Conflict", "The request is well-formed but conflicts with what is stored: see `errors`.".into());
                 problem.errors = Some(errors.into_iter().map(|e| FieldProblem { field: e.field, message: e.message }).collect());
                 (problem, None)
             }
@@ -267,7 +270,9 @@ pub fn problem_response(problem: &Problem, challenge: Option<&'static str>) -> R
 
 // ---------------------------------------------------------------- reusable responses (OpenAPI)
 
-/// The body, query string or URL could not be read (malformed JSON, wrong parameter type).
+/// The body, query string or URL could not be read: malformed JSON, a query parameter or
+/// an id in the URL of the wrong type, or a query parameter given twice. `errors` names the
+/// parameters.
 #[derive(ToResponse)]
 #[response(content_type = "application/problem+json")]
 pub struct BadRequest(pub Problem);
@@ -285,12 +290,16 @@ pub struct Unauthorized(pub Problem);
 #[response(content_type = "application/problem+json")]
 pub struct Forbidden(pub Problem);
 
-/// There is no such resource.
+/// There is no such resource (the URL's id, or a person named by `confirm_person`).
 #[derive(ToResponse)]
 #[response(content_type = "application/problem+json")]
 pub struct NotFound(pub Problem);
 
-/// The request conflicts with what is stored.
+/// The request is well-formed but conflicts with what is stored: a name or email already
+/// taken, an id in the body (`agency_id`, `project_ids`, …) or a code (`access_level`, …) that
+/// names nothing usable in this implementation, an access request already in progress, a
+/// change the holder may not make to their own record. `errors` names the fields, where the
+/// conflict is with one.
 #[derive(ToResponse)]
 #[response(content_type = "application/problem+json")]
 pub struct Conflict(pub Problem);
@@ -300,7 +309,9 @@ pub struct Conflict(pub Problem);
 #[response(content_type = "application/problem+json")]
 pub struct UnsupportedMediaType(pub Problem);
 
-/// Some input needs fixing; `errors` lists each field with its message.
+/// The body or a query parameter breaks a rule this document states (a required field, a
+/// type, an enum, a length, a range, a pattern, a format, an unknown field); `errors` lists
+/// each field (a JSON path in the body, or the parameter's name) with its message.
 #[derive(ToResponse)]
 #[response(content_type = "application/problem+json")]
 pub struct Unprocessable(pub Problem);

@@ -2,6 +2,7 @@
 
 use super::extract::{ApiActor, ApiJson, ApiPath, ApiQuery};
 use super::problem::{self, ApiResult};
+use super::values::{HudProjectTypeCode, OrganisationName};
 use super::{created, page_request, Created};
 use crate::AppState;
 use axum::extract::State;
@@ -19,10 +20,7 @@ pub struct Project {
     pub agency_id: i64,
     pub agency_name: String,
     pub name: String,
-    /// HUD project type code (HMIS Data Standards 2.02.6): 0 ES entry/exit, 1 ES night-by-night,
-    /// 2 TH, 3 PSH, 4 SO, 6 SSO, 7 Other, 8 SH, 9 PH housing only, 10 PH housing with services,
-    /// 11 Day shelter, 12 HP, 13 RRH, 14 CE.
-    #[schema(minimum = 0, maximum = 14, example = 13)]
+    #[schema(value_type = HudProjectTypeCode)]
     pub hud_project_type: i32,
     /// HUD's name of the project type.
     #[schema(example = "PH \u{2013} Rapid Re-Housing")]
@@ -51,25 +49,29 @@ impl From<onramp_store::Project> for Project {
 
 super::page_type!(ProjectPage, Project, "A page of projects.");
 
-/// A new project.
+/// A new project. Unknown fields are refused.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ProjectCreate {
-    /// The agency that runs the project.
+    /// The agency that runs the project (409 when it names no agency of this implementation).
+    #[schema(minimum = 1)]
     pub agency_id: i64,
-    #[schema(example = "Harbor House Rapid Re-Housing")]
+    #[schema(value_type = OrganisationName, example = "Harbor House Rapid Re-Housing")]
     pub name: String,
-    /// HUD project type code: 0–4 or 6–14 (5 is not used).
-    #[schema(minimum = 0, maximum = 14, example = 13)]
+    #[schema(value_type = HudProjectTypeCode)]
     pub hud_project_type: i32,
 }
 
-/// A project's new state (every field is replaced).
+/// A project's new state (every field is replaced). Unknown fields are refused.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ProjectUpdate {
+    /// The agency that runs the project (409 when it names no agency of this implementation).
+    #[schema(minimum = 1)]
     pub agency_id: i64,
+    #[schema(value_type = OrganisationName)]
     pub name: String,
-    /// HUD project type code: 0–4 or 6–14 (5 is not used).
-    #[schema(minimum = 0, maximum = 14, example = 13)]
+    #[schema(value_type = HudProjectTypeCode)]
     pub hud_project_type: i32,
     /// `false` deactivates the project.
     pub active: bool,
@@ -84,6 +86,7 @@ pub struct ProjectQuery {
     /// Only projects of this agency.
     pub agency_id: Option<i64>,
     /// Only projects of this HUD project type.
+    #[param(value_type = Option<HudProjectTypeCode>)]
     pub hud_project_type: Option<i32>,
     /// Only active (`true`) or inactive (`false`) projects.
     pub active: Option<bool>,
@@ -112,10 +115,12 @@ fn input(agency_id: i64, name: String, hud_project_type: i32, active: bool) -> P
     path = "/api/v1/projects",
     tag = "projects",
     operation_id = "list_projects",
+    security(("bearer" = [])),
     params(ProjectQuery),
     responses(
         (status = 200, description = "The projects the token's holder may see", body = ProjectPage),
         (status = 400, response = problem::BadRequest),
+        (status = 422, response = problem::Unprocessable),
         (status = 401, response = problem::Unauthorized),
         (status = 403, response = problem::Forbidden),
     )
@@ -143,6 +148,7 @@ pub async fn list(
     path = "/api/v1/projects/{id}",
     tag = "projects",
     operation_id = "get_project",
+    security(("bearer" = [])),
     params(("id" = i64, Path, description = "The project's id")),
     responses(
         (status = 200, description = "The project", body = Project),
@@ -170,6 +176,7 @@ pub async fn show(
     path = "/api/v1/projects",
     tag = "projects",
     operation_id = "create_project",
+    security(("bearer" = [])),
     request_body = ProjectCreate,
     responses(
         (status = 201, description = "Created", body = Project, headers(("Location" = String, description = "The new project's URL"))),
@@ -204,6 +211,7 @@ pub async fn create(
     path = "/api/v1/projects/{id}",
     tag = "projects",
     operation_id = "update_project",
+    security(("bearer" = [])),
     params(("id" = i64, Path, description = "The project's id")),
     request_body = ProjectUpdate,
     responses(

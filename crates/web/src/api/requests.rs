@@ -2,6 +2,10 @@
 
 use super::extract::{ApiActor, ApiJson, ApiPath, ApiQuery};
 use super::problem::{self, ApiResult};
+use super::values::{
+    CatalogueCode, EmailAddress, PersonName, RecordId, RequestNote, RequestStatusName,
+    StepKindName, StepStatusName,
+};
 use super::{created, page_request, Created};
 use crate::AppState;
 use axum::extract::State;
@@ -22,7 +26,7 @@ pub struct RequestSummary {
     pub person_email: String,
     pub agency_id: i64,
     pub agency_name: String,
-    /// open, on_hold, completed, withdrawn, rejected or expired.
+    #[schema(value_type = RequestStatusName)]
     pub status: String,
     pub returning: bool,
     pub access_level: String,
@@ -61,9 +65,9 @@ super::page_type!(RequestPage, RequestSummary, "A page of access requests.");
 pub struct RequestStep {
     pub key: String,
     pub title: String,
-    /// The step's kind, e.g. lead_review, agreement_signing, account_provisioning.
+    #[schema(value_type = StepKindName)]
     pub kind: String,
-    /// waiting, open, done, met or not_applicable.
+    #[schema(value_type = StepStatusName)]
     pub status: String,
     pub due_at: Option<DateTime<Utc>>,
     pub sla_due_at: Option<DateTime<Utc>>,
@@ -81,6 +85,7 @@ pub struct RequestDetail {
     pub person_name: String,
     pub agency_id: i64,
     pub agency_name: String,
+    #[schema(value_type = RequestStatusName)]
     pub status: String,
     pub status_reason: String,
     pub returning: bool,
@@ -139,25 +144,41 @@ impl From<access::RequestView> for RequestDetail {
     }
 }
 
-/// A new access request, submitted by an agency administrator or supervisor.
+/// A new access request, submitted by an agency administrator or supervisor. Unknown fields
+/// are refused.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RequestCreate {
+    #[schema(value_type = PersonName)]
     pub given_name: String,
+    #[schema(value_type = PersonName)]
     pub family_name: String,
     /// The person's agency email.
+    #[schema(value_type = EmailAddress)]
     pub email: String,
+    /// The agency the person works for; it must participate in the HMIS (409 otherwise, or
+    /// when it names no agency of this implementation).
+    #[schema(minimum = 1)]
     pub agency_id: i64,
-    /// An access level code, e.g. end_user.
+    /// The access level's code, e.g. end_user (409 when no active access level has it).
+    #[schema(value_type = CatalogueCode)]
     pub access_level: String,
+    /// Responsibility codes (409 when one names no active responsibility); repeats count once.
     #[serde(default)]
+    #[schema(value_type = Vec<CatalogueCode>)]
     pub responsibilities: Vec<String>,
+    /// The agency's projects the person will work in, at least one (409 when one is not an
+    /// active project of the agency); repeats count once.
+    #[schema(value_type = Vec<RecordId>, min_items = 1)]
     pub project_ids: Vec<i64>,
-    /// true when the person had HMIS access before; absent when unknown (Onramp checks).
+    /// true when the person had HMIS access before; absent or null when unknown (Onramp checks).
     pub returning: Option<bool>,
     #[serde(default)]
+    #[schema(value_type = RequestNote)]
     pub note: String,
     /// After a 409 naming people with the same name: the id of the one who is this person,
     /// or "new" for someone else.
+    #[schema(pattern = "^(new|[1-9][0-9]{0,17})$", example = "new")]
     pub confirm_person: Option<String>,
 }
 
@@ -167,6 +188,7 @@ pub struct RequestQuery {
     /// The person's name or email.
     pub q: Option<String>,
     /// One status; by default open and on-hold requests.
+    #[param(value_type = Option<RequestStatusName>)]
     pub status: Option<String>,
     pub agency_id: Option<i64>,
     /// Only requests with a step past its SLA.
@@ -185,10 +207,12 @@ pub struct RequestQuery {
     path = "/api/v1/requests",
     tag = "requests",
     operation_id = "list_requests",
+    security(("bearer" = [])),
     params(RequestQuery),
     responses(
         (status = 200, description = "The requests the token's holder may see", body = RequestPage),
         (status = 400, response = problem::BadRequest),
+        (status = 422, response = problem::Unprocessable),
         (status = 401, response = problem::Unauthorized),
     )
 )]
@@ -227,6 +251,7 @@ pub async fn list(
     path = "/api/v1/requests/{id}",
     tag = "requests",
     operation_id = "get_request",
+    security(("bearer" = [])),
     params(("id" = i64, Path, description = "The request's id")),
     responses(
         (status = 200, description = "The request", body = RequestDetail),
@@ -253,6 +278,7 @@ pub async fn show(
     path = "/api/v1/requests",
     tag = "requests",
     operation_id = "submit_request",
+    security(("bearer" = [])),
     request_body = RequestCreate,
     responses(
         (status = 201, description = "Submitted", body = RequestDetail, headers(("Location" = String, description = "The new request's URL"))),
