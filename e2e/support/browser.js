@@ -94,13 +94,34 @@ export async function submitSignIn(page, email, password) {
   return clickAndWait(page, page.locator('form[action="/signin"] button[type=submit]'));
 }
 
+/** The last TOTP time step used per secret: Onramp accepts each step once. */
+const lastStep = new Map();
+const STEP_MS = 30_000;
+
+/**
+ * A code for `secret` that Onramp has not seen yet: the current step's, else the next one's
+ * (one step of drift is accepted), else it waits for a fresh step.
+ */
+export async function unusedCode(secret) {
+  let current = Math.floor(Date.now() / STEP_MS);
+  const step = Math.max(current, (lastStep.get(secret) ?? -1) + 1);
+  while (step > current + 1) {
+    await new Promise((resolve) => setTimeout(resolve, (current + 1) * STEP_MS - Date.now() + 50));
+    current = Math.floor(Date.now() / STEP_MS);
+  }
+  lastStep.set(secret, step);
+  return totp(secret, step * STEP_MS);
+}
+
 /**
  * On the two-step sign-in set-up page: reads the key, enters the current code, and returns
  * { secret, codes } with the recovery codes shown afterwards (the page is left on them).
  */
 export async function enrolMfa(page) {
   const secret = (await page.locator('code.secret').textContent()).trim();
-  await page.locator('#f-code').fill(totp(secret));
+  const now = Date.now();
+  await page.locator('#f-code').fill(totp(secret, now));
+  lastStep.set(secret, Math.floor(now / STEP_MS));
   const response = await clickAndWait(page, page.locator('form[action="/account/mfa"] button[type=submit]'));
   const codes = (await page.locator('ul.codes code').allTextContents()).map((c) => c.trim());
   if (codes.length === 0) {
@@ -109,9 +130,9 @@ export async function enrolMfa(page) {
   return { secret, codes };
 }
 
-/** On the "enter your authentication code" page: enters the current code for `secret`. */
+/** On the "enter your authentication code" page: enters a code for `secret` not used yet. */
 export async function passMfa(page, secret) {
-  await page.locator('#f-code').fill(totp(secret));
+  await page.locator('#f-code').fill(await unusedCode(secret));
   return clickAndWait(page, page.locator('form[action="/signin/mfa"] button[type=submit]'));
 }
 
