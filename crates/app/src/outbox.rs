@@ -32,7 +32,7 @@ pub const SPENT: &str = "[no-longer-valid]";
 /// audited.
 pub async fn get(app: &App, ctx: &Ctx, id: i64) -> AppResult<OutboxMessage> {
     ctx.require(Permission::ManageOutbox)?;
-    let mut tx = app.store.begin().await?;
+    let mut tx = app.store.read().await?;
     let mut m = tx.outbox_get(ctx.implementation_id(), id).await?;
     let mut payload = links::mask(&m.payload, &[links::PASSWORD_RESET_PATH], links::HIDDEN);
     let mut shown = 0;
@@ -59,7 +59,9 @@ pub async fn get(app: &App, ctx: &Ctx, id: i64) -> AppResult<OutboxMessage> {
         payload = links::mask(&payload, &[links::INVITATION_PATH], links::HIDDEN);
     }
     m.payload = payload;
+    drop(tx);
     if shown > 0 {
+        let mut tx = app.store.begin().await?;
         record(
             &mut tx,
             app,

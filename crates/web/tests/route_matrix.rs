@@ -46,11 +46,15 @@ enum X {
 use X::*;
 
 /// The roles, in the order of each entry's expectations.
-const ROLES: [(&str, Option<&str>); 8] = [
+const ROLES: [(&str, Option<&str>); 10] = [
     ("signed out", None),
     ("trainee", Some("trainee@harbor.example.org")),
     ("agency administrator", Some("ata@harbor.example.org")),
     ("executive director", Some("director@harbor.example.org")),
+    // Not demo logins: the matrix's world adds the supervisor; Ivy Chen is the demo's
+    // security officer.
+    ("supervisor", Some(SUPERVISOR_EMAIL)),
+    ("security officer", Some("security@harbor.example.org")),
     ("auditor", Some("auditor@demo.example.org")),
     ("proctor", Some("proctor@demo.example.org")),
     ("training coordinator", Some("coordinator@demo.example.org")),
@@ -58,6 +62,13 @@ const ROLES: [(&str, Option<&str>); 8] = [
 ];
 const AGENCY_ADMIN: usize = 2;
 const EXECUTIVE_DIRECTOR: usize = 3;
+const SUPERVISOR: usize = 4;
+const SECURITY_OFFICER: usize = 5;
+const LEAD_ADMIN: usize = 9;
+/// Harbor House's supervisor (and nothing else), added by [`world`].
+const SUPERVISOR_EMAIL: &str = "supervisor@harbor.example.org";
+/// A Northside person with a live invitation (and no password yet), added by [`world`].
+const INVITEE: &str = "ina.invitee@northside.example.org";
 
 /// What the `{…}` segment of a path stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -105,9 +116,22 @@ struct Row {
     /// Placeholders: `{role}` (a word naming the role), `{harbor}` (Harbor House's id),
     /// `{today}` (the clock's date).
     form: &'static [(&'static str, &'static str)],
-    expect: [X; 8],
+    expect: [X; 10],
     /// An `/api/*` route: covered by the API tests; here only "401 without a token".
     api: bool,
+    /// The realistic, valid form sent when the entry is tried on another agency's or another
+    /// implementation's record (the form above when None). Placeholders as in `form`.
+    attempt: Option<&'static [(&'static str, &'static str)]>,
+}
+
+impl Row {
+    /// With this valid form for the attempts on others' records.
+    const fn attempt(self, form: &'static [(&'static str, &'static str)]) -> Row {
+        Row {
+            attempt: Some(form),
+            ..self
+        }
+    }
 }
 
 const fn page(
@@ -115,7 +139,7 @@ const fn page(
     path: &'static str,
     id: Id,
     form: &'static [(&'static str, &'static str)],
-    expect: [X; 8],
+    expect: [X; 10],
 ) -> Row {
     Row {
         method,
@@ -124,10 +148,11 @@ const fn page(
         form,
         expect,
         api: false,
+        attempt: None,
     }
 }
 
-const fn get(path: &'static str, id: Id, expect: [X; 8]) -> Row {
+const fn get(path: &'static str, id: Id, expect: [X; 10]) -> Row {
     page("GET", path, id, &[], expect)
 }
 
@@ -135,7 +160,7 @@ const fn post(
     path: &'static str,
     id: Id,
     form: &'static [(&'static str, &'static str)],
-    expect: [X; 8],
+    expect: [X; 10],
 ) -> Row {
     page("POST", path, id, form, expect)
 }
@@ -147,8 +172,9 @@ const fn api(method: &'static str, path: &'static str, id: Id) -> Row {
         path,
         id,
         form: &[],
-        expect: [U; 8],
+        expect: [U; 10],
         api: true,
+        attempt: None,
     }
 }
 
@@ -159,28 +185,32 @@ const fn api_public(path: &'static str) -> Row {
         path,
         id: Id::None,
         form: &[],
-        expect: [O; 8],
+        expect: [O; 10],
         api: true,
+        attempt: None,
     }
 }
 
-const EVERYONE: [X; 8] = [O, O, O, O, O, O, O, O];
-const SIGNED_IN: [X; 8] = [S, O, O, O, O, O, O, O];
+const EVERYONE: [X; 10] = [O, O, O, O, O, O, O, O, O, O];
+const SIGNED_IN: [X; 10] = [S, O, O, O, O, O, O, O, O, O];
 /// Lead staff and agency overseers (administrators, executive directors) may read.
-const READERS: [X; 8] = [S, F, O, O, O, O, O, O];
+const READERS: [X; 10] = [S, F, O, O, O, O, O, O, O, O];
 /// Only the lead admin (ManageImplementation, ManageOutbox, ManageImplementationRoles).
-const LEAD_ONLY: [X; 8] = [S, F, F, F, F, F, F, O];
+const LEAD_ONLY: [X; 10] = [S, F, F, F, F, F, F, F, F, O];
+/// Who may request access for Harbor House's staff: its contacts (administrator,
+/// supervisor) and Lead staff.
+const REQUESTERS: [X; 10] = [S, F, O, F, O, F, F, F, O, O];
 /// Who may manage Harbor House's staff: its administrator, the coordinator, the lead.
-const HARBOR_STAFF_MANAGERS: [X; 8] = [S, F, O, F, F, F, O, O];
+const HARBOR_STAFF_MANAGERS: [X; 10] = [S, F, O, F, F, F, F, F, O, O];
 /// Lead staff who may read the implementation's organisation.
-const STAFF_READERS: [X; 8] = [S, F, F, F, O, O, O, O];
-const AUDIT_READERS: [X; 8] = [S, F, F, F, O, F, F, O];
+const STAFF_READERS: [X; 10] = [S, F, F, F, F, F, O, O, O, O];
+const AUDIT_READERS: [X; 10] = [S, F, F, F, F, F, O, F, F, O];
 /// Lead staff: the lead admin and the training coordinator (WorkQueue, ManageProcess).
-const LEAD_STAFF: [X; 8] = [S, F, F, F, F, F, O, O];
+const LEAD_STAFF: [X; 10] = [S, F, F, F, F, F, F, F, O, O];
 /// Lead staff, whose empty form is then refused with field messages.
-const LEAD_STAFF_INVALID: [X; 8] = [S, F, F, F, F, F, I, I];
+const LEAD_STAFF_INVALID: [X; 10] = [S, F, F, F, F, F, F, F, I, I];
 /// Who sees Harbor House's request: not another trainee (not found), everyone overseeing.
-const REQUEST_VIEWERS: [X; 8] = [S, N, O, O, O, O, O, O];
+const REQUEST_VIEWERS: [X; 10] = [S, N, O, O, O, O, O, O, O, O];
 
 /// The process editor's form for the matrix's process, saved: realistic, but refused
 /// because the agreement step names no signers (so nothing changes even for Lead staff).
@@ -251,52 +281,52 @@ const ROWS: &[Row] = &[
     // ---- signing in (the anonymous pages stay reachable once signed in: they redirect or render)
     get("/", Id::None, SIGNED_IN),
     get("/signin", Id::None, EVERYONE),
-    post("/signin", Id::None, &[], [I, I, I, I, I, I, I, I]),
-    post("/signout", Id::None, &[], [S, E, E, E, E, E, E, E]),
-    get("/signin/mfa", Id::None, [S, O, O, O, O, O, O, O]),
-    post("/signin/mfa", Id::None, &[], [S, O, O, O, O, O, O, O]),
+    post("/signin", Id::None, &[], [I, I, I, I, I, I, I, I, I, I]),
+    post("/signout", Id::None, &[], [S, E, E, E, E, E, E, E, E, E]),
+    get("/signin/mfa", Id::None, [S, O, O, O, O, O, O, O, O, O]),
+    post("/signin/mfa", Id::None, &[], [S, O, O, O, O, O, O, O, O, O]),
     get("/password-reset", Id::None, EVERYONE),
-    post("/password-reset", Id::None, &[], [I, I, I, I, I, I, I, I]),
+    post("/password-reset", Id::None, &[], [I, I, I, I, I, I, I, I, I, I]),
     get("/password-reset/{token}", Id::ResetToken, EVERYONE),
-    post("/password-reset/{token}", Id::ResetToken, &[], [I, I, I, I, I, I, I, I]),
+    post("/password-reset/{token}", Id::ResetToken, &[], [I, I, I, I, I, I, I, I, I, I]),
     get("/invitation/{token}", Id::InviteToken, EVERYONE),
-    post("/invitation/{token}", Id::InviteToken, &[], [I, I, I, I, I, I, I, I]),
+    post("/invitation/{token}", Id::InviteToken, &[], [I, I, I, I, I, I, I, I, I, I]),
     // ---- own account
     get("/account", Id::None, SIGNED_IN),
     get("/account/mfa", Id::None, SIGNED_IN),
-    post("/account/mfa", Id::None, &[], [S, I, I, I, I, I, I, I]),
+    post("/account/mfa", Id::None, &[], [S, I, I, I, I, I, I, I, I, I]),
     // Only a trainee's roles let two-step sign-in be off (and theirs is off already).
-    post("/account/mfa/off", Id::None, &[("current", "not-my-password-7")], [S, I, F, F, F, F, F, F]),
+    post("/account/mfa/off", Id::None, &[("current", "not-my-password-7")], [S, I, F, F, F, F, F, F, F, F]),
     get("/account/password", Id::None, SIGNED_IN),
-    post("/account/password", Id::None, &[], [S, I, I, I, I, I, I, I]),
-    post("/account/sign-out-everywhere", Id::None, &[], [S, E, E, E, E, E, E, E]),
-    post("/account/api-tokens", Id::None, &[], [S, I, I, I, I, I, I, I]),
+    post("/account/password", Id::None, &[], [S, I, I, I, I, I, I, I, I, I]),
+    post("/account/sign-out-everywhere", Id::None, &[], [S, E, E, E, E, E, E, E, E, E]),
+    post("/account/api-tokens", Id::None, &[], [S, I, I, I, I, I, I, I, I, I]),
     // Someone else's token is not found; the lead revokes their own.
-    post("/account/api-tokens/{id}/revoke", Id::ApiToken, &[], [S, N, N, N, N, N, N, O]),
+    post("/account/api-tokens/{id}/revoke", Id::ApiToken, &[], [S, N, N, N, N, N, N, N, N, O]),
     // ---- agencies
     get("/admin/agencies", Id::None, READERS),
     get("/admin/agencies.csv", Id::None, READERS),
     get("/admin/agencies/new", Id::None, LEAD_ONLY),
     post("/admin/agencies/new", Id::None, &[("name", "Matrix agency {role}"), ("participation_status", "participating")], LEAD_ONLY),
     get("/admin/agencies/{id}", Id::Agency, READERS),
-    post("/admin/agencies/{id}", Id::Agency, AGENCY_FORM, LEAD_ONLY),
+    post("/admin/agencies/{id}", Id::Agency, AGENCY_FORM, LEAD_ONLY).attempt(&[("name", "Taken over by the {role}"), ("participation_status", "participating"), ("participation_date", "{today}"), ("active", "on")]),
     // ---- projects
     get("/admin/projects", Id::None, READERS),
     get("/admin/projects.csv", Id::None, READERS),
     get("/admin/projects/new", Id::None, LEAD_ONLY),
     post("/admin/projects/new", Id::None, &[("agency_id", "{harbor}"), ("name", "Matrix project {role}"), ("hud_project_type", "13")], LEAD_ONLY),
     get("/admin/projects/{id}", Id::Project, READERS),
-    post("/admin/projects/{id}", Id::Project, PROJECT_FORM, LEAD_ONLY),
+    post("/admin/projects/{id}", Id::Project, PROJECT_FORM, LEAD_ONLY).attempt(&[("agency_id", "{harbor}"), ("name", "Taken over by the {role}"), ("hud_project_type", "0"), ("active", "on")]),
     // ---- people
     get("/admin/people", Id::None, READERS),
     get("/admin/people.csv", Id::None, READERS),
     get("/admin/people/new", Id::None, HARBOR_STAFF_MANAGERS),
     post("/admin/people/new", Id::None, &[("given_name", "Matrix"), ("family_name", "{role}"), ("email", "matrix-{role}@harbor.example.org"), ("agency_id", "{harbor}")], HARBOR_STAFF_MANAGERS),
     get("/admin/people/{id}", Id::Person, READERS),
-    post("/admin/people/{id}", Id::Person, PERSON_FORM, HARBOR_STAFF_MANAGERS),
+    post("/admin/people/{id}", Id::Person, PERSON_FORM, HARBOR_STAFF_MANAGERS).attempt(&[("given_name", "Taken"), ("family_name", "Over"), ("email", "taken.over.{role}@harbor.example.org"), ("agency_id", "{harbor}"), ("active", "on")]),
     post("/admin/people/{id}/invite", Id::Person, &[], HARBOR_STAFF_MANAGERS),
-    post("/admin/people/{id}/roles", Id::Person, &[("role", "proctor"), ("granted", "false")], LEAD_ONLY),
-    post("/admin/people/{id}/agency-roles", Id::Person, &[("agency_id", "{harbor}"), ("role", "supervisor"), ("granted", "false")], HARBOR_STAFF_MANAGERS),
+    post("/admin/people/{id}/roles", Id::Person, &[("role", "proctor"), ("granted", "false")], LEAD_ONLY).attempt(&[("role", "lead_admin"), ("granted", "true")]),
+    post("/admin/people/{id}/agency-roles", Id::Person, &[("agency_id", "{harbor}"), ("role", "supervisor"), ("granted", "false")], HARBOR_STAFF_MANAGERS).attempt(&[("agency_id", "{harbor}"), ("role", "agency_administrator"), ("granted", "true")]),
     // ---- catalogues: anyone signed in may read them (agency staff request access with them)
     get("/admin/access-levels", Id::None, SIGNED_IN),
     get("/admin/access-levels.csv", Id::None, SIGNED_IN),
@@ -326,26 +356,28 @@ const ROWS: &[Row] = &[
     get("/requests", Id::None, SIGNED_IN),
     // Nothing selected: the queue says so; only Lead staff may act in bulk.
     post("/requests/bulk", Id::None, &[], LEAD_STAFF),
-    get("/requests/new", Id::None, HARBOR_STAFF_MANAGERS),
+    get("/requests/new", Id::None, REQUESTERS),
     // Only the agency is given: those who may request for it are told what else is missing.
-    post("/requests/new", Id::None, &[("agency_id", "{harbor}")], [S, F, I, F, F, F, I, I]),
+    post("/requests/new", Id::None, &[("agency_id", "{harbor}")], [S, F, I, F, I, F, F, F, I, I]),
     get("/requests/{id}", Id::Request, REQUEST_VIEWERS),
     // The supervisor's attestation, without its date: contacts and Lead staff are asked for it.
-    post("/requests/{id}/steps/{step}", Id::RequestStep, &[("action", "attest"), ("background_check_on", "")], [S, N, I, F, F, F, I, I]),
+    post("/requests/{id}/steps/{step}", Id::RequestStep, &[("action", "attest"), ("background_check_on", "")], [S, N, I, F, I, F, F, F, I, I]).attempt(&[("action", "attest"), ("background_check_on", "{today}")]),
     // A hold without its reason: only Lead staff may hold, and are asked for the reason.
-    post("/requests/{id}/status", Id::Request, &[("to", "hold"), ("reason", "")], [S, N, F, F, F, F, I, I]),
+    post("/requests/{id}/status", Id::Request, &[("to", "hold"), ("reason", "")], [S, N, F, F, F, F, F, F, I, I]).attempt(&[("to", "withdraw"), ("reason", "Withdrawn by the {role}")]),
+    // The request is in progress, not waiting for an agency change: Lead staff are told so.
+    post("/requests/{id}/agency-move", Id::Request, &[("decision", "approve")], [S, F, F, F, F, F, F, F, I, I]),
     post("/requests/{id}/messages", Id::Request, &[("body", "Matrix message from the {role}")], REQUEST_VIEWERS),
-    post("/requests/{id}/provision", Id::Request, &[("username", "")], LEAD_STAFF_INVALID),
+    post("/requests/{id}/provision", Id::Request, &[("username", "")], LEAD_STAFF_INVALID).attempt(&[("username", "taken.over")]),
     get("/requests/{id}/sign/{step}", Id::RequestAgreement, REQUEST_VIEWERS),
     // The new user signs first: it is nobody else's turn.
-    post("/requests/{id}/sign/{step}", Id::RequestAgreement, &[("agree", "on"), ("typed_name", "")], [S, N, F, F, F, F, F, F]),
+    post("/requests/{id}/sign/{step}", Id::RequestAgreement, &[("agree", "on"), ("typed_name", "")], [S, N, F, F, F, F, F, F, F, F]).attempt(&[("agree", "on"), ("typed_name", "Olga Other")]),
     get("/requests/{id}/agreements/{step}/print", Id::RequestAgreement, REQUEST_VIEWERS),
     // ---- HMIS accounts and the status webhook
     get("/hmis-accounts", Id::None, READERS),
     get("/hmis-accounts.csv", Id::None, READERS),
     get("/hmis-accounts/{id}", Id::HmisAccount, REQUEST_VIEWERS),
     // A suspension without its note: only Lead staff may, and are asked why.
-    post("/hmis-accounts/{id}/status", Id::HmisAccount, &[("status", "suspended"), ("note", "")], LEAD_STAFF_INVALID),
+    post("/hmis-accounts/{id}/status", Id::HmisAccount, &[("status", "suspended"), ("note", "")], LEAD_STAFF_INVALID).attempt(&[("status", "suspended"), ("note", "Suspended by the {role}")]),
     get("/admin/webhook", Id::None, LEAD_ONLY),
     // Empty: the webhook is turned off.
     post("/admin/webhook", Id::None, &[("webhook_url", ""), ("webhook_secret", "")], LEAD_ONLY),
@@ -370,8 +402,8 @@ const ROWS: &[Row] = &[
     get("/admin/agreements/new", Id::None, LEAD_STAFF),
     post("/admin/agreements/new", Id::None, &[], LEAD_STAFF_INVALID),
     get("/admin/agreements/{id}", Id::Agreement, SIGNED_IN),
-    post("/admin/agreements/{id}", Id::Agreement, &[], LEAD_STAFF_INVALID),
-    post("/admin/agreements/{id}/versions", Id::Agreement, &[], LEAD_STAFF_INVALID),
+    post("/admin/agreements/{id}", Id::Agreement, &[], LEAD_STAFF_INVALID).attempt(&[("title", "Taken over"), ("signers", "user"), ("active", "on")]),
+    post("/admin/agreements/{id}/versions", Id::Agreement, &[], LEAD_STAFF_INVALID).attempt(&[("body", "# Taken over\n\nSign here.")]),
     // ---- the JSON API (its own tests cover who may do what with a token)
     api_public("/api/openapi.json"),
     api("GET", "/api/v1/me", Id::None),
@@ -393,6 +425,26 @@ const ROWS: &[Row] = &[
     api("GET", "/api/v1/requests", Id::None),
     api("POST", "/api/v1/requests", Id::None),
     api("GET", "/api/v1/requests/{id}", Id::Request),
+];
+
+/// A form posted to a path without an id, naming another agency's or implementation's
+/// records (`{agency}`, `{project}`, `{request}`): refused (403 or 404), or its fields
+/// refused (422), and nothing changed.
+struct Attempt {
+    path: &'static str,
+    form: &'static [(&'static str, &'static str)],
+}
+
+#[rustfmt::skip]
+const ATTEMPTS: &[Attempt] = &[
+    // A complete request for their agency's project.
+    Attempt { path: "/requests/new", form: &[("given_name", "Taken"), ("family_name", "Over"), ("email", "taken.over.{role}@elsewhere.example.org"), ("agency_id", "{agency}"), ("access_level", "end_user"), ("projects", "{project}"), ("new_or_returning", "new"), ("note", "Matrix")] },
+    // A person added to their agency, with an invitation.
+    Attempt { path: "/admin/people/new", form: &[("given_name", "Planted"), ("family_name", "Person"), ("email", "planted.{role}@elsewhere.example.org"), ("agency_id", "{agency}"), ("invite", "on")] },
+    // A project added to their agency.
+    Attempt { path: "/admin/projects/new", form: &[("agency_id", "{agency}"), ("name", "Planted project {role}"), ("hud_project_type", "13")] },
+    // Their request held in bulk.
+    Attempt { path: "/requests/bulk", form: &[("ids", "{request}"), ("action", "hold"), ("reason", "Held by the {role}")] },
 ];
 
 // ---------------------------------------------------------------- the route list
@@ -441,10 +493,18 @@ fn every_route_has_exactly_one_matrix_entry() {
 }
 
 #[test]
-fn the_roles_are_the_demo_logins() {
+fn the_roles_are_the_demo_logins_and_two_more() {
     let demo: BTreeSet<&str> = DEMO_LOGINS.iter().map(|d| d.email).collect();
-    let ours: BTreeSet<&str> = ROLES.iter().filter_map(|(_, e)| *e).collect();
+    let ours: BTreeSet<&str> = ROLES
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| ![SUPERVISOR, SECURITY_OFFICER].contains(i))
+        .filter_map(|(_, (_, e))| *e)
+        .collect();
     assert_eq!(demo, ours);
+    assert_eq!(ROLES[SUPERVISOR].0, "supervisor");
+    assert_eq!(ROLES[SECURITY_OFFICER].0, "security officer");
+    assert_eq!(ROLES[LEAD_ADMIN].0, "lead admin");
 }
 
 // ---------------------------------------------------------------- the world the matrix runs in
@@ -609,20 +669,48 @@ async fn world() -> World {
     let harbor = app.agency_id("Harbor House").await;
     let northside = app.agency_id("Northside Outreach Collective").await;
 
-    // Live links: a reset for Northside's trainee, an invitation for Northside's administrator.
+    // Live links: a reset for Northside's trainee, an invitation for a new Northside person
+    // (an invitation of someone who has a password no longer works).
     auth::request_password_reset(&app.app, "trainee@northside.example.org", "setup")
         .await
         .expect("reset");
     let (reset, _) =
         emailed_link(&app, imp, "trainee@northside.example.org", "password-reset").await;
-    let invitee = app.person_id("ata@northside.example.org").await;
+    let invitee = onramp_app::people::PersonInput {
+        given_name: "Ina".into(),
+        family_name: "Invitee".into(),
+        email: INVITEE.into(),
+        agency_id: northside.to_string(),
+        active: true,
+    };
+    onramp_app::people::create(
+        &app.app,
+        &app.ctx("lead@demo.example.org").await,
+        &invitee,
+        true,
+    )
+    .await
+    .expect("invite");
+    let (invite, message) = emailed_link(&app, imp, INVITEE, "invitation").await;
+    // Harbor House's supervisor (and nothing else).
+    let supervisor = onramp_app::people::create_with_password(
+        &app.app,
+        imp,
+        "Sofia",
+        "Park",
+        SUPERVISOR_EMAIL,
+        Some(harbor),
+        &[],
+        onramp_app::demo::DEMO_PASSWORD,
+        false,
+    )
+    .await
+    .expect("supervisor");
     let mut tx = app.app.store.begin().await.expect("begin");
-    auth::invite(&mut tx, &app.app, invitee)
+    tx.agency_role_set(supervisor, harbor, "supervisor", true)
         .await
-        .expect("invite");
+        .expect("supervisor role");
     tx.commit().await.expect("commit");
-    let (invite, message) =
-        emailed_link(&app, imp, "ata@northside.example.org", "invitation").await;
     // That message gave up, so that the lead admin may retry it.
     let mut tx = app.app.store.begin().await.expect("begin");
     tx.outbox_mark_failed(message, "matrix: gave up", None)
@@ -826,11 +914,46 @@ fn role_word(role: usize) -> String {
     ROLES[role].0.replace(' ', "-")
 }
 
-fn fill(world: &World, role: usize, value: &str) -> String {
-    value
+/// Fills a form value's placeholders: `{role}`, `{harbor}`, `{today}`, and with `ids`
+/// (others' records) `{agency}`, `{project}`, `{request}`.
+fn fill(world: &World, role: usize, value: &str, ids: Option<&Ids>) -> String {
+    let mut v = value
         .replace("{role}", &role_word(role))
         .replace("{harbor}", &world.harbor.to_string())
-        .replace("{today}", &world.today)
+        .replace("{today}", &world.today);
+    if let Some(ids) = ids {
+        for (placeholder, id) in [
+            ("{agency}", Id::Agency),
+            ("{project}", Id::Project),
+            ("{request}", Id::Request),
+        ] {
+            if let Some(value) = ids.0.get(&id) {
+                v = v.replace(placeholder, value);
+            }
+        }
+    }
+    v
+}
+
+/// Posts a form with its placeholders filled, with a valid CSRF token.
+async fn post_filled(
+    world: &World,
+    c: &TestClient,
+    token: &str,
+    role: usize,
+    path: &str,
+    form: &[(&str, &str)],
+    ids: Option<&Ids>,
+) -> Reply {
+    let filled: Vec<(String, String)> = form
+        .iter()
+        .map(|(k, v)| (k.to_string(), fill(world, role, v, ids)))
+        .collect();
+    let fields: Vec<(&str, &str)> = filled
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    c.post_form_token(path, &fields, token).await
 }
 
 /// Sends one entry's request as a role.
@@ -841,6 +964,7 @@ async fn send(
     role: usize,
     row: &Row,
     path: &str,
+    form: &[(&str, &str)],
 ) -> Reply {
     if row.api {
         let method = reqwest::Method::from_bytes(row.method.as_bytes()).expect("method");
@@ -860,18 +984,7 @@ async fn send(
     }
     match row.method {
         "GET" => c.get(path).await,
-        "POST" => {
-            let filled: Vec<(String, String)> = row
-                .form
-                .iter()
-                .map(|(k, v)| (k.to_string(), fill(world, role, v)))
-                .collect();
-            let fields: Vec<(&str, &str)> = filled
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str()))
-                .collect();
-            c.post_form_token(path, &fields, token).await
-        }
+        "POST" => post_filled(world, c, token, role, path, form, None).await,
         other => panic!("no page is served with {other}"),
     }
 }
@@ -934,7 +1047,7 @@ async fn authorization_matrix() {
             }
             let path = world.demo.path(row);
             let before = fingerprint(&world).await;
-            let r = send(&world, &c, &token, role, row, &path).await;
+            let r = send(&world, &c, &token, role, row, &path, row.form).await;
             checked += 1;
             let mut ok = matches(want, &r);
             if ok && want == E {
@@ -974,6 +1087,7 @@ async fn only_forbidden_or_not_found(
     ids: &Ids,
     roles: &[usize],
     what: &str,
+    secrets: &[&str],
 ) -> usize {
     let mut failures = Vec::new();
     let mut checked = 0;
@@ -982,7 +1096,16 @@ async fn only_forbidden_or_not_found(
         for row in ROWS.iter().filter(|r| !r.api && ids.0.contains_key(&r.id)) {
             let path = ids.path(row);
             let before = fingerprint(world).await;
-            let r = send(world, &c, &token, role, row, &path).await;
+            let r = send(
+                world,
+                &c,
+                &token,
+                role,
+                row,
+                &path,
+                row.attempt.unwrap_or(row.form),
+            )
+            .await;
             checked += 1;
             if !matches!(r.status.as_u16(), 403 | 404) {
                 failures.push(format!(
@@ -1007,6 +1130,34 @@ async fn only_forbidden_or_not_found(
                 }
             }
         }
+        // Forms without an id in their path, naming the others' records.
+        for a in ATTEMPTS {
+            let before = fingerprint(world).await;
+            let r = post_filled(world, &c, &token, role, a.path, a.form, Some(ids)).await;
+            checked += 1;
+            if !matches!(r.status.as_u16(), 403 | 404 | 422) {
+                failures.push(format!(
+                    "POST   {:<42} as {:<22} naming {what} records: expected 403, 404 or 422, got {}",
+                    a.path,
+                    ROLES[role].0,
+                    describe(&r)
+                ));
+            }
+            if fingerprint(world).await != before {
+                failures.push(format!(
+                    "POST   {:<42} as {:<22} naming {what} records changed something",
+                    a.path, ROLES[role].0
+                ));
+            }
+            for secret in secrets {
+                if r.body.contains(secret) {
+                    failures.push(format!(
+                        "POST   {:<42} as {:<22} shows {secret:?}",
+                        a.path, ROLES[role].0
+                    ));
+                }
+            }
+        }
     }
     assert!(
         failures.is_empty(),
@@ -1020,18 +1171,25 @@ async fn only_forbidden_or_not_found(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn harbor_house_staff_cannot_reach_northside() {
     let world = world().await;
+    let roles = [
+        AGENCY_ADMIN,
+        EXECUTIVE_DIRECTOR,
+        SUPERVISOR,
+        SECURITY_OFFICER,
+    ];
     let checked = only_forbidden_or_not_found(
         &world,
         &world.northside,
-        &[AGENCY_ADMIN, EXECUTIVE_DIRECTOR],
+        &roles,
         "cross-agency",
+        &["Northside", "Ada Moss", "Nora", "northside.example.org"],
     )
     .await;
     let kinds = ROWS
         .iter()
         .filter(|r| !r.api && world.northside.0.contains_key(&r.id))
         .count();
-    assert_eq!(checked, kinds * 2);
+    assert_eq!(checked, (kinds + ATTEMPTS.len()) * roles.len());
     assert!(kinds >= 6, "agency, project and person pages are covered");
     // The lists only show their own agency.
     let (ata, _) = browser(&world.app, ROLES[AGENCY_ADMIN].1).await;
@@ -1059,15 +1217,21 @@ async fn harbor_house_staff_cannot_reach_northside() {
 async fn no_role_reaches_another_implementation() {
     let world = world().await;
     let roles: Vec<usize> = (1..ROLES.len()).collect();
-    let checked =
-        only_forbidden_or_not_found(&world, &world.foreign, &roles, "cross-implementation").await;
+    let checked = only_forbidden_or_not_found(
+        &world,
+        &world.foreign,
+        &roles,
+        "cross-implementation",
+        &["Elsewhere", "Olga"],
+    )
+    .await;
     let kinds = ROWS
         .iter()
         .filter(|r| !r.api && world.foreign.0.contains_key(&r.id))
         .count();
-    assert_eq!(checked, kinds * roles.len());
+    assert_eq!(checked, (kinds + ATTEMPTS.len()) * roles.len());
     // Nor do its lists.
-    let (lead, _) = browser(&world.app, ROLES[7].1).await;
+    let (lead, _) = browser(&world.app, ROLES[LEAD_ADMIN].1).await;
     for path in [
         "/admin/agencies",
         "/admin/projects",
