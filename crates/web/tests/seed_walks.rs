@@ -26,6 +26,7 @@ const PROCTOR: &str = "proctor@demo.example.org";
 const NEW_PASSWORD: &str = "Harbor-Lights-2026";
 
 on_both_backends!(
+    a_signature_on_a_text_changed_since_it_was_shown_is_refused,
     seed_000_online_courses_then_login,
     seed_001_agency_checklist_then_account,
     seed_002_introductory_and_advanced_training,
@@ -573,4 +574,83 @@ async fn seed_004_courses_and_proctored_session(backend: Backend) {
     );
     assert_eq!(walk.signer_roles().await, ["user", "supervisor"]);
     walk.finish().await;
+}
+
+/// The person opens the signing page; the Lead publishes a new text; the person's form,
+/// which names the version shown, is refused next to the form and nothing is signed; the
+/// page now shows the new text, which they sign.
+async fn a_signature_on_a_text_changed_since_it_was_shown_is_refused(backend: Backend) {
+    let app = app_or_skip!(backend);
+    let who = Newcomer {
+        given: "Lee",
+        family: "Park",
+        access_level: "end_user",
+        responsibilities: &[],
+    };
+    let mut walk = Walk::start(&app, "verification-and-agreement-then-quiz", who).await;
+    let id = walk.request_id;
+    let sign_path = format!("/requests/{id}/sign/end-user-agreement");
+    let email = walk
+        .told(&walk.who.email(), &sign_path)
+        .await
+        .expect("the welcome links to the agreement");
+    let person = walk.who.email();
+    walk.sign_in(&person, &email).await;
+    let me = &walk.browsers[&person];
+    let page = me.get(&sign_path).await;
+    page.expect(200);
+    let shown = value_after(&page.body, "name=\"version\"").expect("the form names its version");
+
+    let lead = &walk.browsers[LEAD];
+    let agreement = {
+        let mut tx = app.app.store.read().await.expect("read");
+        tx.agreement_by_key(app.implementation_id, "end_user")
+            .await
+            .expect("agreement")
+            .expect("the end-user agreement")
+    };
+    let admin = format!("/admin/agreements/{}", agreement.id);
+    let r = lead
+        .post_form_from(
+            &admin,
+            &format!("{admin}/versions"),
+            &[("body", "# HMIS end-user agreement\n\nI will also lock my phone.\n")],
+        )
+        .await;
+    expect_saved(&r, &admin, "the new version");
+
+    let before = app.audit_head().await;
+    let r = me
+        .post_form(
+            &sign_path,
+            &[("typed_name", "Lee Park"), ("agree", "on"), ("version", &shown)],
+        )
+        .await;
+    r.expect(422);
+    let message = r
+        .body
+        .split_once("id=\"f-version\"")
+        .and_then(|(_, rest)| rest.split_once("</p>"))
+        .map(|(m, _)| support::html_unescape(&support::strip_tags(m)))
+        .unwrap_or_else(|| panic!("no message next to the form:\n{}", r.text()));
+    assert!(
+        message.contains("This agreement changed since you opened it")
+            && message.contains("read the new text"),
+        "{message}"
+    );
+    assert!(r.body.contains("href=\"#f-version\""), "the error summary links to it");
+    assert!(r.text().contains("I will also lock my phone."), "the new text is shown");
+    assert_eq!(app.audit_head().await, before, "nothing was signed");
+    assert!(walk.signer_roles().await.is_empty());
+    // The page now carries the new version: signing it works.
+    let now_shown = value_after(&r.body, "name=\"version\"").expect("the form names its version");
+    assert_ne!(now_shown, shown);
+    let r = me
+        .post_form(
+            &sign_path,
+            &[("typed_name", "Lee Park"), ("agree", "on"), ("version", &now_shown)],
+        )
+        .await;
+    expect_saved(&r, &sign_path, "the signature on the new text");
+    assert_eq!(walk.signer_roles().await, ["user"]);
 }
