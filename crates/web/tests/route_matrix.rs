@@ -360,8 +360,9 @@ const ROWS: &[Row] = &[
     // Only the agency is given: those who may request for it are told what else is missing.
     post("/requests/new", Id::None, &[("agency_id", "{harbor}")], [S, F, I, F, I, F, F, F, I, I]),
     get("/requests/{id}", Id::Request, REQUEST_VIEWERS),
-    // The supervisor's attestation, without its date: contacts and Lead staff are asked for it.
-    post("/requests/{id}/steps/{step}", Id::RequestStep, &[("action", "attest"), ("background_check_on", "")], [S, N, I, F, I, F, F, F, I, I]).attempt(&[("action", "attest"), ("background_check_on", "{today}")]),
+    // The supervisor's attestation, without its date: the agency's contacts are asked for it;
+    // it is nobody else's to attest, not even Lead staff's.
+    post("/requests/{id}/steps/{step}", Id::RequestStep, &[("action", "attest"), ("background_check_on", "")], [S, N, I, F, I, F, F, F, F, F]).attempt(&[("action", "attest"), ("background_check_on", "{today}")]),
     // A hold without its reason: only Lead staff may hold, and are asked for the reason.
     post("/requests/{id}/status", Id::Request, &[("to", "hold"), ("reason", "")], [S, N, F, F, F, F, F, F, I, I]).attempt(&[("to", "withdraw"), ("reason", "Withdrawn by the {role}")]),
     // The request is in progress, not waiting for an agency change: Lead staff are told so.

@@ -15,11 +15,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum_extra::extract::cookie::CookieJar;
 use onramp_app::agreements::{
-    self, AgreementDetail, AgreementInput, AgreementSummary, MetaInput, SignedDocument,
-    VersionOutcome,
+    self, AgreementDetail, AgreementInput, AgreementSummary, MetaInput, SignatureInput,
+    SignedDocument, VersionOutcome,
 };
 use onramp_app::AppError;
-use onramp_domain::agreement::{AgreementKind, SignerRole};
+use onramp_domain::agreement::AgreementKind;
 use onramp_domain::authz::Permission;
 use onramp_domain::FieldError;
 use serde::Deserialize;
@@ -38,22 +38,11 @@ pub fn routes() -> Vec<Route> {
     ]
 }
 
-/// The hint that names the signer roles a signer list may use.
-const SIGNERS_HINT: &str = "In signing order, separated by commas. Use: user, supervisor, agency_administrator, executive_director, lead.";
-
 fn kinds() -> Vec<SelectOption> {
     AgreementKind::ALL
         .iter()
         .map(|k| SelectOption::new(k.as_str(), k.label()))
         .collect()
-}
-
-fn signer_names(order: &[SignerRole]) -> String {
-    order
-        .iter()
-        .map(|r| r.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 // ---------------------------------------------------------------- list
@@ -92,8 +81,6 @@ pub struct NewForm {
     title: String,
     #[serde(default)]
     kind: String,
-    #[serde(default)]
-    signers: String,
     #[serde(default, deserialize_with = "checkbox")]
     resign_yearly: bool,
     #[serde(default)]
@@ -107,7 +94,6 @@ struct NewPage {
     errors: FormErrors,
     form: NewForm,
     kinds: Vec<SelectOption>,
-    signers_hint: &'static str,
 }
 
 fn new_page(v: &Viewer, errors: FormErrors, form: NewForm) -> NewPage {
@@ -116,7 +102,6 @@ fn new_page(v: &Viewer, errors: FormErrors, form: NewForm) -> NewPage {
         errors,
         form,
         kinds: kinds(),
-        signers_hint: SIGNERS_HINT,
     }
 }
 
@@ -124,7 +109,6 @@ async fn new_form(v: Viewer) -> WebResult<Response> {
     v.ctx.require(Permission::ManageProcess)?;
     let form = NewForm {
         kind: AgreementKind::EndUser.as_str().into(),
-        signers: "user, agency_administrator, executive_director".into(),
         ..Default::default()
     };
     Ok(render(&new_page(&v, FormErrors::default(), form))?.into_response())
@@ -140,7 +124,6 @@ async fn create(
         key: f.key.clone(),
         title: f.title.clone(),
         kind: f.kind.clone(),
-        signers: f.signers.clone(),
         resign_yearly: f.resign_yearly,
         body: f.body.clone(),
     };
@@ -165,8 +148,6 @@ async fn create(
 pub struct MetaForm {
     #[serde(default)]
     title: String,
-    #[serde(default)]
-    signers: String,
     #[serde(default, deserialize_with = "checkbox")]
     resign_yearly: bool,
     #[serde(default, deserialize_with = "checkbox")]
@@ -189,7 +170,6 @@ struct DetailPage {
     meta: MetaForm,
     /// The text in the new-version box: the latest text, or what was typed.
     body: String,
-    signers_hint: &'static str,
 }
 
 fn detail_page(
@@ -201,7 +181,6 @@ fn detail_page(
 ) -> DetailPage {
     let meta = meta.unwrap_or_else(|| MetaForm {
         title: d.agreement.title.clone(),
-        signers: signer_names(&d.signers),
         resign_yearly: d.agreement.resign_yearly,
         active: d.agreement.active,
     });
@@ -213,7 +192,6 @@ fn detail_page(
         errors,
         meta,
         body,
-        signers_hint: SIGNERS_HINT,
     }
 }
 
@@ -239,7 +217,6 @@ async fn update_meta(
 ) -> WebResult<Response> {
     let input = MetaInput {
         title: f.title.clone(),
-        signers: f.signers.clone(),
         resign_yearly: f.resign_yearly,
         active: f.active,
     };
@@ -290,6 +267,9 @@ pub struct SignForm {
     typed_name: String,
     #[serde(default, deserialize_with = "checkbox")]
     agree: bool,
+    /// The version of the text the page showed (a hidden field).
+    #[serde(default)]
+    version: String,
 }
 
 #[derive(Template)]
@@ -340,7 +320,13 @@ async fn sign(
             .get(header::USER_AGENT)
             .and_then(|h| h.to_str().ok())
             .unwrap_or("");
-        agreements::sign(&state.app, &v.ctx, id, &step, &f.typed_name, ua).await
+        let input = SignatureInput {
+            typed_name: &f.typed_name,
+            // A form without the version it showed cannot say which text was read.
+            version: f.version.trim().parse().unwrap_or(0),
+            user_agent: ua,
+        };
+        agreements::sign(&state.app, &v.ctx, id, &step, &input).await
     } else {
         // The box is asked for only of the signer whose turn it is.
         let doc = agreements::signature_record(&state.app, &v.ctx, id, &step).await?;
@@ -371,6 +357,11 @@ async fn sign(
         Err(e) => {
             let errors = FormErrors::from_app(e)?;
             let doc = agreements::signature_record(&state.app, &v.ctx, id, &step).await?;
+            let mut f = f;
+            if errors.has(agreements::VERSION_FIELD) {
+                // The text shown now is another: agreeing to it is asked again.
+                f.agree = false;
+            }
             Ok(unprocessable(render(&sign_page_of(&v, doc, errors, f))?))
         }
     }
