@@ -17,6 +17,7 @@ use onramp_domain::ImplementationRole;
 use onramp_store::access::RequestFilter;
 use onramp_store::waiting::{OpenStep, OpenStepsOf};
 use onramp_store::{AccessRequestSummary, PageRequest, Tx};
+use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 
 /// Most steps and requests listed on a home page; the rest are counted.
@@ -115,10 +116,9 @@ async fn waiting(
     let mut requests: BTreeMap<i64, onramp_store::AccessRequest> = BTreeMap::new();
     let mut out = Vec::new();
     for s in steps {
-        if !templates.contains_key(&s.template_id) {
+        if let Entry::Vacant(slot) = templates.entry(s.template_id) {
             // A stored version that no longer parses waits for no one here; its request page says why.
-            let t = processes::load(tx, imp, s.template_id).await.ok();
-            templates.insert(s.template_id, t);
+            slot.insert(processes::load(tx, imp, s.template_id).await.ok());
         }
         let Some(def) = templates
             .get(&s.template_id)
@@ -241,11 +241,12 @@ pub async fn home(app: &App, ctx: &Ctx) -> AppResult<Home> {
         let mut by_template: BTreeMap<i64, Option<ProcessTemplate>> = BTreeMap::new();
         for r in page.items {
             let request = tx.request_get(imp, r.id).await?;
-            if !by_template.contains_key(&request.template_id) {
-                let t = processes::load(&mut tx, imp, request.template_id)
-                    .await
-                    .ok();
-                by_template.insert(request.template_id, t);
+            if let Entry::Vacant(slot) = by_template.entry(request.template_id) {
+                slot.insert(
+                    processes::load(&mut tx, imp, request.template_id)
+                        .await
+                        .ok(),
+                );
             }
             let mut open = Vec::new();
             if let Some(Some(t)) = by_template.get(&request.template_id) {
