@@ -124,7 +124,8 @@ fn normalise_host(h: &str) -> String {
 }
 
 /// Checks the host of a webhook address as written, before any name is resolved: an IP
-/// address is judged now, and `localhost` names are refused. `Err` says why.
+/// address is judged now; a name passes, to be judged on its addresses by
+/// [`check_resolved`]. `Err` says why.
 pub fn check_host(host: &str, allowed: &AllowedHosts) -> Result<(), String> {
     if allowed.allows(host) {
         return Ok(());
@@ -136,9 +137,7 @@ pub fn check_host(host: &str, allowed: &AllowedHosts) -> Result<(), String> {
             None => Ok(()),
         };
     }
-    if h == "localhost" || h.ends_with(".localhost") {
-        return Err(format!("{h} is a loopback name"));
-    }
+    // Names (`localhost` too) are judged on what they resolve to.
     Ok(())
 }
 
@@ -248,7 +247,7 @@ mod tests {
         assert!(check_host("HOOKS.internal.", &allowed).is_ok());
         assert!(check_resolved("hooks.internal", &["10.0.0.5".parse().unwrap()], &allowed).is_ok());
         // An allowed address does not allow a name that resolves to it.
-        assert!(check_host("localhost", &allowed).is_err());
+        assert!(check_resolved("localhost", &["127.0.0.1".parse().unwrap()], &allowed).is_err());
         let e = check_resolved("rebind.example.org", &["127.0.0.1".parse().unwrap()], &allowed)
             .unwrap_err();
         assert!(e.contains("127.0.0.1") && e.contains("loopback"), "{e}");

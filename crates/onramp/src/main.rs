@@ -186,7 +186,8 @@ async fn audit_key(r: &Resolved, store: &Store) -> Result<AuditKey> {
         bail!(
             "the audit key {} is missing, but the audit trail already has {events} events written under a key. \
              Restore the key from your backup (or name it with --audit-key-file / ONRAMP_AUDIT_KEY_FILE); \
-             Onramp does not start a new key silently (see docs/operations.md)",
+             Onramp does not start a new key silently (see docs/operations.md). A development data directory \
+             from before audit keys has no key to restore: delete it and start again",
             path.display()
         );
     }
