@@ -307,7 +307,7 @@ mod tests {
         }
 
         #[test]
-        fn parsed_emails_are_stable(s in "[a-z0-9._]{1,20}@[a-z0-9]{1,10}\\.[a-z]{2,5}") {
+        fn parsed_emails_are_stable(s in "[a-z0-9_]{1,10}(\\.[a-z0-9_]{1,9})?@[a-z0-9]{1,10}\\.[a-z]{2,5}") {
             let once = Email::parse(&s).unwrap();
             let twice = Email::parse(once.as_str()).unwrap();
             prop_assert_eq!(once.as_str(), twice.as_str());

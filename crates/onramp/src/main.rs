@@ -53,6 +53,8 @@ enum Command {
     },
 }
 
+// The variants are the subcommands' names (`create-user`, `create-api-token`, …).
+#[allow(clippy::enum_variant_names)]
 #[derive(Subcommand)]
 enum AdminCommand {
     /// Create an implementation (an HMIS Lead's tenant) with its CoC codes.

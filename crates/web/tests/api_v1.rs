@@ -512,11 +512,19 @@ async fn invalid_input_is_422_with_field_errors() {
         )
         .await;
     r.problem(422);
-    let mut fields = r.error_fields();
-    fields.sort();
-    assert_eq!(fields, vec!["agency_id", "name"]);
+    assert_eq!(r.error_fields(), vec!["name"]);
+    // A well-formed id that names no agency conflicts with what is stored.
+    let r = s
+        .post(
+            "/api/v1/projects",
+            &t,
+            json!({"agency_id": 999999, "name": "Nowhere", "hud_project_type": 1}),
+        )
+        .await;
+    r.problem(409);
+    assert_eq!(r.error_fields(), vec!["agency_id"]);
 
-    // A duplicate name is reported next to the field.
+    // A duplicate name is a conflict, reported next to the field.
     let r = s
         .post(
             "/api/v1/agencies",
@@ -524,7 +532,7 @@ async fn invalid_input_is_422_with_field_errors() {
             json!({"name": "Harbor House", "participation_status": "pending"}),
         )
         .await;
-    r.problem(422);
+    r.problem(409);
     assert_eq!(r.error_fields(), vec!["name"]);
 
     // A body of the wrong shape is invalid input too, naming the field.
@@ -841,22 +849,20 @@ async fn agency_administrator_submits_and_follows_an_access_request() {
         s.post("/api/v1/requests", &ata, again).await.status,
         StatusCode::CONFLICT
     );
-    let bad = serde_json::json!({"given_name": "", "family_name": "X", "email": "nope", "agency_id": harbor, "access_level": "wizard", "project_ids": []});
+    let bad = serde_json::json!({"given_name": "", "family_name": "X", "email": "nope", "agency_id": harbor, "access_level": "Wizard!", "project_ids": []});
     let r = s.post("/api/v1/requests", &ata, bad).await;
-    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let fields: Vec<&str> = r.body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
-    assert!(
-        fields.contains(&"given_name")
-            && fields.contains(&"email")
-            && fields.contains(&"access_level")
-            && fields.contains(&"projects"),
-        "{fields:?}"
+    r.problem(422);
+    let mut fields = r.error_fields();
+    fields.sort();
+    assert_eq!(
+        fields,
+        vec!["access_level", "email", "given_name", "project_ids"]
     );
+    // A code of the right form that no access level has is a conflict with what is stored.
+    let unknown = serde_json::json!({"given_name": "Al", "family_name": "X", "email": "al.x@harbor.example.org", "agency_id": harbor, "access_level": "wizard", "project_ids": project_ids});
+    let r = s.post("/api/v1/requests", &ata, unknown).await;
+    r.problem(409);
+    assert_eq!(r.error_fields(), vec!["access_level"]);
     // The Lead's queue lists it; the trainee does not see it; the auditor may read it.
     let lead = s.token(LEAD).await;
     let q = s.get("/api/v1/requests", &lead).await;
@@ -885,4 +891,267 @@ async fn agency_administrator_submits_and_follows_an_access_request() {
         s.get("/api/v1/requests?status=bogus", &lead).await.status,
         StatusCode::UNPROCESSABLE_ENTITY
     );
+}
+
+// ---------------------------------------------------------------- the contract is exact
+
+/// The schema of a body property, `$ref`s followed.
+fn property<'a>(doc: &'a Value, schema: &str, field: &str) -> &'a Value {
+    let mut p = &doc["components"]["schemas"][schema]["properties"][field];
+    while let Some(r) = p["$ref"].as_str() {
+        p = &doc["components"]["schemas"][r.trim_start_matches("#/components/schemas/")];
+    }
+    assert!(p.is_object(), "{schema}.{field} is not documented");
+    p
+}
+
+fn param<'a>(doc: &'a Value, path: &str, name: &str) -> &'a Value {
+    let params = doc["paths"][path]["get"]["parameters"].as_array().unwrap();
+    let p = params.iter().find(|p| p["name"] == name).unwrap();
+    let mut schema = &p["schema"];
+    while let Some(r) = schema["$ref"].as_str() {
+        schema = &doc["components"]["schemas"][r.trim_start_matches("#/components/schemas/")];
+    }
+    schema
+}
+
+#[tokio::test]
+async fn out_of_range_query_parameters_are_refused_as_the_document_says() {
+    let s = start().await;
+    let t = s.token(LEAD).await;
+    let doc = serde_json::to_value(onramp_web::api::openapi()).unwrap();
+    for path in [
+        "/api/v1/agencies",
+        "/api/v1/projects",
+        "/api/v1/people",
+        "/api/v1/access-levels",
+        "/api/v1/responsibilities",
+        "/api/v1/audit",
+        "/api/v1/requests",
+    ] {
+        assert_eq!(param(&doc, path, "per_page")["minimum"], 1, "{path}");
+        assert_eq!(param(&doc, path, "per_page")["maximum"], 500, "{path}");
+        assert_eq!(param(&doc, path, "page")["minimum"], 1, "{path}");
+        for (query, field) in [
+            ("per_page=0", "per_page"),
+            ("per_page=10000", "per_page"),
+            ("page=-1", "page"),
+            ("page=0", "page"),
+        ] {
+            let r = s.get(&format!("{path}?{query}"), &t).await;
+            r.problem(422);
+            assert_eq!(r.error_fields(), vec![field], "{path}?{query}");
+        }
+        // The bounds themselves are accepted.
+        s.get(&format!("{path}?page=1&per_page=500"), &t).await.ok();
+        s.get(&format!("{path}?per_page=1"), &t).await.ok();
+        // A parameter given twice cannot be read.
+        let r = s.get(&format!("{path}?page=1&page=2"), &t).await;
+        r.problem(400);
+        assert_eq!(r.error_fields(), vec!["page"]);
+    }
+    // Enums are enums, in the document and at the server.
+    let statuses = param(&doc, "/api/v1/agencies", "status")["enum"].clone();
+    assert_eq!(
+        statuses,
+        json!(["participating", "pending", "suspended", "withdrawn"])
+    );
+    let r = s.get("/api/v1/agencies?status=AAA", &t).await;
+    r.problem(422);
+    assert_eq!(r.error_fields(), vec!["status"]);
+    s.get("/api/v1/agencies?status=pending", &t).await.ok();
+    assert_eq!(
+        param(&doc, "/api/v1/requests", "status")["enum"],
+        json!([
+            "open",
+            "on_hold",
+            "completed",
+            "withdrawn",
+            "rejected",
+            "expired"
+        ])
+    );
+    s.get("/api/v1/requests?status=AAA", &t).await.problem(422);
+    s.get("/api/v1/requests?status=expired", &t).await.ok();
+    assert!(param(&doc, "/api/v1/people", "role")["enum"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("supervisor")));
+    s.get("/api/v1/people?role=wizard", &t).await.problem(422);
+    s.get("/api/v1/people?role=supervisor", &t).await.ok();
+    assert!(!param(&doc, "/api/v1/projects", "hud_project_type")["enum"]
+        .as_array()
+        .unwrap()
+        .contains(&json!(5)));
+    s.get("/api/v1/projects?hud_project_type=5", &t)
+        .await
+        .problem(422);
+    s.get("/api/v1/projects?hud_project_type=13", &t).await.ok();
+}
+
+#[tokio::test]
+async fn bodies_the_document_allows_are_accepted_and_others_refused_with_its_reason() {
+    let s = start().await;
+    let t = s.token(LEAD).await;
+    let doc = serde_json::to_value(onramp_web::api::openapi()).unwrap();
+    use onramp_domain::values::{ORGANISATION_NAME_MAX, PERSON_NAME_MAX};
+
+    // What the services refuse, the document states.
+    let name = property(&doc, "AgencyCreate", "name");
+    assert_eq!(name["minLength"], 1);
+    assert_eq!(name["maxLength"], ORGANISATION_NAME_MAX);
+    assert!(name["pattern"].is_string());
+    let given = property(&doc, "PersonCreate", "given_name");
+    assert_eq!(given["maxLength"], PERSON_NAME_MAX);
+    assert_eq!(property(&doc, "PersonCreate", "email")["format"], "email");
+    assert_eq!(
+        property(&doc, "AgencyCreate", "participation_date")["format"],
+        "date"
+    );
+    assert_eq!(property(&doc, "ProjectCreate", "agency_id")["minimum"], 1);
+    assert_eq!(
+        property(&doc, "RequestCreate", "project_ids")["minItems"],
+        1
+    );
+    assert_eq!(
+        property(&doc, "AgencyCreate", "participation_status")["enum"],
+        json!(["participating", "pending", "suspended", "withdrawn"])
+    );
+    for body in [
+        "AgencyCreate",
+        "AgencyUpdate",
+        "ProjectCreate",
+        "ProjectUpdate",
+        "PersonCreate",
+        "PersonUpdate",
+        "RequestCreate",
+    ] {
+        assert_eq!(
+            doc["components"]["schemas"][body]["additionalProperties"], false,
+            "{body}"
+        );
+    }
+
+    // "name": "" and the like are refused for the reason the document gives…
+    let r = s
+        .post(
+            "/api/v1/agencies",
+            &t,
+            json!({"name": "", "participation_status": "AAA"}),
+        )
+        .await;
+    r.problem(422);
+    assert_eq!(r.error_fields(), vec!["name", "participation_status"]);
+    let harbor = s.agency_id("Harbor House").await;
+    let r = s
+        .post(
+            "/api/v1/projects",
+            &t,
+            json!({"agency_id": 0, "name": "Zero", "hud_project_type": 1}),
+        )
+        .await;
+    r.problem(422);
+    assert_eq!(r.error_fields(), vec!["agency_id"]);
+    // …and so are unknown fields, by name (a typo would otherwise clear a field on PUT).
+    let r = s
+        .post(
+            "/api/v1/agencies",
+            &t,
+            json!({"name": "Lakeside", "participation_status": "pending", "partcipation_date": "2026-07-01"}),
+        )
+        .await;
+    r.problem(422);
+    assert_eq!(r.error_fields(), vec!["partcipation_date"]);
+    let long = "N".repeat(ORGANISATION_NAME_MAX + 1);
+    let r = s
+        .post(
+            "/api/v1/agencies",
+            &t,
+            json!({"name": long, "participation_status": "pending"}),
+        )
+        .await;
+    r.problem(422);
+    assert_eq!(r.error_fields(), vec!["name"]);
+
+    // What the document allows, at its bounds, is accepted.
+    let longest = "N".repeat(ORGANISATION_NAME_MAX);
+    let r = s
+        .post(
+            "/api/v1/agencies",
+            &t,
+            json!({"name": longest, "participation_status": "withdrawn", "participation_date": null}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let r = s
+        .post(
+            "/api/v1/projects",
+            &t,
+            json!({"agency_id": harbor, "name": " Zoë's Day Shelter ", "hud_project_type": 11.0}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.body["name"], "Zoë's Day Shelter");
+    let given = "G".repeat(PERSON_NAME_MAX);
+    let r = s
+        .post(
+            "/api/v1/people",
+            &t,
+            json!({"given_name": given, "family_name": "O'Brien-Ñúñez", "email": "Sam+Intake@Harbor.Example.ORG", "agency_id": harbor}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.body["email"], "sam+intake@harbor.example.org");
+    let r = s
+        .post(
+            "/api/v1/people",
+            &t,
+            json!({"given_name": "Lee", "family_name": "Staff", "email": "lee@demo.example.org", "agency_id": null}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+}
+
+#[tokio::test]
+async fn every_operation_documents_its_security_and_problems() {
+    let doc = serde_json::to_value(onramp_web::api::openapi()).unwrap();
+    let mut seen = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            seen += 1;
+            let id = format!("{method} {path}");
+            assert_eq!(op["security"], json!([{"bearer": []}]), "{id}");
+            let responses = op["responses"].as_object().unwrap();
+            let has = |code: &str| responses.contains_key(code);
+            assert!(has("401"), "{id}");
+            let params = op["parameters"].as_array().cloned().unwrap_or_default();
+            if params.iter().any(|p| p["in"] == "query") {
+                assert!(has("400") && has("422"), "{id}: query parameters");
+            }
+            if params.iter().any(|p| p["in"] == "path") {
+                assert!(has("400") && has("404"), "{id}: path parameters");
+            }
+            if op.get("requestBody").is_some() {
+                for code in ["400", "409", "415", "422"] {
+                    assert!(has(code), "{id}: {code}");
+                }
+            }
+            for (code, r) in responses {
+                if code.starts_with('4') {
+                    let r = match r["$ref"].as_str() {
+                        Some(name) => {
+                            &doc["components"]["responses"]
+                                [name.trim_start_matches("#/components/responses/")]
+                        }
+                        None => r,
+                    };
+                    assert!(
+                        r["content"]["application/problem+json"].is_object(),
+                        "{id}: {code}"
+                    );
+                }
+            }
+        }
+    }
+    assert!(seen >= 19);
 }
