@@ -276,7 +276,7 @@ const ROWS: &[Row] = &[
     get("/healthz", Id::None, EVERYONE),
     get("/readyz", Id::None, EVERYONE),
     // 404 without ONRAMP_METRICS_TOKEN (the token itself is tested in tests/operations.rs).
-    get("/metrics", Id::None, [N, N, N, N, N, N, N, N]),
+    get("/metrics", Id::None, [N, N, N, N, N, N, N, N, N, N]),
     get("/static/{file}", Id::StaticFile, EVERYONE),
     // ---- signing in (the anonymous pages stay reachable once signed in: they redirect or render)
     get("/", Id::None, SIGNED_IN),
