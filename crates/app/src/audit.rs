@@ -19,18 +19,21 @@ pub async fn record(
     summary: Value,
 ) -> AppResult<()> {
     let summary = summary.to_string();
-    tx.audit_append(&app.config.audit_key, &NewAuditEvent {
-        implementation_id: Some(ctx.implementation_id()),
-        occurred_at: app.now(),
-        // Scheduled work acts as person 0, which is no one.
-        actor_id: (ctx.actor.person_id > 0).then_some(ctx.actor.person_id),
-        actor_label: &ctx.actor.display_name,
-        action,
-        subject_type,
-        subject_id,
-        summary: &summary,
-        source_addr: &ctx.source_addr,
-    })
+    tx.audit_append(
+        &app.config.audit_key,
+        &NewAuditEvent {
+            implementation_id: Some(ctx.implementation_id()),
+            occurred_at: app.now(),
+            // Scheduled work acts as person 0, which is no one.
+            actor_id: (ctx.actor.person_id > 0).then_some(ctx.actor.person_id),
+            actor_label: &ctx.actor.display_name,
+            action,
+            subject_type,
+            subject_id,
+            summary: &summary,
+            source_addr: &ctx.source_addr,
+        },
+    )
     .await?;
     Ok(())
 }
@@ -49,17 +52,20 @@ pub async fn record_system(
     source_addr: &str,
 ) -> AppResult<()> {
     let summary = summary.to_string();
-    tx.audit_append(&app.config.audit_key, &NewAuditEvent {
-        implementation_id,
-        occurred_at: app.now(),
-        actor_id: actor.map(|a| a.0),
-        actor_label: actor.map(|a| a.1).unwrap_or("system"),
-        action,
-        subject_type,
-        subject_id,
-        summary: &summary,
-        source_addr,
-    })
+    tx.audit_append(
+        &app.config.audit_key,
+        &NewAuditEvent {
+            implementation_id,
+            occurred_at: app.now(),
+            actor_id: actor.map(|a| a.0),
+            actor_label: actor.map(|a| a.1).unwrap_or("system"),
+            action,
+            subject_type,
+            subject_id,
+            summary: &summary,
+            source_addr,
+        },
+    )
     .await?;
     Ok(())
 }

@@ -97,10 +97,7 @@ async fn waits_for(
 }
 
 fn live() -> Vec<String> {
-    vec![
-        RequestStatus::Open.as_str().into(),
-        RequestStatus::OnHold.as_str().into(),
-    ]
+    RequestStatus::live_names()
 }
 
 /// The steps waiting for the viewer among these open steps.
@@ -192,6 +189,31 @@ pub async fn home(app: &App, ctx: &Ctx) -> AppResult<Home> {
         }
         waiting(&mut tx, app, ctx, steps).await?
     };
+    // Lead staff decide agency changes: a request that waits for one has no steps yet.
+    if a.may(Permission::WorkQueue) {
+        let moves = access::list(
+            app,
+            ctx,
+            RequestFilter {
+                statuses: vec![RequestStatus::AwaitingMove.as_str().into()],
+                ..Default::default()
+            },
+            PageRequest::new(1, LISTED as i64),
+        )
+        .await?;
+        let decisions = moves.items.into_iter().map(|r| WaitingStep {
+            request_id: r.id,
+            own: r.person_id == a.person_id,
+            person_name: r.person_name,
+            title: format!("Decide whether they move to {}", r.agency_name),
+            agency_name: r.agency_name,
+            due_at: None,
+            sla_due_at: None,
+            overdue: false,
+            sla_overdue: false,
+        });
+        steps.splice(0..0, decisions);
+    }
     out.waiting_total = steps.len();
     steps.truncate(LISTED);
     out.waiting = steps;

@@ -487,7 +487,9 @@ async fn check_webhook_url(app: &App, url: &str) -> AppResult<()> {
         return Err(field("Enter an address starting with https://".into()));
     }
     let Some(host) = parsed.host_str().filter(|h| !h.is_empty()) else {
-        return Err(field("The address needs a host name, like hmis.example.org".into()));
+        return Err(field(
+            "The address needs a host name, like hmis.example.org".into(),
+        ));
     };
     let allowed = &app.config.webhook_allow_hosts;
     let refused = |why: String| {

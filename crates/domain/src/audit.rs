@@ -455,7 +455,10 @@ mod tests {
         // The same encoding as before, under HMAC: changing the key changes every hash.
         let c = chain(1);
         let f = c[0].fields();
-        assert_ne!(event_hash(&key(), GENESIS, &f), unkeyed_event_hash(GENESIS, &f));
+        assert_ne!(
+            event_hash(&key(), GENESIS, &f),
+            unkeyed_event_hash(GENESIS, &f)
+        );
         assert_eq!(event_hash(&key(), GENESIS, &f).len(), 64);
     }
 }

@@ -55,21 +55,15 @@ fn refused_v6(ip: Ipv6Addr) -> Option<&'static str> {
     let s = ip.segments();
     // NAT64 (64:ff9b::/96) and 6to4 (2002::/16) carry an IPv4 address too.
     if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
-        return refused_v4(Ipv4Addr::from(
-            (u32::from(s[6]) << 16) | u32::from(s[7]),
-        ));
+        return refused_v4(Ipv4Addr::from((u32::from(s[6]) << 16) | u32::from(s[7])));
     }
     if s[0] == 0x2002 {
-        if let Some(why) = refused_v4(Ipv4Addr::from(
-            (u32::from(s[1]) << 16) | u32::from(s[2]),
-        )) {
+        if let Some(why) = refused_v4(Ipv4Addr::from((u32::from(s[1]) << 16) | u32::from(s[2]))) {
             return Some(why);
         }
     }
     Some(match s[0] {
-        _ if ip == Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254) => {
-            "a cloud metadata address"
-        }
+        _ if ip == Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254) => "a cloud metadata address",
         _ if ip.is_unspecified() => "an unspecified address",
         _ if ip.is_loopback() => "a loopback address",
         x if x & 0xfe00 == 0xfc00 => "a unique-local (private) address",
@@ -248,8 +242,12 @@ mod tests {
         assert!(check_resolved("hooks.internal", &["10.0.0.5".parse().unwrap()], &allowed).is_ok());
         // An allowed address does not allow a name that resolves to it.
         assert!(check_resolved("localhost", &["127.0.0.1".parse().unwrap()], &allowed).is_err());
-        let e = check_resolved("rebind.example.org", &["127.0.0.1".parse().unwrap()], &allowed)
-            .unwrap_err();
+        let e = check_resolved(
+            "rebind.example.org",
+            &["127.0.0.1".parse().unwrap()],
+            &allowed,
+        )
+        .unwrap_err();
         assert!(e.contains("127.0.0.1") && e.contains("loopback"), "{e}");
         assert!(check_host("10.0.0.1", &allowed).is_err());
         assert!(check_host("hooks.example.org", &AllowedHosts::default()).is_ok());

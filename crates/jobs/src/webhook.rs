@@ -246,9 +246,8 @@ impl Resolve for CheckedResolver {
         let allowed = self.allowed.clone();
         let host = name.as_str().to_string();
         Box::pin(async move {
-            let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
-                .await?
-                .collect();
+            let found: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
             let ips: Vec<IpAddr> = found.iter().map(|a| a.ip()).collect();
             check_resolved(&host, &ips, &allowed).map_err(Refusal)?;
             let addrs: Addrs = Box::new(found.into_iter());

@@ -374,21 +374,49 @@ async fn delivers_once_with_exact_body_and_signed_headers(store: Store) {
         Err(Refused::Replayed)
     );
     assert_eq!(
-        receiver_check(SECRET, signature, &r.body, now + 301, "other", &mut HashSet::new()),
+        receiver_check(
+            SECRET,
+            signature,
+            &r.body,
+            now + 301,
+            "other",
+            &mut HashSet::new()
+        ),
         Err(Refused::Stale)
     );
     assert_eq!(
-        receiver_check(SECRET, signature, b"{}", now, &delivery, &mut HashSet::new()),
+        receiver_check(
+            SECRET,
+            signature,
+            b"{}",
+            now,
+            &delivery,
+            &mut HashSet::new()
+        ),
         Err(Refused::BadSignature)
     );
     assert_eq!(
-        receiver_check("another-secret-entirely", signature, &r.body, now, &delivery, &mut HashSet::new()),
+        receiver_check(
+            "another-secret-entirely",
+            signature,
+            &r.body,
+            now,
+            &delivery,
+            &mut HashSet::new()
+        ),
         Err(Refused::BadSignature)
     );
     // A signature moved to another time does not verify.
     let moved = signature.replacen(&format!("t={now}"), &format!("t={}", now + 600), 1);
     assert_eq!(
-        receiver_check(SECRET, &moved, &r.body, now + 600, &delivery, &mut HashSet::new()),
+        receiver_check(
+            SECRET,
+            &moved,
+            &r.body,
+            now + 600,
+            &delivery,
+            &mut HashSet::new()
+        ),
         Err(Refused::BadSignature)
     );
 
@@ -693,7 +721,10 @@ async fn loopback_private_and_metadata_targets_are_refused_at_delivery(store: St
         (format!("http://localhost:{port}/hook"), "resolves to"),
         (format!("http://[::ffff:127.0.0.1]:{port}/hook"), "loopback"),
         (format!("http://0x7f.1:{port}/hook"), "loopback"),
-        ("http://169.254.169.254/latest/meta-data/".to_string(), "metadata"),
+        (
+            "http://169.254.169.254/latest/meta-data/".to_string(),
+            "metadata",
+        ),
         ("http://[fd00:ec2::254]/".to_string(), "metadata"),
         ("http://10.0.0.8/hook".to_string(), "private"),
         ("https://192.168.1.20/hook".to_string(), "private"),
@@ -721,7 +752,10 @@ async fn loopback_private_and_metadata_targets_are_refused_at_delivery(store: St
         assert!(e.contains("refused") && e.contains(why), "{url}: {e}");
     }
     assert!(last_error(&row(&store, ids[1]).await).contains("127.0.0.1"));
-    assert!(receiver.received().is_empty(), "nothing reached the receiver");
+    assert!(
+        receiver.received().is_empty(),
+        "nothing reached the receiver"
+    );
     clock.advance(Delta::hours(2));
     assert_eq!(w.run_once().await.unwrap().claimed, 0);
 

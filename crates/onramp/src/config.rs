@@ -73,7 +73,12 @@ pub struct Settings {
     #[arg(long, env = "ONRAMP_WEBHOOK_ALLOW_HOSTS", global = true)]
     pub webhook_allow_hosts: Option<String>,
     /// The bearer token /metrics asks for. Without it (and without --metrics-listen) /metrics answers 404.
-    #[arg(long, env = "ONRAMP_METRICS_TOKEN", global = true, hide_env_values = true)]
+    #[arg(
+        long,
+        env = "ONRAMP_METRICS_TOKEN",
+        global = true,
+        hide_env_values = true
+    )]
     pub metrics_token: Option<String>,
     /// A file holding the metrics token.
     #[arg(long, env = "ONRAMP_METRICS_TOKEN_FILE", global = true)]

@@ -322,7 +322,7 @@ fn print_demo(r: &Resolved, created: bool) {
         println!("    {:<40} {}", l.role, l.email);
     }
     println!();
-    println!("  Lead admins and agency administrators set up two-step sign-in at first sign-in.");
+    println!("  Everyone but trainees sets up two-step sign-in at first sign-in (any authenticator app).");
     println!(
         "  Email is written to {} (see also Outbox in the admin menu).",
         r.data_dir.join("maildir").display()

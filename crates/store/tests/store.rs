@@ -5,7 +5,7 @@
 mod support;
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
-use onramp_domain::audit::{ChainProblem, ChainVerifier, AuditKey};
+use onramp_domain::audit::{AuditKey, ChainProblem, ChainVerifier};
 use onramp_store::audit::{audit_time, AuditFilter, NewAuditEvent};
 use onramp_store::organisation::{AgencyFilter, Catalogue, NewAgency, ProjectFilter};
 use onramp_store::outbox::{NewOutboxMessage, STATUS_FAILED, STATUS_PENDING, STATUS_SENT};
@@ -1870,21 +1870,24 @@ async fn append(
     subject_id: Option<i64>,
     summary: &str,
 ) -> i64 {
-    tx.audit_append(&audit_key(), &NewAuditEvent {
-        implementation_id,
-        occurred_at: at,
-        actor_id,
-        actor_label: if actor_id.is_some() {
-            "Ana Lopez"
-        } else {
-            "system"
+    tx.audit_append(
+        &audit_key(),
+        &NewAuditEvent {
+            implementation_id,
+            occurred_at: at,
+            actor_id,
+            actor_label: if actor_id.is_some() {
+                "Ana Lopez"
+            } else {
+                "system"
+            },
+            action,
+            subject_type,
+            subject_id,
+            summary,
+            source_addr: "192.0.2.10",
         },
-        action,
-        subject_type,
-        subject_id,
-        summary,
-        source_addr: "192.0.2.10",
-    })
+    )
     .await
     .unwrap()
 }
@@ -2075,10 +2078,7 @@ both_backends!(
         .unwrap();
         tx.commit().await.unwrap();
         let (_, problems) = verify_chain(&store).await;
-        assert_eq!(
-            problems[0],
-            ChainProblem::Unkeyed { id: ids[1], seq: 2 }
-        );
+        assert_eq!(problems[0], ChainProblem::Unkeyed { id: ids[1], seq: 2 });
         assert_eq!(problems.len(), 3);
     }
 );

@@ -965,6 +965,7 @@ async fn out_of_range_query_parameters_are_refused_as_the_document_says() {
         json!([
             "open",
             "on_hold",
+            "awaiting_move",
             "completed",
             "withdrawn",
             "rejected",

@@ -163,7 +163,10 @@ async fn duplicates_are_named_in_the_products_words(backend: Backend) {
         .unwrap();
     assert!(r.status().is_client_error(), "{}", r.status());
     let body = r.text().await.unwrap();
-    assert!(body.contains("An agency with this name already exists"), "{body}");
+    assert!(
+        body.contains("An agency with this name already exists"),
+        "{body}"
+    );
     assert_speaks_of_the_thing(&body);
 
     // A person added here whose email already signs in to another implementation: the
@@ -255,14 +258,20 @@ async fn the_webhook_form_refuses_private_targets_and_asks_for_a_secret() {
             .await;
         r.expect(422);
         let m = r.field_error("webhook_url").unwrap_or_default();
-        assert!(m.contains("does not post to this address") && m.contains(why), "{url}: {m}");
+        assert!(
+            m.contains("does not post to this address") && m.contains(why),
+            "{url}: {m}"
+        );
     }
     // A public address without a secret: the secret is asked for, next to its field.
     lead.get("/admin/webhook").await.expect(200);
     let r = lead
         .post_form(
             "/admin/webhook",
-            &[("webhook_url", "https://hmis.example.org/hooks/onramp"), ("webhook_secret", "")],
+            &[
+                ("webhook_url", "https://hmis.example.org/hooks/onramp"),
+                ("webhook_secret", ""),
+            ],
         )
         .await;
     r.expect(422);
@@ -287,7 +296,10 @@ async fn the_webhook_form_refuses_private_targets_and_asks_for_a_secret() {
     let r = lead
         .post_form(
             "/admin/webhook",
-            &[("webhook_url", "https://hmis.example.org/hooks/onramp"), ("webhook_secret", secret)],
+            &[
+                ("webhook_url", "https://hmis.example.org/hooks/onramp"),
+                ("webhook_secret", secret),
+            ],
         )
         .await;
     assert!(r.status.is_redirection(), "{} {}", r.status, r.body);
@@ -295,14 +307,18 @@ async fn the_webhook_form_refuses_private_targets_and_asks_for_a_secret() {
     let r = lead
         .post_form(
             "/admin/webhook",
-            &[("webhook_url", "https://hmis.example.org/hooks/v2"), ("webhook_secret", "")],
+            &[
+                ("webhook_url", "https://hmis.example.org/hooks/v2"),
+                ("webhook_secret", ""),
+            ],
         )
         .await;
     assert!(r.status.is_redirection(), "{} {}", r.status, r.body);
 
     // An operator may allow a named internal host.
     let app = TestApp::sqlite_with(|c| {
-        c.webhook_allow_hosts = onramp_domain::webhook::AllowedHosts::parse("127.0.0.1,hooks.internal")
+        c.webhook_allow_hosts =
+            onramp_domain::webhook::AllowedHosts::parse("127.0.0.1,hooks.internal")
     })
     .await;
     let lead = app.signed_in(LEAD).await;
@@ -310,7 +326,10 @@ async fn the_webhook_form_refuses_private_targets_and_asks_for_a_secret() {
     let r = lead
         .post_form(
             "/admin/webhook",
-            &[("webhook_url", "http://127.0.0.1:9000/hook"), ("webhook_secret", secret)],
+            &[
+                ("webhook_url", "http://127.0.0.1:9000/hook"),
+                ("webhook_secret", secret),
+            ],
         )
         .await;
     assert!(r.status.is_redirection(), "{} {}", r.status, r.body);

@@ -311,6 +311,25 @@ async fn lead_staff_decide_the_agency_change(backend: Backend) {
     );
 
     let lead = app.signed_in(LEAD).await;
+    // The Lead's home lists both decisions, each linked to its request.
+    let home = lead.get("/").await;
+    home.expect(200);
+    assert!(
+        home.text()
+            .contains("Decide whether they move to Harbor House"),
+        "{}",
+        home.text()
+    );
+    assert!(
+        home.body.contains(&format!("/requests/{ada_request}")),
+        "{}",
+        home.body
+    );
+    assert!(
+        home.body.contains(&format!("/requests/{noah_request}")),
+        "{}",
+        home.body
+    );
     let page = lead.get(&format!("/requests/{ada_request}")).await;
     page.expect(200);
     assert!(
@@ -451,7 +470,8 @@ async fn the_api_submission_waits_for_the_lead_too(backend: Backend) {
     let r = post(body("Dana", "Whitfield", AUDITOR))
         .await
         .expect("POST");
-    assert_eq!(r.status().as_u16(), 422);
+    // A body the document allows, refused by what is stored: a conflict naming the field.
+    assert_eq!(r.status().as_u16(), 409);
     let v: Value = r.json().await.expect("problem");
     assert!(v.to_string().contains("never moved into an agency"), "{v}");
     assert_eq!(app.fingerprint().await, before);

@@ -614,7 +614,10 @@ async fn a_signature_on_a_text_changed_since_it_was_shown_is_refused(backend: Ba
         .post_form_from(
             &admin,
             &format!("{admin}/versions"),
-            &[("body", "# HMIS end-user agreement\n\nI will also lock my phone.\n")],
+            &[(
+                "body",
+                "# HMIS end-user agreement\n\nI will also lock my phone.\n",
+            )],
         )
         .await;
     expect_saved(&r, &admin, "the new version");
@@ -623,7 +626,11 @@ async fn a_signature_on_a_text_changed_since_it_was_shown_is_refused(backend: Ba
     let r = me
         .post_form(
             &sign_path,
-            &[("typed_name", "Lee Park"), ("agree", "on"), ("version", &shown)],
+            &[
+                ("typed_name", "Lee Park"),
+                ("agree", "on"),
+                ("version", &shown),
+            ],
         )
         .await;
     r.expect(422);
@@ -638,8 +645,14 @@ async fn a_signature_on_a_text_changed_since_it_was_shown_is_refused(backend: Ba
             && message.contains("read the new text"),
         "{message}"
     );
-    assert!(r.body.contains("href=\"#f-version\""), "the error summary links to it");
-    assert!(r.text().contains("I will also lock my phone."), "the new text is shown");
+    assert!(
+        r.body.contains("href=\"#f-version\""),
+        "the error summary links to it"
+    );
+    assert!(
+        r.text().contains("I will also lock my phone."),
+        "the new text is shown"
+    );
     assert_eq!(app.audit_head().await, before, "nothing was signed");
     assert!(walk.signer_roles().await.is_empty());
     // The page now carries the new version: signing it works.
@@ -648,7 +661,11 @@ async fn a_signature_on_a_text_changed_since_it_was_shown_is_refused(backend: Ba
     let r = me
         .post_form(
             &sign_path,
-            &[("typed_name", "Lee Park"), ("agree", "on"), ("version", &now_shown)],
+            &[
+                ("typed_name", "Lee Park"),
+                ("agree", "on"),
+                ("version", &now_shown),
+            ],
         )
         .await;
     expect_saved(&r, &sign_path, "the signature on the new text");
