@@ -322,26 +322,6 @@ impl<T> Page<T> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::conflict_message;
-
-    #[test]
-    fn conflicts_speak_of_the_thing_on_both_backends() {
-        for (detail, expected) in [
-            ("agencies_implementation_id_name_key", "An agency with this name already exists."),
-            ("UNIQUE constraint failed: agencies.implementation_id, agencies.name", "An agency with this name already exists."),
-            ("accounts_email_key", "Someone already signs in to Onramp with this email address."),
-            ("UNIQUE constraint failed: accounts.email", "Someone already signs in to Onramp with this email address."),
-            ("agreement_versions_agreement_id_version_key", "This agreement was changed by someone else at the same moment. Reload it and try again."),
-            ("agreements_implementation_id_key_key", "An agreement with this key already exists."),
-            ("idx_something_new", "Something with these details already exists."),
-        ] {
-            assert_eq!(conflict_message(detail), expected, "{detail}");
-        }
-    }
-}
-
 /// `%text%` for a case-insensitive `LOWER(col) LIKE` search, with LIKE's wildcards escaped.
 pub fn like_pattern(search: &str) -> String {
     let mut s = String::from("%");
@@ -362,4 +342,24 @@ macro_rules! exec {
     ($tx:expr, $c:ident => $body:expr) => {
         $crate::on_conn!($tx, $c => ($body).map(|r| r.rows_affected()))
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::conflict_message;
+
+    #[test]
+    fn conflicts_speak_of_the_thing_on_both_backends() {
+        for (detail, expected) in [
+            ("agencies_implementation_id_name_key", "An agency with this name already exists."),
+            ("UNIQUE constraint failed: agencies.implementation_id, agencies.name", "An agency with this name already exists."),
+            ("accounts_email_key", "Someone already signs in to Onramp with this email address."),
+            ("UNIQUE constraint failed: accounts.email", "Someone already signs in to Onramp with this email address."),
+            ("agreement_versions_agreement_id_version_key", "This agreement was changed by someone else at the same moment. Reload it and try again."),
+            ("agreements_implementation_id_key_key", "An agreement with this key already exists."),
+            ("idx_something_new", "Something with these details already exists."),
+        ] {
+            assert_eq!(conflict_message(detail), expected, "{detail}");
+        }
+    }
 }

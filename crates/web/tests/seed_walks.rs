@@ -389,7 +389,7 @@ impl<'a> Walk<'a> {
     }
 
     /// Walks the request to completion; returns the steps in the order they were settled.
-    async fn to_completion(&mut self) -> Vec<String> {
+    async fn walk_to_completion(&mut self) -> Vec<String> {
         for _ in 0..40 {
             let (status, steps) = self.state().await;
             if status == RequestStatus::Completed {
@@ -452,7 +452,7 @@ async fn seed_000_online_courses_then_login(backend: Backend) {
         responsibilities: &["enroll_clients"],
     };
     let mut walk = Walk::start(&app, "online-courses-then-login", who).await;
-    let steps = walk.to_completion().await;
+    let steps = walk.walk_to_completion().await;
     assert_eq!(
         steps,
         [
@@ -478,7 +478,7 @@ async fn seed_001_agency_checklist_then_account(backend: Backend) {
         responsibilities: &[],
     };
     let mut walk = Walk::start(&app, "agency-checklist-then-account", who).await;
-    let steps = walk.to_completion().await;
+    let steps = walk.walk_to_completion().await;
     assert_eq!(
         steps,
         [
@@ -507,7 +507,7 @@ async fn seed_002_introductory_and_advanced_training(backend: Backend) {
         responsibilities: &["reporting"],
     };
     let mut walk = Walk::start(&app, "introductory-and-advanced-training", who).await;
-    let steps = walk.to_completion().await;
+    let steps = walk.walk_to_completion().await;
     assert_eq!(
         steps,
         [
@@ -533,7 +533,7 @@ async fn seed_003_verification_and_agreement_then_quiz(backend: Backend) {
         responsibilities: &["assessments"],
     };
     let mut walk = Walk::start(&app, "verification-and-agreement-then-quiz", who).await;
-    let steps = walk.to_completion().await;
+    let steps = walk.walk_to_completion().await;
     assert_eq!(
         steps,
         [
@@ -559,7 +559,7 @@ async fn seed_004_courses_and_proctored_session(backend: Backend) {
         responsibilities: &["enroll_clients"],
     };
     let mut walk = Walk::start(&app, "courses-and-proctored-session", who).await;
-    let steps = walk.to_completion().await;
+    let steps = walk.walk_to_completion().await;
     assert_eq!(
         steps,
         [
