@@ -1,11 +1,12 @@
 // Onramp's pages work without JavaScript (htmx only enhances them): with scripts disabled an
-// auditor signs in, opens the agencies list from the navigation, filters it, and signs out.
+// auditor signs in (setting up the two-step sign-in their role requires), opens the agencies
+// list from the navigation, filters it, and signs out.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { serverAndBrowser } from '../support/fixture.js';
 import { DEMO_PASSWORD, login } from '../support/demo.js';
-import { newContext, clickAndWait, submitSignIn, pathOf } from '../support/browser.js';
+import { newContext, clickAndWait, signIn, pathOf } from '../support/browser.js';
 
 const env = serverAndBrowser();
 
@@ -15,7 +16,9 @@ test('without JavaScript an auditor signs in, lists and filters agencies, and si
   const { email } = login('Auditor');
   const { context, page, problems } = await newContext(env.browser, env.server.baseURL, { javaScriptEnabled: false });
   try {
-    await submitSignIn(page, email, DEMO_PASSWORD);
+    const steps = [];
+    await signIn(page, { email, password: DEMO_PASSWORD, onStep: async (label) => steps.push(label) });
+    assert.deepEqual(steps, ['two-step sign-in set-up (required)', 'recovery codes'], 'the auditor sets up two-step sign-in without scripts');
     assert.equal(pathOf(page), '/', `signed in to the home page (at ${page.url()})`);
 
     await clickAndWait(page, page.locator('header nav a', { hasText: 'Agencies' }));

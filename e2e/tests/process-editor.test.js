@@ -11,6 +11,11 @@ import { serverAndBrowser } from '../support/fixture.js';
 import { DEMO_PASSWORD, login } from '../support/demo.js';
 import { newContext, axe, formatViolations, clickAndWait, signIn, pathOf } from '../support/browser.js';
 
+/** Opens a disclosure the way a person would, unless the page shows it open already. */
+async function expand(details) {
+  if ((await details.getAttribute('open')) === null) await details.locator('summary').click();
+}
+
 const env = serverAndBrowser();
 const LEAD = login('Lead admin').email;
 /** Seed 004: validated request, courses and a proctored session; CE roles via the CE team. */
@@ -60,10 +65,10 @@ test('a Lead edits a process with the form, sees its picture and a preview, and 
 
   // Change step 6 (the CE team's approval): its title, a deadline, and a condition.
   await p.locator('#f-s5-title').fill('CE team approves the user');
-  await p.locator('#f-s5-step details', { hasText: 'Deadline, SLA and reminders' }).locator('summary').click();
+  await expand(p.locator('#f-s5-step details', { hasText: 'Deadline, SLA and reminders' }));
   await p.locator('#f-s5-deadline_days').fill('10');
   await p.locator('#f-s5-deadline_from').selectOption('step_open');
-  await p.locator('#f-s5-step details', { hasText: 'When this step applies' }).locator('summary').click();
+  await expand(p.locator('#f-s5-step details', { hasText: 'When this step applies' }));
   assert.ok(await p.locator('#f-s5-access_levels-ce_specialist').isChecked(), 'the CE condition is ticked');
   await p.locator('label[for="f-s5-audience-new"]').click();
 
