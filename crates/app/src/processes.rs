@@ -329,22 +329,8 @@ pub async fn detail(
             .map(|e| (e.code, e.name))
             .collect::<BTreeMap<_, _>>()
     };
-    let access_levels = names(
-        tx.catalogue_list(Catalogue::AccessLevels, imp, None, None, PageRequest::ALL)
-            .await?
-            .items,
-    );
-    let responsibilities = names(
-        tx.catalogue_list(
-            Catalogue::Responsibilities,
-            imp,
-            None,
-            None,
-            PageRequest::ALL,
-        )
-        .await?
-        .items,
-    );
+    let (access_levels, responsibilities) = catalogues(&mut tx, imp).await?;
+    let (access_levels, responsibilities) = (names(access_levels), names(responsibilities));
     let agreements = tx
         .agreements_list(imp)
         .await?
@@ -697,6 +683,28 @@ pub struct Editing {
     pub agreements: Vec<Choice>,
 }
 
+/// The implementation's access levels and responsibilities, every entry, for pickers.
+async fn catalogues(
+    tx: &mut Tx,
+    imp: i64,
+) -> AppResult<(Vec<CatalogueEntry>, Vec<CatalogueEntry>)> {
+    let access_levels = tx
+        .catalogue_list(Catalogue::AccessLevels, imp, None, None, PageRequest::ALL)
+        .await?
+        .items;
+    let responsibilities = tx
+        .catalogue_list(
+            Catalogue::Responsibilities,
+            imp,
+            None,
+            None,
+            PageRequest::ALL,
+        )
+        .await?
+        .items;
+    Ok((access_levels, responsibilities))
+}
+
 /// Opens the latest version of the template `key` in the form editor.
 pub async fn editing(app: &App, ctx: &Ctx, key: &str) -> AppResult<Editing> {
     ctx.require(Permission::ManageProcess)?;
@@ -717,22 +725,8 @@ pub async fn editing(app: &App, ctx: &Ctx, key: &str) -> AppResult<Editing> {
             })
             .collect::<Vec<_>>()
     };
-    let access_levels = choices(
-        tx.catalogue_list(Catalogue::AccessLevels, imp, None, None, PageRequest::ALL)
-            .await?
-            .items,
-    );
-    let responsibilities = choices(
-        tx.catalogue_list(
-            Catalogue::Responsibilities,
-            imp,
-            None,
-            None,
-            PageRequest::ALL,
-        )
-        .await?
-        .items,
-    );
+    let (access_levels, responsibilities) = catalogues(&mut tx, imp).await?;
+    let (access_levels, responsibilities) = (choices(access_levels), choices(responsibilities));
     let agreements = tx
         .agreements_list(imp)
         .await?
