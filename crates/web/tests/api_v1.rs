@@ -1156,3 +1156,15 @@ async fn every_operation_documents_its_security_and_problems() {
     }
     assert!(seen >= 19);
 }
+
+#[tokio::test]
+async fn a_submitted_request_links_to_its_detail() {
+    let s = start().await;
+    let r = s.send(Method::GET, "/api/openapi.json", None, None).await;
+    let doc = r.ok();
+    let link = &doc["paths"]["/api/v1/requests"]["post"]["responses"]["201"]["links"]["GetRequest"];
+    assert_eq!(link["operationId"], "get_request", "{link}");
+    assert_eq!(link["parameters"]["id"], "$response.body#/id");
+    let linked = doc["paths"]["/api/v1/requests/{id}"]["get"]["operationId"].clone();
+    assert_eq!(linked, "get_request", "the link names an operation that exists");
+}

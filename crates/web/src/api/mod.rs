@@ -227,9 +227,32 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     ApiDoc::openapi()
 }
 
+/// The OpenAPI document as served. utoipa writes a response link's keys in snake case, so
+/// the link from a submitted request to its detail (`GET /api/v1/requests/{id}`), which
+/// lets a client or a stateful contract test follow the id it was given, is added here.
+pub fn openapi_document() -> Result<serde_json::Value, serde_json::Error> {
+    let mut doc = serde_json::to_value(openapi())?;
+    if let Some(response) = doc
+        .pointer_mut("/paths/~1api~1v1~1requests/post/responses/201")
+        .and_then(|r| r.as_object_mut())
+    {
+        response.insert(
+            "links".into(),
+            serde_json::json!({
+                "GetRequest": {
+                    "operationId": "get_request",
+                    "parameters": {"id": "$response.body#/id"},
+                    "description": "The request just submitted, with its steps"
+                }
+            }),
+        );
+    }
+    Ok(doc)
+}
+
 /// `GET /api/openapi.json`: public, so clients can be generated before holding a token.
 async fn openapi_json() -> Response {
-    match openapi().to_pretty_json() {
+    match openapi_document().and_then(|doc| serde_json::to_string_pretty(&doc)) {
         Ok(json) => (
             [(
                 header::CONTENT_TYPE,
