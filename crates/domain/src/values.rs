@@ -155,7 +155,7 @@ impl fmt::Display for CocCode {
 pub const SLUG_MAX: usize = 64;
 
 /// A short lower-case identifier for URLs and catalogues: `a-z`, `0-9`, `-`, `_`, 1–64 characters.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Slug(String);
 

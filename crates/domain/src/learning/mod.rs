@@ -1,0 +1,7 @@
+//! Training: courses and their lessons, prerequisites, requirement rules and the training
+//! plans they build. Each capability owns its completion rules here as pure functions and
+//! reports completion through one model: a plan's items, each complete or not.
+
+pub mod course;
+pub mod plan;
+pub mod rules;
