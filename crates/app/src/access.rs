@@ -504,7 +504,12 @@ async fn set_up_steps(
         for s in template
             .steps
             .iter()
-            .filter(|s| s.kind.is_training() && s.applies.matches(&facts))
+            // Training-plan steps carry over item by item, through the plan.
+            .filter(|s| {
+                s.kind.is_training()
+                    && s.kind != StepKind::TrainingPlanComplete
+                    && s.applies.matches(&facts)
+            })
         {
             if let Some(r) = records
                 .iter()
@@ -662,7 +667,7 @@ pub fn request_link(app: &App, request_id: i64) -> String {
 /// settled (setting their deadline and SLA) and tells whoever must act on each (the person's
 /// first step comes with their welcome), and completes the request when every step is
 /// settled.
-pub(crate) async fn advance(
+pub async fn advance(
     tx: &mut Tx,
     app: &App,
     ctx: &Ctx,
@@ -719,6 +724,30 @@ pub(crate) async fn advance(
             on_step_opened(tx, app, ctx, request, template, def).await?;
         }
     }
+    // A training step completes by itself once its part of the person's plan is complete.
+    for (key, status) in &statuses {
+        let Some(def) = template.step(key) else {
+            continue;
+        };
+        if *status != StepStatus::Open || def.kind != StepKind::TrainingPlanComplete {
+            continue;
+        }
+        if crate::learning::plans::step_complete_in(tx, request.person_id, &def.plan_parts).await? {
+            let def = def.clone();
+            return Box::pin(settle(
+                tx,
+                app,
+                ctx,
+                request,
+                template,
+                &def,
+                StepStatus::Done,
+                "Training plan complete",
+                json!({"how": "training plan complete", "parts": def.plan_parts}),
+            ))
+            .await;
+        }
+    }
     if process::all_settled(&statuses)
         && RequestStatus::parse(&request.status) == Some(RequestStatus::Open)
     {
@@ -759,6 +788,9 @@ async fn on_step_opened(
 ) -> AppResult<()> {
     if def.kind == StepKind::AccountProvisioning {
         crate::provisioning::propose(tx, app, ctx, request).await?;
+    }
+    if def.kind == StepKind::TrainingPlanComplete {
+        crate::learning::plans::ensure_plan_in(tx, app, ctx, request, template).await?;
     }
     if RequestStatus::parse(&request.status) == Some(RequestStatus::Open) {
         let fresh = tx
@@ -917,6 +949,8 @@ pub async fn act(
             if !may_act_on(&ctx.actor, &request, &def) {
                 return Err(AppError::Forbidden);
             }
+            // An accepted request gets its training plan.
+            crate::learning::plans::ensure_plan_in(&mut tx, app, ctx, &request, &template).await?;
             (
                 StepStatus::Done,
                 "Approved".to_string(),

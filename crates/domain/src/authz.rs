@@ -51,6 +51,12 @@ pub enum Permission {
     WorkQueue,
     /// Edit process templates and agreements.
     ManageProcess,
+    /// Write, publish and retire courses; edit requirement rules and learning paths.
+    ManageCourses,
+    /// Change a person's training plan: waive an item, grant an accommodation, recompute.
+    ManageTrainingPlans,
+    /// See every course's completion figures and anyone's plan.
+    ViewTrainingReports,
 }
 
 /// Who must use two-step sign-in, chosen per implementation.
@@ -174,6 +180,9 @@ impl Actor {
             Permission::RequestAccessFor(a) => lead || coordinator || self.agency_contact_of(a),
             Permission::ViewRequestsOf(a) => staff_reader || self.overseen_agencies().contains(&a),
             Permission::WorkQueue => lead || coordinator,
+            Permission::ManageCourses => lead || coordinator,
+            Permission::ManageTrainingPlans => lead || coordinator,
+            Permission::ViewTrainingReports => staff_reader,
             Permission::ManageProcess => lead || coordinator,
         }
     }

@@ -257,6 +257,10 @@ pub struct StepDef {
     /// executive director). Every agreement step names its signers.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub signers: Vec<SignerRole>,
+    /// For training-plan steps: the parts of the person's plan the step waits for (every
+    /// part when empty). The step completes by itself when they are complete.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub plan_parts: Vec<String>,
     /// What the actor is asked to do, shown with the step.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub instructions: String,
@@ -549,6 +553,7 @@ mod tests {
 
     fn step(key: &str, kind: StepKind, actor: StepActor, after: &[&str]) -> StepDef {
         StepDef {
+            plan_parts: Vec::new(),
             key: key.into(),
             title: key.into(),
             kind,

@@ -487,6 +487,7 @@ mod tests {
                         remind_every_days,
                         agreement,
                         signers,
+                        plan_parts: Vec::new(),
                         instructions,
                     }
                 },

@@ -13,6 +13,7 @@ pub mod accounts;
 pub mod agreements;
 pub mod audit;
 pub mod hmis_accounts;
+pub mod learning;
 pub mod notices;
 pub mod organisation;
 pub mod outbox;

@@ -1166,5 +1166,8 @@ async fn a_submitted_request_links_to_its_detail() {
     assert_eq!(link["operationId"], "get_request", "{link}");
     assert_eq!(link["parameters"]["id"], "$response.body#/id");
     let linked = doc["paths"]["/api/v1/requests/{id}"]["get"]["operationId"].clone();
-    assert_eq!(linked, "get_request", "the link names an operation that exists");
+    assert_eq!(
+        linked, "get_request",
+        "the link names an operation that exists"
+    );
 }

@@ -34,7 +34,9 @@ impl DataStandards {
         match s.trim().to_ascii_uppercase().as_str() {
             "FY2024" => Ok(Self::Fy2024),
             "FY2026" => Ok(Self::Fy2026),
-            _ => Err(format!("{s:?} is not a Data Standards year Onramp knows (FY2024 or FY2026)")),
+            _ => Err(format!(
+                "{s:?} is not a Data Standards year Onramp knows (FY2024 or FY2026)"
+            )),
         }
     }
 }
@@ -72,7 +74,10 @@ pub enum Gate {
     Open,
     /// Shown as Restricted: `missing` are the courses to complete first; with `any` one of them
     /// is enough.
-    Restricted { missing: Vec<Slug>, any: bool },
+    Restricted {
+        missing: Vec<Slug>,
+        any: bool,
+    },
 }
 
 impl Gate {
@@ -105,9 +110,7 @@ pub fn gate(prerequisites: &Prerequisites, complete: impl Fn(&Slug) -> bool) -> 
 }
 
 /// Finds a cycle in the prerequisites of a catalogue, as the courses that form it.
-pub fn prerequisite_cycle<'a>(
-    courses: &'a [(Slug, Prerequisites)],
-) -> Option<Vec<&'a Slug>> {
+pub fn prerequisite_cycle<'a>(courses: &'a [(Slug, Prerequisites)]) -> Option<Vec<&'a Slug>> {
     fn visit<'a>(
         key: &'a Slug,
         courses: &'a [(Slug, Prerequisites)],
@@ -223,7 +226,10 @@ fn problem(place: &str, field: &str, message: impl Into<String>) -> CourseProble
 
 /// Checks a lesson on its own (what a form can say next to its fields).
 pub fn lesson_problems(l: &LessonContent) -> Vec<CourseProblem> {
-    let place = format!("lesson {}", if l.key.is_empty() { "(no key)" } else { &l.key });
+    let place = format!(
+        "lesson {}",
+        if l.key.is_empty() { "(no key)" } else { &l.key }
+    );
     let mut p = Vec::new();
     if Slug::parse(&l.key).is_err() {
         p.push(problem(
@@ -291,7 +297,11 @@ pub fn lesson_problems(l: &LessonContent) -> Vec<CourseProblem> {
                 ));
             }
         }
-        Some(LessonKind::Quiz) => {}
+        Some(LessonKind::Quiz) => p.push(problem(
+            &place,
+            "kind",
+            "Quiz lessons can be published once quizzes are available in Onramp; keep this one in the draft or remove it",
+        )),
     }
     if l.transcript.len() > BODY_MAX {
         p.push(problem(&place, "transcript", "The transcript is too long"));

@@ -10,17 +10,23 @@ use serde::Serialize;
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum ItemStatus {
     /// Not open yet: a prerequisite is missing. `reason` says what to do first.
-    Restricted { reason: String },
+    Restricted {
+        reason: String,
+    },
     Available,
     /// Started; `share` (0..1) done.
-    InProgress { share: f64 },
+    InProgress {
+        share: f64,
+    },
     Complete {
         at: DateTime<Utc>,
         evidence: String,
         /// Completed before this plan began, and counted again (a returning person).
         carried_over: bool,
     },
-    Waived { reason: String },
+    Waived {
+        reason: String,
+    },
 }
 
 impl ItemStatus {
@@ -145,6 +151,11 @@ impl PlanView {
             .filter(move |g| parts.is_empty() || parts.contains(&g.part))
     }
 
+    /// Whether the named parts (every part when `parts` is empty) require anything.
+    pub fn has_groups(&self, parts: &[String]) -> bool {
+        self.groups_of(parts).next().is_some()
+    }
+
     /// Whether the named parts (every part when `parts` is empty) are complete. A part the
     /// plan does not have is complete: nothing in it is required.
     pub fn is_complete(&self, parts: &[String]) -> bool {
@@ -153,9 +164,9 @@ impl PlanView {
 
     /// The share done (0..1) of the named parts, each group weighing one: the progress bar.
     pub fn share(&self, parts: &[String]) -> f64 {
-        let (n, sum) = self
-            .groups_of(parts)
-            .fold((0usize, 0.0), |(n, s), g| (n + 1, s + if g.done { 1.0 } else { g.share }));
+        let (n, sum) = self.groups_of(parts).fold((0usize, 0.0), |(n, s), g| {
+            (n + 1, s + if g.done { 1.0 } else { g.share })
+        });
         if n == 0 {
             1.0
         } else {

@@ -280,7 +280,14 @@ impl RuleSet {
             ] {
                 for item in list {
                     if cat.checked_kinds.contains(&item.kind) && !cat.items.contains(item) {
-                        push(field, format!("There is no {} {:?}", item.kind.label().to_lowercase(), item.key.as_str()));
+                        push(
+                            field,
+                            format!(
+                                "There is no {} {:?}",
+                                item.kind.label().to_lowercase(),
+                                item.key.as_str()
+                            ),
+                        );
                     }
                 }
             }
@@ -297,7 +304,10 @@ impl RuleSet {
             }
             for x in &w.responsibilities {
                 if !cat.responsibilities.is_empty() && !cat.responsibilities.contains(x) {
-                    push("responsibilities", format!("There is no responsibility {x:?}"));
+                    push(
+                        "responsibilities",
+                        format!("There is no responsibility {x:?}"),
+                    );
                 }
             }
             for t in &w.project_types {
@@ -380,8 +390,11 @@ pub fn compute_plan(
     facts: &PlanFacts,
     prerequisites: impl Fn(&Slug) -> Option<Prerequisites>,
 ) -> PlanSpec {
-    let matching: Vec<&RequirementRule> =
-        rules.rules.iter().filter(|r| r.when.matches(facts)).collect();
+    let matching: Vec<&RequirementRule> = rules
+        .rules
+        .iter()
+        .filter(|r| r.when.matches(facts))
+        .collect();
     let mut replaced: Vec<(ItemRef, Because)> = Vec::new();
     for r in &matching {
         for i in &r.instead_of {
@@ -419,7 +432,12 @@ pub fn compute_plan(
                 because: because.clone(),
             });
         }
-        let one: Vec<ItemRef> = r.one_of.iter().filter(|i| !is_replaced(i)).cloned().collect();
+        let one: Vec<ItemRef> = r
+            .one_of
+            .iter()
+            .filter(|i| !is_replaced(i))
+            .cloned()
+            .collect();
         match one.len() {
             0 => {}
             // A choice left with one option is that option.
@@ -483,7 +501,11 @@ pub fn compute_plan(
                     because: because.clone(),
                 });
             }
-            let one: Vec<ItemRef> = p.one_of.iter().map(|k| ItemRef::course(k.clone())).collect();
+            let one: Vec<ItemRef> = p
+                .one_of
+                .iter()
+                .map(|k| ItemRef::course(k.clone()))
+                .collect();
             if !one.is_empty() && !one.iter().any(|i| in_plan.contains(i)) {
                 for i in &one {
                     queue.push(i.clone());
@@ -611,7 +633,9 @@ all_of = ["course:ssvf"]
     fn rules_that_do_not_match_add_nothing() {
         let mut f = facts("end_user", &[1], &[]);
         f.process = "other".into();
-        assert!(compute_plan(&seed_004_rules(), &f, prereq).groups.is_empty());
+        assert!(compute_plan(&seed_004_rules(), &f, prereq)
+            .groups
+            .is_empty());
     }
 
     #[test]
@@ -654,7 +678,10 @@ all_of = ["course:ssvf"]
         };
         let p = rules.validate(&cat).unwrap_err();
         let fields: Vec<&str> = p.iter().map(|p| p.field.as_str()).collect();
-        assert_eq!(fields, ["key", "title", "one_of", "all_of", "project_types"]);
+        assert_eq!(
+            fields,
+            ["key", "title", "one_of", "all_of", "project_types"]
+        );
         assert!(seed_004_rules().validate(&Catalogue::default()).is_ok());
     }
 
@@ -662,6 +689,8 @@ all_of = ["course:ssvf"]
     fn item_refs_read_and_write_as_kind_colon_key() {
         assert_eq!(item("course:intro-hmis").to_string(), "course:intro-hmis");
         assert!(ItemRef::parse("intro").is_err());
-        assert!(ItemRef::parse("lesson:x").unwrap_err().contains("not a kind"));
+        assert!(ItemRef::parse("lesson:x")
+            .unwrap_err()
+            .contains("not a kind"));
     }
 }

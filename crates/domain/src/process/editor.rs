@@ -32,6 +32,7 @@ pub mod step_field {
     pub const REMIND_EVERY_DAYS: &str = "remind_every_days";
     pub const AGREEMENT: &str = "agreement";
     pub const SIGNERS: &str = "signers";
+    pub const PLAN_PARTS: &str = "plan_parts";
     /// Anything about the step that names no field.
     pub const STEP: &str = "step";
 }
@@ -256,6 +257,7 @@ mod tests {
 
     fn step(key: &str, kind: StepKind, actor: StepActor, after: &[&str]) -> StepDef {
         StepDef {
+            plan_parts: Vec::new(),
             key: key.into(),
             title: key.into(),
             kind,

@@ -90,6 +90,8 @@ pub struct StepForm {
     pub agreement: String,
     /// By position, [`SIGNER_SLOTS`] long; empty for no signer there.
     pub signers: Vec<String>,
+    /// Parts of the training plan the step waits for, separated by commas.
+    pub plan_parts: String,
     pub instructions: String,
 }
 
@@ -200,6 +202,7 @@ pub fn read(pairs: &[(String, String)]) -> (TemplateForm, PreviewForm, Op) {
                     "remind_every_days" => s.remind_every_days = v.clone(),
                     "agreement" => s.agreement = v.clone(),
                     "instructions" => s.instructions = text(v),
+                    "plan_parts" => s.plan_parts = v.clone(),
                     other => {
                         if let Some(n) = other
                             .strip_prefix("signer-")
@@ -290,6 +293,7 @@ pub fn form_of(t: &ProcessTemplate) -> TemplateForm {
                     remind_every_days: number(s.remind_every_days),
                     agreement: s.agreement.clone().unwrap_or_default(),
                     signers,
+                    plan_parts: s.plan_parts.join(", "),
                     instructions: s.instructions.clone(),
                 }
             })
@@ -510,6 +514,20 @@ impl TemplateForm {
                     None => err(step_field::SIGNERS, "Choose each signer from the list"),
                 }
             }
+            let mut plan_parts = Vec::new();
+            for part in s
+                .plan_parts
+                .split(|c: char| c == ',' || c.is_whitespace())
+                .filter(|p| !p.is_empty())
+            {
+                match onramp_domain::Slug::parse(part) {
+                    Ok(p) => plan_parts.push(p.as_str().to_string()),
+                    Err(_) => err(
+                        step_field::PLAN_PARTS,
+                        "Name each part with lower-case letters, digits, hyphens or underscores, separated by commas",
+                    ),
+                }
+            }
             let audience = match s.audience.as_str() {
                 "new" => Audience::New,
                 "returning" => Audience::Returning,
@@ -538,6 +556,7 @@ impl TemplateForm {
                 remind_every_days,
                 agreement: Some(s.agreement.trim().to_string()).filter(|a| !a.is_empty()),
                 signers,
+                plan_parts,
                 instructions: s.instructions.clone(),
             });
         }
@@ -633,6 +652,7 @@ pub struct StepEditor {
     pub remind_every_days: String,
     pub agreements: Vec<Opt>,
     pub signers: Vec<SignerSlot>,
+    pub plan_parts: String,
     pub instructions: String,
     pub open_conditions: bool,
     pub open_timing: bool,
@@ -899,6 +919,7 @@ fn step_editors(f: &TemplateForm, e: &Editing, errors: &FormErrors) -> Vec<StepE
                 remind_every_days: s.remind_every_days.clone(),
                 agreements: opts(agreement_items, &s.agreement),
                 signers,
+                plan_parts: s.plan_parts.clone(),
                 instructions: s.instructions.clone(),
                 open_conditions: !s.access_levels.is_empty()
                     || !s.except_access_levels.is_empty()

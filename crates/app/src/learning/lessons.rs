@@ -1,0 +1,460 @@
+//! A person's work through a course: opening lessons, marking readings read, confirming
+//! external pages, the transcript accommodation, and the course's completion.
+//!
+//! Only people enrolled in a course (it is in their plan) open its lessons, and only once
+//! its prerequisites are complete; Lead staff who write courses may look at any of them.
+
+use super::courses::{content_of, prerequisites_of};
+use super::plans;
+use crate::audit::record;
+use crate::{App, AppError, AppResult, Ctx};
+use chrono::{DateTime, Utc};
+use onramp_domain::authz::Permission;
+use onramp_domain::learning::course::{gate, Gate, LessonKind};
+use onramp_domain::learning::plan::counts_for_plan;
+use onramp_domain::learning::rules::ItemRef;
+use onramp_domain::Slug;
+use onramp_store::learning::courses::{Course, CourseVersion, Enrolment, Lesson, LessonProgress};
+use onramp_store::Tx;
+use serde_json::json;
+
+/// The accommodation kind: the transcript read and confirmed instead of watching a video.
+pub const TRANSCRIPT_INSTEAD: &str = "transcript_instead_of_video";
+
+/// One lesson with where the person stands in it.
+#[derive(Debug, Clone)]
+pub struct LessonRow {
+    pub lesson: Lesson,
+    pub progress: Option<LessonProgress>,
+    pub share: f64,
+    pub complete: bool,
+}
+
+/// A course as its trainee sees it.
+#[derive(Debug, Clone)]
+pub struct TraineeCourse {
+    pub course: Course,
+    pub version: CourseVersion,
+    /// None when a course writer looks at a course they are not enrolled in.
+    pub enrolment: Option<Enrolment>,
+    pub lessons: Vec<LessonRow>,
+    /// Restricted courses say what to complete first.
+    pub restricted: Option<String>,
+    pub share: f64,
+    pub complete: bool,
+    /// The person may read the transcript instead of watching (a recorded accommodation).
+    pub transcript_instead: bool,
+}
+
+fn now_of(app: &App) -> DateTime<Utc> {
+    app.now()
+}
+
+/// The restriction of a course for a person, in words (None: open).
+async fn restriction_in(tx: &mut Tx, course: &Course, person_id: i64) -> AppResult<Option<String>> {
+    let prereqs = prerequisites_of(course);
+    if prereqs.is_empty() {
+        return Ok(None);
+    }
+    let completions = tx.completions_of(person_id).await?;
+    let plan = tx.plan_current(person_id).await?;
+    let counted = |k: &Slug| {
+        completions.iter().any(|c| {
+            c.item_kind == "course"
+                && c.item_key == k.as_str()
+                && plan.as_ref().is_none_or(|p| {
+                    counts_for_plan(
+                        c.completed_at,
+                        p.began_at,
+                        u32::try_from(p.carry_over_days).unwrap_or(0),
+                    )
+                })
+        })
+    };
+    match gate(&prereqs, counted) {
+        Gate::Open => Ok(None),
+        Gate::Restricted { missing, any } => {
+            let mut names = Vec::new();
+            for k in &missing {
+                names.push(
+                    tx.course_by_key(course.implementation_id, k.as_str())
+                        .await?
+                        .map(|c| c.title)
+                        .unwrap_or_else(|| k.as_str().to_string()),
+                );
+            }
+            Ok(Some(if any {
+                format!(
+                    "Restricted until one of these is 100% complete: {}",
+                    names.join("; ")
+                )
+            } else {
+                format!("Restricted until {} is 100% complete", names.join(" and "))
+            }))
+        }
+    }
+}
+
+async fn trainee_course_in(tx: &mut Tx, ctx: &Ctx, course_id: i64) -> AppResult<TraineeCourse> {
+    let course = tx.course_get(ctx.implementation_id(), course_id).await?;
+    let person_id = ctx.actor.person_id;
+    let enrolment = tx.enrolment_of(person_id, course.id).await?;
+    let versions = tx.course_versions(course.id).await?;
+    let version = match &enrolment {
+        Some(e) => versions.iter().find(|v| v.id == e.version_id).cloned(),
+        None if ctx.actor.may(Permission::ManageCourses) => versions
+            .iter()
+            .rev()
+            .find(|v| v.status == "published")
+            .or(versions.last())
+            .cloned(),
+        // Not enrolled: the course is not theirs to open.
+        None => return Err(AppError::NotFound),
+    }
+    .ok_or(AppError::NotFound)?;
+    let lessons = tx.lessons_of_version(version.id).await?;
+    let progress = match &enrolment {
+        Some(e) => tx.lesson_progress_of_enrolment(e.id).await?,
+        None => Vec::new(),
+    };
+    let rows: Vec<LessonRow> = lessons
+        .into_iter()
+        .map(|l| {
+            let p = progress.iter().find(|p| p.lesson_id == l.id).cloned();
+            let share = p
+                .as_ref()
+                .map(|p| plans::lesson_share(p, &l))
+                .unwrap_or(0.0);
+            LessonRow {
+                complete: p.as_ref().is_some_and(|p| p.completed_at.is_some()),
+                share,
+                progress: p,
+                lesson: l,
+            }
+        })
+        .collect();
+    let restricted = match &enrolment {
+        Some(_) => restriction_in(tx, &course, person_id).await?,
+        None => None,
+    };
+    let complete = enrolment.as_ref().is_some_and(|e| e.completed_at.is_some());
+    let share = if complete {
+        1.0
+    } else if rows.is_empty() {
+        0.0
+    } else {
+        (rows.iter().map(|r| r.share).sum::<f64>() / rows.len() as f64).min(0.999)
+    };
+    let transcript_instead = tx
+        .accommodations_of(person_id)
+        .await?
+        .iter()
+        .any(|a| a.kind == TRANSCRIPT_INSTEAD && a.course_id.is_none_or(|c| c == course.id));
+    Ok(TraineeCourse {
+        course,
+        version,
+        enrolment,
+        lessons: rows,
+        restricted,
+        share,
+        complete,
+        transcript_instead,
+    })
+}
+
+/// A course as the signed-in person sees it (their enrolled version).
+pub async fn course(app: &App, ctx: &Ctx, course_id: i64) -> AppResult<TraineeCourse> {
+    let mut tx = app.store.read().await?;
+    trainee_course_in(&mut tx, ctx, course_id).await
+}
+
+/// A lesson opened by its trainee: refused while the course is restricted.
+#[derive(Debug, Clone)]
+pub struct OpenedLesson {
+    pub course: TraineeCourse,
+    pub index: usize,
+    /// For a video: the token of this viewing, sent back with each progress report.
+    pub view: Option<String>,
+    /// Where to resume (ms): the end of what was watched from the start.
+    pub resume_ms: i64,
+}
+
+/// Opens a lesson. For a video it starts a new viewing (a fresh token; reports of an older
+/// viewing are refused from now on).
+pub async fn open(
+    app: &App,
+    ctx: &Ctx,
+    course_id: i64,
+    lesson_key: &str,
+    view_token: impl FnOnce() -> String,
+) -> AppResult<OpenedLesson> {
+    let mut tx = app.store.begin().await?;
+    let course = trainee_course_in(&mut tx, ctx, course_id).await?;
+    let index = course
+        .lessons
+        .iter()
+        .position(|l| l.lesson.key == lesson_key)
+        .ok_or(AppError::NotFound)?;
+    if let Some(r) = &course.restricted {
+        return Err(AppError::Conflict(r.clone()));
+    }
+    let mut view = None;
+    let mut resume_ms = 0;
+    if let (Some(e), LessonKind::Video) = (
+        &course.enrolment,
+        LessonKind::parse(&course.lessons[index].lesson.kind).unwrap_or(LessonKind::Reading),
+    ) {
+        let now = now_of(app);
+        let lesson = &course.lessons[index].lesson;
+        let mut p = course.lessons[index]
+            .progress
+            .clone()
+            .unwrap_or_else(|| blank_progress(e.id, lesson.id, now));
+        let token = view_token();
+        p.view_token = Some(token.clone());
+        p.view_started_at = Some(now);
+        p.last_seq = 0;
+        p.last_report_at = None;
+        resume_ms = if p.completed_at.is_some() {
+            0
+        } else {
+            p.furthest_ms
+        };
+        tx.lesson_progress_save(&p).await?;
+        view = Some(token);
+    }
+    tx.commit().await?;
+    Ok(OpenedLesson {
+        course,
+        index,
+        view,
+        resume_ms,
+    })
+}
+
+/// A progress row for a lesson not started yet.
+pub fn blank_progress(enrolment_id: i64, lesson_id: i64, now: DateTime<Utc>) -> LessonProgress {
+    LessonProgress {
+        enrolment_id,
+        lesson_id,
+        started_at: now,
+        completed_at: None,
+        how: String::new(),
+        covered: "[]".into(),
+        covered_ms: 0,
+        furthest_ms: 0,
+        view_token: None,
+        view_started_at: None,
+        last_seq: 0,
+        last_report_at: None,
+        refused_reports: 0,
+    }
+}
+
+/// How a lesson can be completed by the person's say-so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Confirmation {
+    /// A reading, read.
+    Read,
+    /// An external page, visited and read.
+    ExternalPage,
+    /// A video's transcript read instead of watching, under a recorded accommodation.
+    Transcript,
+}
+
+/// Completes a lesson on the person's confirmation: a reading, an external page, or (with
+/// the accommodation) a video's transcript. A video cannot be confirmed without it.
+pub async fn confirm(
+    app: &App,
+    ctx: &Ctx,
+    course_id: i64,
+    lesson_key: &str,
+    what: Confirmation,
+) -> AppResult<()> {
+    let mut tx = app.store.begin().await?;
+    let course = trainee_course_in(&mut tx, ctx, course_id).await?;
+    let enrolment = course.enrolment.clone().ok_or(AppError::Forbidden)?;
+    if let Some(r) = &course.restricted {
+        return Err(AppError::Conflict(r.clone()));
+    }
+    let row = course
+        .lessons
+        .iter()
+        .find(|l| l.lesson.key == lesson_key)
+        .ok_or(AppError::NotFound)?;
+    let kind = LessonKind::parse(&row.lesson.kind);
+    let how = match (what, kind) {
+        (Confirmation::Read, Some(LessonKind::Reading)) => "read",
+        (Confirmation::ExternalPage, Some(LessonKind::ExternalLink)) => "confirmed",
+        (Confirmation::Transcript, Some(LessonKind::Video)) if course.transcript_instead => {
+            "transcript"
+        }
+        (Confirmation::Transcript, Some(LessonKind::Video)) => {
+            return Err(AppError::Conflict(
+                "A video is complete once it is watched; reading the transcript instead needs an accommodation recorded by the HMIS Lead".into(),
+            ))
+        }
+        _ => return Err(AppError::Conflict("This lesson is not completed that way".into())),
+    };
+    if row.complete {
+        return Ok(());
+    }
+    let now = now_of(app);
+    let mut p = row
+        .progress
+        .clone()
+        .unwrap_or_else(|| blank_progress(enrolment.id, row.lesson.id, now));
+    p.completed_at = Some(now);
+    p.how = how.into();
+    tx.lesson_progress_save(&p).await?;
+    record(
+        &mut tx,
+        app,
+        ctx,
+        "lesson.complete",
+        "course",
+        Some(course.course.id),
+        json!({"lesson": row.lesson.key, "version": course.version.version, "how": how}),
+    )
+    .await?;
+    course_done_if_complete_in(
+        &mut tx,
+        app,
+        ctx,
+        &course.course,
+        &enrolment,
+        &course.version,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// When every lesson of the enrolled version is complete: the enrolment completes, a
+/// completion record is written and the person's requests move on.
+pub async fn course_done_if_complete_in(
+    tx: &mut Tx,
+    app: &App,
+    ctx: &Ctx,
+    course: &Course,
+    enrolment: &Enrolment,
+    version: &CourseVersion,
+) -> AppResult<bool> {
+    if enrolment.completed_at.is_some() {
+        return Ok(false);
+    }
+    let lessons = tx.lessons_of_version(version.id).await?;
+    let progress = tx.lesson_progress_of_enrolment(enrolment.id).await?;
+    let all = !lessons.is_empty()
+        && lessons.iter().all(|l| {
+            progress
+                .iter()
+                .any(|p| p.lesson_id == l.id && p.completed_at.is_some())
+        });
+    if !all {
+        return Ok(false);
+    }
+    let now = now_of(app);
+    tx.enrolment_complete(enrolment.id, now).await?;
+    let key = Slug::parse(&course.key).map_err(AppError::Internal)?;
+    plans::complete_item_in(
+        tx,
+        app,
+        ctx,
+        enrolment.person_id,
+        &ItemRef::course(key),
+        Some(version.version),
+        &format!(
+            "{} (version {}) 100% complete",
+            course.title, version.version
+        ),
+        None,
+        "",
+    )
+    .await?;
+    Ok(true)
+}
+
+/// Grants the transcript accommodation (Lead staff): the person may read and confirm a
+/// video's transcript instead of watching it, in one course or (None) every course.
+pub async fn grant_transcript_accommodation(
+    app: &App,
+    ctx: &Ctx,
+    person_id: i64,
+    course_id: Option<i64>,
+    reason: &str,
+) -> AppResult<i64> {
+    ctx.require(Permission::ManageTrainingPlans)?;
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(AppError::field(
+            "reason",
+            "Record the reason for the accommodation",
+        ));
+    }
+    let mut tx = app.store.begin().await?;
+    let person = tx.person_by_id(person_id).await?;
+    if person.implementation_id != ctx.implementation_id() {
+        return Err(AppError::NotFound);
+    }
+    if let Some(c) = course_id {
+        tx.course_get(ctx.implementation_id(), c).await?;
+    }
+    let id = tx
+        .accommodation_grant(
+            ctx.implementation_id(),
+            person.id,
+            course_id,
+            TRANSCRIPT_INSTEAD,
+            reason,
+            ctx.actor.person_id,
+            app.now(),
+        )
+        .await?;
+    record(
+        &mut tx,
+        app,
+        ctx,
+        "accommodation.grant",
+        "person",
+        Some(person.id),
+        json!({"kind": TRANSCRIPT_INSTEAD, "course_id": course_id, "reason": reason}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Whether the signed-in person may fetch a stored file of a course: they are enrolled in a
+/// version whose lessons use it, or they write courses.
+pub async fn may_fetch_file(app: &App, ctx: &Ctx, course_id: i64, hash: &str) -> AppResult<()> {
+    let mut tx = app.store.read().await?;
+    let course = tx.course_get(ctx.implementation_id(), course_id).await?;
+    if ctx.actor.may(Permission::ManageCourses) {
+        if tx
+            .file_used_by_course(ctx.implementation_id(), course.id, hash)
+            .await?
+        {
+            return Ok(());
+        }
+        return Err(AppError::NotFound);
+    }
+    let e = tx
+        .enrolment_of(ctx.actor.person_id, course.id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let used =
+        tx.lessons_of_version(e.version_id).await?.iter().any(|l| {
+            l.file_hash.as_deref() == Some(hash) || l.captions_hash.as_deref() == Some(hash)
+        });
+    if used {
+        Ok(())
+    } else {
+        Err(AppError::NotFound)
+    }
+}
+
+/// The lesson's content as the domain checks it (re-exported for pages).
+pub fn lesson_content(l: &Lesson) -> onramp_domain::learning::course::LessonContent {
+    content_of(l)
+}

@@ -1,0 +1,5 @@
+//! Training: courses and lessons, enrolments and progress, completion records, requirement
+//! rules and training plans.
+
+pub mod courses;
+pub mod plans;
