@@ -498,6 +498,12 @@ async fn set_up_steps(
     // Carry over a returning person's recent training.
     let mut settled: BTreeMap<String, StepStatus> = BTreeMap::new();
     let mut notes: BTreeMap<String, String> = BTreeMap::new();
+    // With requirement rules, a training-plan step carries over item by item, through the
+    // plan; without them the step itself is the unit of training.
+    let per_item = crate::learning::plans::rules_in(tx, request.implementation_id)
+        .await?
+        .1
+        > 0;
     if request.is_returning {
         let records = tx.training_records_of(request.person_id).await?;
         let since = now - Duration::days(i64::from(template.carry_over_days));
@@ -507,7 +513,7 @@ async fn set_up_steps(
             // Training-plan steps carry over item by item, through the plan.
             .filter(|s| {
                 s.kind.is_training()
-                    && s.kind != StepKind::TrainingPlanComplete
+                    && !(per_item && s.kind == StepKind::TrainingPlanComplete)
                     && s.applies.matches(&facts)
             })
         {
@@ -1037,6 +1043,21 @@ pub async fn act(
                 1000,
             )
             .map_err(|e| AppError::Invalid(vec![e]))?;
+            if kind == StepKind::TrainingPlanComplete {
+                // Training done elsewhere completes the plan's items this step waits for,
+                // each with the reason and who recorded it.
+                crate::learning::plans::ensure_plan_in(&mut tx, app, ctx, &request, &template)
+                    .await?;
+                crate::learning::plans::record_met_in(
+                    &mut tx,
+                    app,
+                    ctx,
+                    request.person_id,
+                    &def.plan_parts,
+                    &reason,
+                )
+                .await?;
+            }
             (
                 StepStatus::Met,
                 format!("Recorded as met by {}: {reason}", ctx.actor.display_name),

@@ -508,6 +508,69 @@ pub async fn complete_item_in(
     Ok(id)
 }
 
+/// Records the incomplete items of the named parts of a person's plan as met (training
+/// done elsewhere), each as a completion record with the reason and who recorded it. Does
+/// not move requests on: the caller settles the step.
+pub async fn record_met_in(
+    tx: &mut Tx,
+    app: &App,
+    ctx: &Ctx,
+    person_id: i64,
+    parts: &[String],
+    reason: &str,
+) -> AppResult<usize> {
+    let Some(state) = state_in(tx, person_id).await? else {
+        return Ok(0);
+    };
+    let mut n = 0;
+    for g in state
+        .view
+        .groups
+        .iter()
+        .filter(|g| parts.is_empty() || parts.contains(&g.part))
+        .filter(|g| !g.done)
+    {
+        // A choice is met by its first item; "all of" by each.
+        let items: Vec<&ItemRef> = match g.mode {
+            onramp_domain::learning::rules::GroupMode::AllOf => g
+                .items
+                .iter()
+                .filter(|i| !i.status.is_done())
+                .map(|i| &i.item)
+                .collect(),
+            onramp_domain::learning::rules::GroupMode::OneOf => {
+                g.items.first().map(|i| &i.item).into_iter().collect()
+            }
+        };
+        for item in items {
+            tx.completion_add(&NewCompletion {
+                implementation_id: ctx.implementation_id(),
+                person_id,
+                item_kind: item.kind.as_str(),
+                item_key: item.key.as_str(),
+                item_version: None,
+                completed_at: app.now(),
+                evidence: &format!("Recorded as met by {}", ctx.actor.display_name),
+                recorded_by: Some(ctx.actor.person_id),
+                reason,
+            })
+            .await?;
+            record(
+                tx,
+                app,
+                ctx,
+                "training.record_met",
+                "person",
+                Some(person_id),
+                json!({"item": item.to_string(), "reason": reason}),
+            )
+            .await?;
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
 /// Moves on the person's open requests (a training step may now be complete).
 pub async fn progressed_in(tx: &mut Tx, app: &App, ctx: &Ctx, person_id: i64) -> AppResult<()> {
     for r in tx.requests_of_person(person_id).await? {
