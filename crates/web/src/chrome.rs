@@ -52,6 +52,11 @@ impl Chrome {
             label: request_label,
             current: false,
         });
+        nav.push(NavItem {
+            href: "/training",
+            label: "My training",
+            current: false,
+        });
         if a.may(Permission::ViewOrganisation) || !a.overseen_agencies().is_empty() {
             nav.push(NavItem {
                 href: "/admin/agencies",

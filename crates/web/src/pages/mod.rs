@@ -6,6 +6,7 @@ pub mod agreements;
 pub mod audit;
 pub mod catalogues;
 pub mod hmis_accounts;
+pub mod learning;
 pub mod list;
 pub mod outbox;
 pub mod people;
@@ -42,6 +43,7 @@ pub fn routes() -> Vec<Route> {
     r.extend(outbox::routes());
     r.extend(agreements::routes());
     r.extend(hmis_accounts::routes());
+    r.extend(learning::routes());
     r
 }
 
@@ -130,6 +132,8 @@ struct Home {
     reads_all: bool,
     /// Agency contact or executive director: they follow their agency's requests.
     follows_agency: bool,
+    /// The viewer's own training plan, when they have one.
+    plan: Option<learning::training::PlanLines>,
 }
 
 fn day(t: chrono::DateTime<chrono::Utc>) -> String {
@@ -319,6 +323,9 @@ async fn home(
         })
         .collect();
     let follows_agency = !a.overseen_agencies().is_empty() && !a.may(Permission::ViewOrganisation);
+    let plan = onramp_app::learning::plans::person_plan(&state.app, &v.ctx, a.person_id)
+        .await?
+        .map(|s| learning::training::plan_lines(&s, true));
     let (chrome, jar) = Chrome::for_viewer(&v, "Home", "/").with_flash(&jar);
     Ok((
         jar,
@@ -347,6 +354,7 @@ async fn home(
             may_request: h.may_request,
             reads_all: a.may(Permission::ViewOrganisation),
             follows_agency,
+            plan,
         })?,
     ))
 }

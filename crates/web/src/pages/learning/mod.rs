@@ -1,0 +1,11 @@
+//! Training pages: the trainee's plan, courses and lessons.
+
+pub mod training;
+
+use crate::Route;
+
+pub fn routes() -> Vec<Route> {
+    let mut r = Vec::new();
+    r.extend(training::routes());
+    r
+}
