@@ -49,7 +49,7 @@ async fn main() -> Result<()> {
     let t = Instant::now();
     generate(&app, &args).await?;
     println!(
-        "data set: {} people with accounts, {} agencies, {} projects, generated in {:.1} s",
+        "data set: {} people with accounts and six-course plans, {} agencies, {} projects, generated in {:.1} s",
         args.people,
         args.agencies,
         args.agencies * 2,
@@ -97,9 +97,16 @@ async fn main() -> Result<()> {
         )
         .await?,
         measure(
-            "GET / (trainee home, signed in)",
+            "GET / (trainee home with a six-item plan)",
             &trainee,
             format!("http://{onramp}/"),
+            &args,
+        )
+        .await?,
+        measure(
+            "GET /training (trainee's plan page)",
+            &trainee,
+            format!("http://{onramp}/training"),
             &args,
         )
         .await?,
@@ -126,6 +133,8 @@ async fn main() -> Result<()> {
     for r in &rows {
         print_row(r, baseline.rps);
     }
+    let preview = preview_figures(&app, &args).await?;
+    print_row(&preview, baseline.rps);
     println!("\nratio = requests/s of the scenario ÷ requests/s of the bare handler, measured in this run.");
     Ok(())
 }
@@ -342,5 +351,200 @@ async fn generate(app: &App, args: &Args) -> Result<()> {
         }
     }
     tx.commit().await?;
+    plans(app, imp, args).await?;
     Ok(())
+}
+
+/// Six published courses, rules that require all six, and a plan with enrolments for every
+/// person (the demo trainee among them): about half the people have finished one course,
+/// and the demo trainee has finished two and started a third.
+async fn plans(app: &App, imp: i64, args: &Args) -> Result<()> {
+    use onramp_app::learning::{courses, plans};
+    use onramp_domain::learning::rules::{compute_plan, PlanFacts, RuleSet};
+    use onramp_store::learning::plans::{NewCompletion, NewPlan};
+    let lead = lead_ctx(app).await?;
+    let mut keys = Vec::new();
+    for n in 1..=6 {
+        let key = format!("bench-course-{n}");
+        let id = courses::create(
+            app,
+            &lead,
+            &courses::CourseInput {
+                key: key.clone(),
+                title: format!("Bench course {n}"),
+                summary: "A course of the benchmark's data set.".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        for l in 1..=4 {
+            courses::save_lesson(
+                app,
+                &lead,
+                id,
+                None,
+                &courses::LessonInput {
+                    key: format!("lesson-{l}"),
+                    title: format!("Lesson {l}"),
+                    kind: "reading".into(),
+                    body: "Read this.".into(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        }
+        courses::publish(app, &lead, id)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        keys.push(key);
+    }
+    let rules = format!(
+        "[[rules]]\nkey = \"bench\"\ntitle = \"Everyone takes the six bench courses\"\nall_of = [{}]\n",
+        keys.iter()
+            .map(|k| format!("\"course:{k}\""))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    plans::save_rules(app, &lead, &rules)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let set: RuleSet = toml::from_str(&rules)?;
+    let facts = PlanFacts::default();
+    let spec = compute_plan(&set, &facts, |_| None);
+    let facts = serde_json::to_string(&facts)?;
+    let spec = serde_json::to_string(&spec)?;
+    let now = app.now();
+    let mut tx = app.store.begin().await?;
+    let mut course_rows = Vec::new();
+    for k in &keys {
+        let c = tx.course_by_key(imp, k).await?.context("bench course")?;
+        let v = tx.course_versions(c.id).await?;
+        course_rows.push((c, v.last().map(|v| v.id).context("a version")?));
+    }
+    let people: Vec<i64> = {
+        let trainee = tx
+            .person_by_email(imp, "trainee@harbor.example.org")
+            .await?
+            .context("the demo trainee")?
+            .id;
+        let mut v = vec![trainee];
+        for i in 0..args.people {
+            if let Some(p) = tx
+                .person_by_email(imp, &format!("person{i}@bench.example.org"))
+                .await?
+            {
+                v.push(p.id);
+            }
+        }
+        v
+    };
+    for (n, person) in people.iter().enumerate() {
+        tx.plan_save(
+            &NewPlan {
+                implementation_id: imp,
+                person_id: *person,
+                request_id: None,
+                rules_version: 1,
+                facts: &facts,
+                spec: &spec,
+                began_at: now,
+                carry_over_days: 365,
+                reason: "Benchmark data set",
+            },
+            now,
+        )
+        .await?;
+        let finished = if n == 0 { 2 } else { n % 2 };
+        for (i, (c, version)) in course_rows.iter().enumerate() {
+            let (e, _) = tx
+                .enrolment_ensure(imp, *person, c.id, *version, now)
+                .await?;
+            if i < finished {
+                tx.enrolment_complete(e.id, now).await?;
+                tx.completion_add(&NewCompletion {
+                    implementation_id: imp,
+                    person_id: *person,
+                    item_kind: "course",
+                    item_key: &c.key,
+                    item_version: Some(1),
+                    completed_at: now,
+                    evidence: "Benchmark",
+                    recorded_by: None,
+                    reason: "",
+                })
+                .await?;
+            } else if i == finished && n == 0 {
+                let lesson = tx
+                    .lessons_of_version(*version)
+                    .await?
+                    .first()
+                    .context("a lesson")?
+                    .id;
+                let mut p = onramp_app::learning::lessons::blank_progress(e.id, lesson, now);
+                p.completed_at = Some(now);
+                p.how = "read".into();
+                tx.lesson_progress_save(&p).await?;
+            }
+        }
+        if n % 5_000 == 4_999 {
+            tx.commit().await?;
+            tx = app.store.begin().await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The demo's Lead admin, as a service caller.
+async fn lead_ctx(app: &App) -> Result<onramp_app::Ctx> {
+    let mut tx = app.store.read().await?;
+    let a = tx
+        .account_by_email("lead@demo.example.org")
+        .await?
+        .context("the demo Lead admin")?;
+    let actor = onramp_app::auth::load_actor(&mut tx, a.person_id)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(onramp_app::Ctx::new(actor, "127.0.0.1"))
+}
+
+/// Times the rule preview (the function that builds real plans) in the process.
+async fn preview_figures(app: &App, args: &Args) -> Result<Figures> {
+    use onramp_domain::learning::rules::PlanFacts;
+    let lead = lead_ctx(app).await?;
+    let facts = PlanFacts {
+        process: "courses-and-proctored-session".into(),
+        access_level: "end_user".into(),
+        project_types: vec![0, 13],
+        ..Default::default()
+    };
+    let end = Instant::now() + Duration::from_secs(args.seconds);
+    let mut lat = Vec::new();
+    while Instant::now() < end {
+        let t = Instant::now();
+        onramp_app::learning::plans::preview(app, &lead, &facts)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        lat.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    Ok(figures("rule preview (in process, one caller)", lat, args))
+}
+
+fn figures(name: &'static str, mut all: Vec<f64>, args: &Args) -> Figures {
+    all.sort_by(f64::total_cmp);
+    let pct = |p: f64| {
+        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0.0)
+    };
+    Figures {
+        name,
+        rps: all.len() as f64 / args.seconds as f64,
+        p50: pct(0.50),
+        p90: pct(0.90),
+        p99: pct(0.99),
+        max: all.last().copied().unwrap_or(0.0),
+    }
 }

@@ -167,6 +167,9 @@ fn write_step(out: &mut String, s: &StepDef) {
         let names: Vec<String> = s.signers.iter().map(|r| r.as_str().to_string()).collect();
         line(out, "signers", &string_list(&names));
     }
+    if !s.plan_parts.is_empty() {
+        line(out, "plan_parts", &string_list(&s.plan_parts));
+    }
     if !s.instructions.is_empty() {
         line(out, "instructions", &string(&s.instructions));
     }
@@ -458,13 +461,14 @@ mod tests {
                 proptest::option::of(text()),
                 text(),
                 proptest::collection::vec(proptest::sample::select(SignerRole::ALL.to_vec()), 0..3),
+                proptest::collection::vec("[a-z][a-z0-9-]{0,8}", 0..3),
             ),
         )
             .prop_map(
                 |(
                     (key, title, kind, actor),
                     (after, applies, deadline),
-                    (sla_hours, remind_every_days, agreement, instructions, signers),
+                    (sla_hours, remind_every_days, agreement, instructions, signers, plan_parts),
                 )| {
                     let actor = [
                         StepActor::Lead,
@@ -487,7 +491,7 @@ mod tests {
                         remind_every_days,
                         agreement,
                         signers,
-                        plan_parts: Vec::new(),
+                        plan_parts,
                         instructions,
                     }
                 },

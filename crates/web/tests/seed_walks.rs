@@ -356,6 +356,15 @@ impl<'a> Walk<'a> {
                     .await;
                 expect_saved(&r, &path, &key);
             }
+            StepKind::TrainingPlanComplete if self.plan_has_items(&def).await => {
+                // The person works through their plan on their training pages, and the
+                // step completes by itself.
+                assert!(
+                    page.body.contains(&format!("id=\"step-{key}\"")),
+                    "{who} opened {path} but the step is not there"
+                );
+                self.train(&def).await;
+            }
             StepKind::TrainingPlanComplete | StepKind::LiveSessionAttended => {
                 // The person sees the step on their request; the Lead records it as met from
                 // the request, found in the queue.
@@ -386,6 +395,49 @@ impl<'a> Walk<'a> {
         if steps.iter().any(|(d, s)| d.key == key && s.is_settled()) {
             self.settled.push(key);
         }
+    }
+
+    /// Whether the person's plan holds items for a training step (else the Lead records it
+    /// as met, as for training done elsewhere).
+    async fn plan_has_items(&self, def: &StepDef) -> bool {
+        let person = self.app.person_id(&self.who.email()).await;
+        let mut tx = self.app.app.store.read().await.expect("read");
+        onramp_app::learning::plans::state_in(&mut tx, person)
+            .await
+            .expect("plan")
+            .is_some_and(|s| s.view.has_groups(&def.plan_parts))
+    }
+
+    /// The person opens "My training" and works through every course it links to, lesson
+    /// by lesson, until the step is done. Restricted courses have no link until their
+    /// prerequisites are complete; each pass may open new ones.
+    async fn train(&mut self, def: &StepDef) {
+        let me = &self.browsers[&self.who.email()];
+        for _ in 0..20 {
+            let (_, steps) = self.state().await;
+            if steps
+                .iter()
+                .any(|(d, s)| d.key == def.key && s.is_settled())
+            {
+                return;
+            }
+            let plan = me.get("/training").await;
+            plan.expect(200);
+            let courses = hrefs(&plan.body, "/training/courses/");
+            assert!(
+                !courses.is_empty(),
+                "the plan links to no course it can open:\n{}",
+                plan.text()
+            );
+            for course in courses {
+                let page = me.get(&course).await;
+                page.expect(200);
+                for lesson in hrefs(&page.body, &format!("{course}/lessons/")) {
+                    complete_lesson(me, &lesson).await;
+                }
+            }
+        }
+        panic!("{} did not complete by training", def.key);
     }
 
     /// Walks the request to completion; returns the steps in the order they were settled.
@@ -441,6 +493,40 @@ impl<'a> Walk<'a> {
             .map(|s| s.signer_role)
             .collect()
     }
+}
+
+/// Every distinct link in `body` that starts with `prefix`, in page order.
+fn hrefs(body: &str, prefix: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for part in body.split("href=\"").skip(1) {
+        let link = part.split('"').next().unwrap_or_default();
+        if link.starts_with(prefix)
+            && !link[prefix.len()..].contains(['/', '#'])
+            && !out.iter().any(|l| l == link)
+        {
+            out.push(link.to_string());
+        }
+    }
+    out
+}
+
+/// Completes one lesson as its trainee would: a reading read, an external page confirmed.
+async fn complete_lesson(me: &TestClient, lesson: &str) {
+    let page = me.get(lesson).await;
+    page.expect(200);
+    let done = format!("{lesson}/done");
+    if !page.body.contains(&format!("action=\"{done}\"")) {
+        return;
+    }
+    let what = if page.body.contains("value=\"read\"") {
+        "read"
+    } else if page.body.contains("value=\"visited\"") {
+        "visited"
+    } else {
+        return;
+    };
+    let r = me.post_form(&done, &[("what", what)]).await;
+    assert_eq!(r.status.as_u16(), 303, "{lesson}: {}", r.text());
 }
 
 async fn seed_000_online_courses_then_login(backend: Backend) {

@@ -25,7 +25,10 @@ pub fn routes() -> Vec<Route> {
         Route::get("/training", get(my_training)),
         Route::get("/training/courses/{id}", get(course_page)),
         Route::get("/training/courses/{id}/lessons/{key}", get(lesson_page)),
-        Route::post("/training/courses/{id}/lessons/{key}/done", post(lesson_done)),
+        Route::post(
+            "/training/courses/{id}/lessons/{key}/done",
+            post(lesson_done),
+        ),
     ]
 }
 
@@ -233,10 +236,7 @@ fn lesson_lines(c: &TraineeCourse) -> Vec<LessonLine> {
                 ("Not started", "")
             };
             LessonLine {
-                href: format!(
-                    "/training/courses/{}/lessons/{}",
-                    c.course.id, l.lesson.key
-                ),
+                href: format!("/training/courses/{}/lessons/{}", c.course.id, l.lesson.key),
                 title: l.lesson.title.clone(),
                 kind: kind.label(),
                 status,
@@ -334,26 +334,29 @@ async fn lesson_page(
     jar: CookieJar,
     Path((id, key)): Path<(i64, String)>,
 ) -> WebResult<Response> {
-    let opened: OpenedLesson = match lessons::open(&state.app, &v.ctx, id, &key, new_view_token).await
-    {
-        Ok(o) => o,
-        // Restricted: back to the course, which says why.
-        Err(AppError::Conflict(m)) => {
-            return Ok((
-                jar.add(crate::chrome::flash(&m)),
-                Redirect::to(&format!("/training/courses/{id}")),
-            )
-                .into_response())
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let opened: OpenedLesson =
+        match lessons::open(&state.app, &v.ctx, id, &key, new_view_token).await {
+            Ok(o) => o,
+            // Restricted: back to the course, which says why.
+            Err(AppError::Conflict(m)) => {
+                return Ok((
+                    jar.add(crate::chrome::flash(&m)),
+                    Redirect::to(&format!("/training/courses/{id}")),
+                )
+                    .into_response())
+            }
+            Err(e) => return Err(e.into()),
+        };
     let c = &opened.course;
     let row = &c.lessons[opened.index];
     let l = &row.lesson;
     let kind = LessonKind::parse(&l.kind).unwrap_or(LessonKind::Reading);
     let base = format!("/training/courses/{}", c.course.id);
     let file_href = l.file_hash.as_ref().map(|h| format!("{base}/files/{h}"));
-    let captions_href = l.captions_hash.as_ref().map(|h| format!("{base}/files/{h}"));
+    let captions_href = l
+        .captions_hash
+        .as_ref()
+        .map(|h| format!("{base}/files/{h}"));
     let next_href = c
         .lessons
         .get(opened.index + 1)
@@ -422,7 +425,9 @@ async fn lesson_done(
                 "Lesson complete.".to_string()
             };
             let to = match c.lessons.iter().find(|l| !l.complete) {
-                Some(n) if !c.complete => format!("/training/courses/{id}/lessons/{}", n.lesson.key),
+                Some(n) if !c.complete => {
+                    format!("/training/courses/{id}/lessons/{}", n.lesson.key)
+                }
                 _ => format!("/training/courses/{id}"),
             };
             Ok((jar.add(crate::chrome::flash(&message)), Redirect::to(&to)).into_response())
