@@ -27,10 +27,11 @@ use std::sync::Arc;
 pub use config::AppConfig;
 pub use error::{AppError, AppResult};
 
-/// The application: the store, the clock, the settings.
+/// The application: the store, where stored files live, the clock, the settings.
 #[derive(Clone)]
 pub struct App {
     pub store: Store,
+    pub files: onramp_store::files::FileStore,
     pub clock: Arc<dyn Clock>,
     pub config: Arc<AppConfig>,
 }
@@ -63,12 +64,19 @@ impl Ctx {
 }
 
 impl App {
+    /// An application whose files are kept in the database (see [`App::with_files`]).
     pub fn new(store: Store, clock: Arc<dyn Clock>, config: AppConfig) -> Self {
         Self {
             store,
+            files: onramp_store::files::FileStore::Database,
             clock,
             config: Arc::new(config),
         }
+    }
+    /// Keeps stored files where `files` says.
+    pub fn with_files(mut self, files: onramp_store::files::FileStore) -> Self {
+        self.files = files;
+        self
     }
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
         self.clock.now()

@@ -7,6 +7,7 @@ pub mod agreement;
 pub mod audit;
 pub mod authz;
 pub mod clock;
+pub mod files;
 pub mod hmis_account;
 pub mod learning;
 pub mod links;

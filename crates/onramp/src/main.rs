@@ -247,7 +247,13 @@ async fn run(command: Command, r: Resolved) -> Result<std::process::ExitCode> {
         audit_key: audit_key(&r, &store).await?,
         ..r.app.clone()
     };
-    let app = App::new(store.clone(), Arc::new(SystemClock), config);
+    // Files live in the data directory with SQLite, and in the database with PostgreSQL, so
+    // that every app node sharing it serves every file.
+    let files = match r.database_url {
+        Some(_) => onramp_store::files::FileStore::Database,
+        None => onramp_store::files::FileStore::DataDir(r.data_dir.join("files")),
+    };
+    let app = App::new(store.clone(), Arc::new(SystemClock), config).with_files(files);
     // Writing the chain under another key than before would break it for good.
     if !matches!(command, Command::Audit { .. })
         && !onramp_app::audit::key_matches_chain(&app).await?

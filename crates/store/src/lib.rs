@@ -12,6 +12,7 @@ pub mod access;
 pub mod accounts;
 pub mod agreements;
 pub mod audit;
+pub mod files;
 pub mod hmis_accounts;
 pub mod learning;
 pub mod notices;
@@ -47,6 +48,9 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("stored data is not valid: {0}")]
     Corrupt(String),
+    /// A stored file could not be read or written.
+    #[error("file storage: {0}")]
+    Io(String),
 }
 
 impl From<sqlx::Error> for StoreError {

@@ -184,7 +184,12 @@ impl TestApp {
         };
         configure(&mut config);
         let clock = ManualClock::new(start_time());
-        let app = App::new(store, Arc::new(clock.clone()), config);
+        // SQLite keeps files in its (temporary) data directory, PostgreSQL in the database.
+        let files = match &guard {
+            DbGuard::Sqlite(dir) => onramp_store::files::FileStore::DataDir(dir.path().join("files")),
+            DbGuard::Postgres(_) => onramp_store::files::FileStore::Database,
+        };
+        let app = App::new(store, Arc::new(clock.clone()), config).with_files(files);
         let (implementation_id, _) = onramp_app::demo::load(&app).await.expect("load the demo");
         let router = onramp_web::router(AppState::new(app.clone(), false));
         let server = tokio::spawn(async move {
