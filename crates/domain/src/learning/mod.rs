@@ -3,5 +3,6 @@
 //! reports completion through one model: a plan's items, each complete or not.
 
 pub mod course;
+pub mod coverage;
 pub mod plan;
 pub mod rules;
