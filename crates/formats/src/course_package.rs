@@ -288,7 +288,7 @@ fn join(problems: &[PackageProblem]) -> String {
 }
 
 /// A file of the package as read: its bytes, or why they could not be read.
-type Entry = Result<Vec<u8>, String>;
+pub type PackageEntry = Result<Vec<u8>, String>;
 
 // ---------------------------------------------------------------------------------------
 // Reading
@@ -315,17 +315,39 @@ pub fn read_package_zip(bytes: &[u8], limits: &Limits) -> Result<Package, Packag
     if archive.has_duplicate_names() {
         return Err(PackageError::Duplicate("a file name".to_string()));
     }
+    let mut names = Vec::with_capacity(archive.len());
+    let mut declared_total: u64 = 0;
+    for i in 0..archive.len() {
+        let name = match archive.name_for_index(i) {
+            Some(Ok(name)) => name.into_owned(),
+            Some(Err(e)) => return Err(PackageError::NotAZip(e.to_string())),
+            None => return Err(PackageError::NotAZip("an entry is missing".into())),
+        };
+        check_path(&name)?;
+        let raw = archive
+            .by_index_raw(i)
+            .map_err(|e| PackageError::NotAZip(e.to_string()))?;
+        declared_total = declared_total.saturating_add(raw.size());
+        names.push(name);
+    }
+    if declared_total > limits.max_total_bytes {
+        return Err(PackageError::TooLarge(format!(
+            "its files come to more than {} when unpacked",
+            size(limits.max_total_bytes)
+        )));
+    }
     let mut entries = Vec::with_capacity(archive.len());
     let mut total: u64 = 0;
-    for i in 0..archive.len() {
-        let mut file = archive
-            .by_index(i)
-            .map_err(|e| PackageError::NotAZip(e.to_string()))?;
-        let name = file
-            .name()
-            .map_err(|e| PackageError::NotAZip(e.to_string()))?
-            .into_owned();
-        check_path(&name)?;
+    for (i, name) in names.into_iter().enumerate() {
+        let mut file = match archive.by_index(i) {
+            Ok(file) => file,
+            Err(e) => {
+                // An entry this reader cannot unpack (say, an unsupported compression method)
+                // leaves out the lessons that use it, not the whole package.
+                entries.push((name, Err(format!("it cannot be unpacked ({e})"))));
+                continue;
+            }
+        };
         if file.is_dir() {
             continue;
         }
@@ -347,7 +369,7 @@ pub fn read_package_zip(bytes: &[u8], limits: &Limits) -> Result<Package, Packag
         if declared > limit {
             return Err(PackageError::Bomb(name));
         }
-        let mut buf = Vec::with_capacity(declared.min(limit) as usize);
+        let mut buf = Vec::with_capacity(declared.min(limit).min(16 << 20) as usize);
         let read = (&mut file).take(limit + 1).read_to_end(&mut buf);
         if buf.len() as u64 > limit {
             return Err(if limit == limits.max_entry_bytes {
@@ -365,7 +387,7 @@ pub fn read_package_zip(bytes: &[u8], limits: &Limits) -> Result<Package, Packag
         }
         match read {
             Ok(_) => entries.push((name, Ok(buf))),
-            Err(e) => entries.push((name, Err(format!("it is damaged ({e})")))),
+            Err(e) => entries.push((name, Err(format!("it cannot be unpacked ({e})")))),
         }
     }
     read_package_entries(entries, Vec::new())
@@ -425,7 +447,7 @@ pub fn read_package_dir(path: &Path) -> Result<Package, PackageError> {
 
 struct DirWalk {
     limits: Limits,
-    entries: Vec<(String, Entry)>,
+    entries: Vec<(String, PackageEntry)>,
     problems: Vec<PackageProblem>,
     total: u64,
 }
@@ -508,7 +530,7 @@ fn is_litter(name: &str) -> bool {
 /// Reads a package from its files as (path in the package, bytes or why they could not be
 /// read) pairs, e.g. files compiled into a program. `problems` are carried into the result.
 pub fn read_package_entries(
-    entries: Vec<(String, Entry)>,
+    entries: Vec<(String, PackageEntry)>,
     mut problems: Vec<PackageProblem>,
 ) -> Result<Package, PackageError> {
     for (name, _) in &entries {
@@ -534,7 +556,7 @@ pub fn read_package_entries(
             _ => None,
         }
     };
-    let mut files: BTreeMap<String, Entry> = BTreeMap::new();
+    let mut files: BTreeMap<String, PackageEntry> = BTreeMap::new();
     let mut lower = BTreeSet::new();
     let mut manifest = None;
     for (name, entry) in entries {
@@ -709,7 +731,7 @@ fn format_price(cents: i64) -> String {
 
 fn assemble(
     text: &str,
-    files: &BTreeMap<String, Entry>,
+    files: &BTreeMap<String, PackageEntry>,
     mut problems: Vec<PackageProblem>,
 ) -> Result<Package, PackageError> {
     let raw: RawManifest = toml::from_str(text)
@@ -854,7 +876,7 @@ fn assemble(
 /// Reads one lesson.
 fn lesson(
     table: &toml::Table,
-    files: &BTreeMap<String, Entry>,
+    files: &BTreeMap<String, PackageEntry>,
 ) -> Result<PackageLesson, Vec<String>> {
     let raw: RawLesson = toml::Value::Table(table.clone())
         .try_into()
@@ -1661,6 +1683,50 @@ transcript = \"lessons/t.md\"
             read_package_zip(&bytes, &limits),
             Err(PackageError::TooLarge(_))
         ));
+    }
+
+    #[test]
+    fn an_entry_that_cannot_be_unpacked_leaves_out_only_its_lesson() {
+        let toml = format!(
+            "{HEAD}[[lessons]]\nkey = \"a\"\ntitle = \"A\"\nkind = \"reading\"\nmarkdown = \"lessons/a.md\"\n\
+             [[lessons]]\nkey = \"b\"\ntitle = \"B\"\nkind = \"reading\"\nmarkdown = \"lessons/b.md\"\n"
+        );
+        let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let stored =
+            SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+        for (name, bytes) in [
+            ("course.toml", toml.as_bytes()),
+            ("lessons/a.md", b"A"),
+            ("lessons/b.md", b"B"),
+        ] {
+            w.start_file(name, stored).unwrap();
+            w.write_all(bytes).unwrap();
+        }
+        let mut bytes = w.finish().unwrap().into_inner();
+        // Mark lessons/b.md as compressed with a method this reader does not have (bzip2).
+        let target = b"lessons/b.md";
+        for i in 0..bytes.len().saturating_sub(46) {
+            let (method_at, name_at) = match &bytes[i..i + 4] {
+                b"PK\x03\x04" => (i + 8, i + 30),
+                b"PK\x01\x02" => (i + 10, i + 46),
+                _ => continue,
+            };
+            if bytes.get(name_at..name_at + target.len()) == Some(&target[..]) {
+                bytes[method_at..method_at + 2].copy_from_slice(&12u16.to_le_bytes());
+            }
+        }
+        let p = read_package_zip(&bytes, &Limits::default()).unwrap();
+        assert_eq!(p.lessons.len(), 1);
+        assert_eq!(p.lessons[0].key.as_str(), "a");
+        assert_eq!(p.problems.len(), 1);
+        assert_eq!(p.problems[0].place, "lesson b");
+        assert!(
+            p.problems[0]
+                .message
+                .contains("lessons/b.md could not be read: it cannot be unpacked"),
+            "{}",
+            p.problems[0].message
+        );
     }
 
     #[test]
