@@ -3,4 +3,5 @@
 pub mod course_package;
 pub mod csv_export;
 pub mod markdown;
+pub mod media;
 pub mod process_template;
