@@ -46,6 +46,10 @@ pub struct AppConfig {
     /// Email goes to the embedded maildir (no SMTP server configured): the Outbox page is
     /// then where a Lead admin reads it, invitation links included (each view audited).
     pub mail_to_maildir: bool,
+    /// How large each kind of upload may be.
+    pub upload_limits: onramp_domain::files::UploadLimits,
+    /// How strictly videos are judged watched (top speed, share that completes).
+    pub video_policy: onramp_domain::learning::coverage::VideoPolicy,
 }
 
 impl Default for AppConfig {
@@ -70,6 +74,8 @@ impl Default for AppConfig {
             metrics_token: None,
             trusted_proxies: TrustedProxies::default(),
             mail_to_maildir: true,
+            upload_limits: Default::default(),
+            video_policy: Default::default(),
         }
     }
 }

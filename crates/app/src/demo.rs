@@ -238,6 +238,7 @@ pub async fn load(app: &App) -> AppResult<(i64, bool)> {
         }
     }
     crate::processes::install_seeds(&mut tx, app, imp).await?;
+    let courses = crate::learning::packages::install_starter_in(&mut tx, app, imp).await?;
     crate::audit::record_system(
         &mut tx,
         app,
@@ -246,7 +247,7 @@ pub async fn load(app: &App) -> AppResult<(i64, bool)> {
         "demo.load",
         "implementation",
         Some(imp),
-        serde_json::json!({"people": people.len()}),
+        serde_json::json!({"people": people.len(), "courses": courses.len()}),
         "local",
     )
     .await?;

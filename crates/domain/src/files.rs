@@ -13,7 +13,10 @@ pub struct FileHash(String);
 impl FileHash {
     pub fn parse(s: &str) -> Result<Self, String> {
         let s = s.trim();
-        if s.len() == 64 && s.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)) {
+        if s.len() == 64
+            && s.chars()
+                .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+        {
             Ok(Self(s.to_string()))
         } else {
             Err("not a file name Onramp gave".into())
@@ -193,10 +196,19 @@ mod tests {
 
     #[test]
     fn files_are_known_by_their_bytes() {
-        assert_eq!(MediaType::sniff(b"\x1a\x45\xdf\xa3rest"), Some(MediaType::WebM));
-        assert_eq!(MediaType::sniff(b"\0\0\0\x18ftypmp42"), Some(MediaType::Mp4));
+        assert_eq!(
+            MediaType::sniff(b"\x1a\x45\xdf\xa3rest"),
+            Some(MediaType::WebM)
+        );
+        assert_eq!(
+            MediaType::sniff(b"\0\0\0\x18ftypmp42"),
+            Some(MediaType::Mp4)
+        );
         assert_eq!(MediaType::sniff(b"%PDF-1.7"), Some(MediaType::Pdf));
-        assert_eq!(MediaType::sniff(b"\xef\xbb\xbfWEBVTT\n\n"), Some(MediaType::WebVtt));
+        assert_eq!(
+            MediaType::sniff(b"\xef\xbb\xbfWEBVTT\n\n"),
+            Some(MediaType::WebVtt)
+        );
         assert_eq!(MediaType::sniff(b"WEBVTTX"), None);
         assert_eq!(MediaType::sniff(b"<html>"), None);
     }
@@ -207,13 +219,20 @@ mod tests {
             captions: 10,
             ..Default::default()
         };
-        assert_eq!(check_upload(&[MediaType::WebVtt], b"", &limits), Err("The file is empty.".into()));
+        assert_eq!(
+            check_upload(&[MediaType::WebVtt], b"", &limits),
+            Err("The file is empty.".into())
+        );
         assert_eq!(
             check_upload(&[MediaType::WebM, MediaType::Mp4], b"%PDF-1.4", &limits),
             Err("This is not a WebM video or an MP4 video.".into())
         );
-        let big = check_upload(&[MediaType::WebVtt], b"WEBVTT\n\n00:00.000 --> 00:01.000\nHi\n", &limits)
-            .unwrap_err();
+        let big = check_upload(
+            &[MediaType::WebVtt],
+            b"WEBVTT\n\n00:00.000 --> 00:01.000\nHi\n",
+            &limits,
+        )
+        .unwrap_err();
         assert!(big.contains("at most"), "{big}");
         assert_eq!(
             check_upload(&[MediaType::Pdf], b"%PDF-1.4 x", &UploadLimits::default()),

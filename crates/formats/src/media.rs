@@ -51,7 +51,9 @@ fn webm_duration(b: &[u8]) -> Result<u64, String> {
             segment = Some(body);
             break;
         }
-        at = body.checked_add(usize::try_from(size).map_err(|_| bad())?).ok_or_else(bad)?;
+        at = body
+            .checked_add(usize::try_from(size).map_err(|_| bad())?)
+            .ok_or_else(bad)?;
     }
     let mut at = segment.ok_or_else(bad)?;
     let mut scale: u64 = 1_000_000;
@@ -70,13 +72,17 @@ fn webm_duration(b: &[u8]) -> Result<u64, String> {
                 let (csize, csl) = vint(b, i + cil, true).ok_or_else(bad)?;
                 let cbody = i + cil + csl;
                 let csize = usize::try_from(csize).map_err(|_| bad())?;
-                let data = b.get(cbody..cbody.checked_add(csize).ok_or_else(bad)?).ok_or_else(bad)?;
+                let data = b
+                    .get(cbody..cbody.checked_add(csize).ok_or_else(bad)?)
+                    .ok_or_else(bad)?;
                 match cid {
                     TIMECODE_SCALE if !data.is_empty() && data.len() <= 8 => {
                         scale = data.iter().fold(0u64, |v, x| (v << 8) | u64::from(*x));
                     }
                     DURATION if data.len() == 4 => {
-                        duration = Some(f64::from(f32::from_be_bytes([data[0], data[1], data[2], data[3]])));
+                        duration = Some(f64::from(f32::from_be_bytes([
+                            data[0], data[1], data[2], data[3],
+                        ])));
                     }
                     DURATION if data.len() == 8 => {
                         let mut a = [0u8; 8];
@@ -108,18 +114,37 @@ fn webm_duration(b: &[u8]) -> Result<u64, String> {
 
 fn mp4_duration(b: &[u8]) -> Result<u64, String> {
     let bad = || "The MP4 file is damaged: its length cannot be read.".to_string();
-    let moov = find_box(b, b"moov").ok_or_else(|| {
-        "The MP4 file has no movie header; export it again.".to_string()
-    })?;
+    let moov = find_box(b, b"moov")
+        .ok_or_else(|| "The MP4 file has no movie header; export it again.".to_string())?;
     let mvhd = find_box(moov, b"mvhd").ok_or_else(bad)?;
     let version = *mvhd.first().ok_or_else(bad)?;
     let (timescale, duration) = if version == 1 {
-        let ts = u32::from_be_bytes(mvhd.get(20..24).ok_or_else(bad)?.try_into().map_err(|_| bad())?);
-        let d = u64::from_be_bytes(mvhd.get(24..32).ok_or_else(bad)?.try_into().map_err(|_| bad())?);
+        let ts = u32::from_be_bytes(
+            mvhd.get(20..24)
+                .ok_or_else(bad)?
+                .try_into()
+                .map_err(|_| bad())?,
+        );
+        let d = u64::from_be_bytes(
+            mvhd.get(24..32)
+                .ok_or_else(bad)?
+                .try_into()
+                .map_err(|_| bad())?,
+        );
         (u64::from(ts), d)
     } else {
-        let ts = u32::from_be_bytes(mvhd.get(12..16).ok_or_else(bad)?.try_into().map_err(|_| bad())?);
-        let d = u32::from_be_bytes(mvhd.get(16..20).ok_or_else(bad)?.try_into().map_err(|_| bad())?);
+        let ts = u32::from_be_bytes(
+            mvhd.get(12..16)
+                .ok_or_else(bad)?
+                .try_into()
+                .map_err(|_| bad())?,
+        );
+        let d = u32::from_be_bytes(
+            mvhd.get(16..20)
+                .ok_or_else(bad)?
+                .try_into()
+                .map_err(|_| bad())?,
+        );
         (u64::from(ts), u64::from(d))
     };
     if timescale == 0 || duration == 0 || duration == u64::from(u32::MAX) {
@@ -260,7 +285,10 @@ pub fn validate_webvtt(text: &str) -> Result<Vtt, Vec<VttProblem>> {
         } else if block.len() > 1 && block[1].contains("-->") {
             (1, block[1])
         } else {
-            push(start_line + 1, "A cue needs a timing line such as 00:01.000 --> 00:04.000");
+            push(
+                start_line + 1,
+                "A cue needs a timing line such as 00:01.000 --> 00:04.000",
+            );
             continue;
         };
         let line_no = start_line + timing_at + 1;
@@ -364,7 +392,10 @@ mod tests {
     #[test]
     fn an_mp4_says_how_long_it_is_wherever_its_header_is() {
         assert_eq!(video_duration_ms(&mp4(0, 1000, 12_345, false)), Ok(12_345));
-        assert_eq!(video_duration_ms(&mp4(0, 90_000, 90_000 * 20, true)), Ok(20_000));
+        assert_eq!(
+            video_duration_ms(&mp4(0, 90_000, 90_000 * 20, true)),
+            Ok(20_000)
+        );
         assert_eq!(video_duration_ms(&mp4(1, 600, 600 * 65, true)), Ok(65_000));
         assert!(video_duration_ms(&mp4(0, 0, 5, false)).is_err());
         let mut cut = mp4(0, 1000, 5000, true);
@@ -383,10 +414,16 @@ mod tests {
                 last_end_ms: 64_000
             })
         );
-        assert_eq!(validate_webvtt("\u{feff}WEBVTT\n\n00:00.000 --> 00:01.000\nx").map(|v| v.cues), Ok(1));
+        assert_eq!(
+            validate_webvtt("\u{feff}WEBVTT\n\n00:00.000 --> 00:01.000\nx").map(|v| v.cues),
+            Ok(1)
+        );
         let e = validate_webvtt("Hello").unwrap_err();
         assert!(e[0].message.contains("WEBVTT"));
-        let e = validate_webvtt("WEBVTT\n\n00:05.000 --> 00:02.000\nBackwards\n\n00:01.000 --> 00:0x.000\nBad\n").unwrap_err();
+        let e = validate_webvtt(
+            "WEBVTT\n\n00:05.000 --> 00:02.000\nBackwards\n\n00:01.000 --> 00:0x.000\nBad\n",
+        )
+        .unwrap_err();
         assert_eq!(e.len(), 2);
         assert_eq!(e[0].line, 3);
         assert_eq!(e[1].line, 6);

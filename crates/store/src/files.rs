@@ -150,7 +150,9 @@ async fn write_file(dir: &std::path::Path, hash: &str, bytes: &[u8]) -> Result<(
 
 impl Tx {
     pub async fn file_meta(&mut self, hash: &str) -> Result<Option<StoredFile>> {
-        Ok(on_conn!(self, c => sqlx::query_as::<_, StoredFile>("SELECT * FROM files WHERE hash = $1")
-            .bind(hash).fetch_optional(c).await)?)
+        Ok(
+            on_conn!(self, c => sqlx::query_as::<_, StoredFile>("SELECT * FROM files WHERE hash = $1")
+            .bind(hash).fetch_optional(c).await)?,
+        )
     }
 }

@@ -86,6 +86,7 @@ struct ParsedCourse {
     tags: Vec<String>,
     objectives: Vec<String>,
     prerequisites: Prerequisites,
+    restrict_seeking: bool,
 }
 
 fn parse_course(input: &CourseInput) -> AppResult<ParsedCourse> {
@@ -162,6 +163,7 @@ fn parse_course(input: &CourseInput) -> AppResult<ParsedCourse> {
         tags,
         objectives,
         prerequisites,
+        restrict_seeking: input.restrict_seeking,
     })
 }
 
@@ -228,6 +230,17 @@ pub async fn create(app: &App, ctx: &Ctx, input: &CourseInput) -> AppResult<i64>
     Ok(id)
 }
 
+/// Creates a course from its input in the caller's transaction (package imports).
+pub(crate) async fn create_in_from(
+    tx: &mut Tx,
+    app: &App,
+    ctx: &Ctx,
+    input: &CourseInput,
+) -> AppResult<i64> {
+    let c = parse_course(input)?;
+    create_in(tx, app, ctx, &c).await
+}
+
 async fn create_in(tx: &mut Tx, app: &App, ctx: &Ctx, c: &ParsedCourse) -> AppResult<i64> {
     let imp = ctx.implementation_id();
     if tx.course_by_key(imp, c.key.as_str()).await?.is_some() {
@@ -250,7 +263,7 @@ async fn create_in(tx: &mut Tx, app: &App, ctx: &Ctx, c: &ParsedCourse) -> AppRe
                 summary: &c.summary,
                 data_standards: c.data_standards.map(|d| d.as_str()),
                 price_cents: c.price_cents,
-                restrict_seeking: false,
+                restrict_seeking: c.restrict_seeking,
                 tags: &tags,
                 objectives: &objectives,
                 prerequisites: &prerequisites,
@@ -280,11 +293,23 @@ fn actor_id(ctx: &Ctx) -> Option<i64> {
 pub async fn update(app: &App, ctx: &Ctx, course_id: i64, input: &CourseInput) -> AppResult<()> {
     ctx.require(Permission::ManageCourses)?;
     let mut tx = app.store.begin().await?;
+    update_in(&mut tx, app, ctx, course_id, input).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(crate) async fn update_in(
+    tx: &mut Tx,
+    app: &App,
+    ctx: &Ctx,
+    course_id: i64,
+    input: &CourseInput,
+) -> AppResult<()> {
     let existing = tx.course_get(ctx.implementation_id(), course_id).await?;
     let mut input = input.clone();
     input.key = existing.key.clone();
     let c = parse_course(&input)?;
-    check_prerequisites(&mut tx, ctx.implementation_id(), &c.key, &c.prerequisites).await?;
+    check_prerequisites(tx, ctx.implementation_id(), &c.key, &c.prerequisites).await?;
     let tags = to_json(&c.tags)?;
     let objectives = to_json(&c.objectives)?;
     let prerequisites = to_json(&c.prerequisites)?;
@@ -295,7 +320,7 @@ pub async fn update(app: &App, ctx: &Ctx, course_id: i64, input: &CourseInput) -
             summary: &c.summary,
             data_standards: c.data_standards.map(|d| d.as_str()),
             price_cents: c.price_cents,
-            restrict_seeking: input.restrict_seeking,
+            restrict_seeking: c.restrict_seeking,
             tags: &tags,
             objectives: &objectives,
             prerequisites: &prerequisites,
@@ -304,17 +329,16 @@ pub async fn update(app: &App, ctx: &Ctx, course_id: i64, input: &CourseInput) -
     )
     .await?;
     record(
-        &mut tx,
+        tx,
         app,
         ctx,
         "course.update",
         "course",
         Some(course_id),
         json!({"before": {"title": existing.title, "price_cents": existing.price_cents, "prerequisites": existing.prerequisites, "restrict_seeking": existing.restrict_seeking},
-               "after": {"title": c.title, "price_cents": c.price_cents, "prerequisites": prerequisites, "restrict_seeking": input.restrict_seeking}}),
+               "after": {"title": c.title, "price_cents": c.price_cents, "prerequisites": prerequisites, "restrict_seeking": c.restrict_seeking}}),
     )
     .await?;
-    tx.commit().await?;
     Ok(())
 }
 

@@ -3,4 +3,5 @@
 
 pub mod courses;
 pub mod lessons;
+pub mod packages;
 pub mod plans;

@@ -24,7 +24,11 @@ impl Coverage {
             .0
             .iter()
             .copied()
-            .chain(ranges.iter().map(|&(s, e)| (s.min(duration), e.min(duration))))
+            .chain(
+                ranges
+                    .iter()
+                    .map(|&(s, e)| (s.min(duration), e.min(duration))),
+            )
             .filter(|(s, e)| s < e)
             .collect();
         all.sort_unstable();
@@ -227,28 +231,58 @@ mod tests {
         // Watch 0-10 s, then jump to the end and watch the last 5 s.
         let a = apply(&s, &report(1, &[(0, 10_000)]), 10_000, D, &p).unwrap();
         s = a.state;
-        let a = apply(&s, &report(2, &[(0, 10_000), (55_000, 60_000)]), 15_000, D, &p).unwrap();
+        let a = apply(
+            &s,
+            &report(2, &[(0, 10_000), (55_000, 60_000)]),
+            15_000,
+            D,
+            &p,
+        )
+        .unwrap();
         s = a.state;
         assert!(!s.complete);
         assert_eq!(s.coverage.furthest_from_start(), 10_000);
         // Watch the rest at normal speed.
-        let a = apply(&s, &report(3, &[(0, 55_000), (55_000, 60_000)]), 60_000, D, &p).unwrap();
+        let a = apply(
+            &s,
+            &report(3, &[(0, 55_000), (55_000, 60_000)]),
+            60_000,
+            D,
+            &p,
+        )
+        .unwrap();
         assert!(a.completed_now && a.state.complete);
     }
 
     #[test]
     fn replays_old_views_and_bursts_are_refused() {
         let p = VideoPolicy::default();
-        let s = apply(&fresh(), &report(1, &[(0, 5_000)]), 5_000, D, &p).unwrap().state;
-        assert_eq!(apply(&s, &report(1, &[(0, 9_000)]), 9_000, D, &p), Err(Refused::Replayed));
-        let s2 = apply(&s, &report(3, &[(0, 9_000)]), 9_000, D, &p).unwrap().state;
-        assert_eq!(apply(&s2, &report(2, &[(0, 9_000)]), 9_500, D, &p), Err(Refused::OutOfOrder));
+        let s = apply(&fresh(), &report(1, &[(0, 5_000)]), 5_000, D, &p)
+            .unwrap()
+            .state;
+        assert_eq!(
+            apply(&s, &report(1, &[(0, 9_000)]), 9_000, D, &p),
+            Err(Refused::Replayed)
+        );
+        let s2 = apply(&s, &report(3, &[(0, 9_000)]), 9_000, D, &p)
+            .unwrap()
+            .state;
+        assert_eq!(
+            apply(&s2, &report(2, &[(0, 9_000)]), 9_500, D, &p),
+            Err(Refused::OutOfOrder)
+        );
         let mut other = report(4, &[(0, 9_000)]);
         other.view = "older".into();
         assert_eq!(apply(&s2, &other, 10_000, D, &p), Err(Refused::StaleView));
         // One second later, claiming the whole video.
-        assert_eq!(apply(&s2, &report(4, &[(0, D)]), 10_000, D, &p), Err(Refused::TooFast));
-        assert_eq!(apply(&s2, &report(4, &[(5, 1)]), 10_000, D, &p), Err(Refused::Malformed));
+        assert_eq!(
+            apply(&s2, &report(4, &[(0, D)]), 10_000, D, &p),
+            Err(Refused::TooFast)
+        );
+        assert_eq!(
+            apply(&s2, &report(4, &[(5, 1)]), 10_000, D, &p),
+            Err(Refused::Malformed)
+        );
         assert_eq!(
             apply(&s2, &report(4, &[(0, D + 10_000)]), 10_000, D, &p),
             Err(Refused::Malformed)

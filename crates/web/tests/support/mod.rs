@@ -186,7 +186,9 @@ impl TestApp {
         let clock = ManualClock::new(start_time());
         // SQLite keeps files in its (temporary) data directory, PostgreSQL in the database.
         let files = match &guard {
-            DbGuard::Sqlite(dir) => onramp_store::files::FileStore::DataDir(dir.path().join("files")),
+            DbGuard::Sqlite(dir) => {
+                onramp_store::files::FileStore::DataDir(dir.path().join("files"))
+            }
             DbGuard::Postgres(_) => onramp_store::files::FileStore::Database,
         };
         let app = App::new(store, Arc::new(clock.clone()), config).with_files(files);

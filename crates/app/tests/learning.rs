@@ -1,0 +1,259 @@
+//! Training through the services: the starter curriculum imports once (a second import
+//! changes nothing; an exported course imports back the same), the rule preview gives the
+//! plan a real request gets, and a project course stays restricted until the introduction
+//! is complete.
+
+use chrono::{TimeZone, Utc};
+use onramp_app::access::{self, RequestInput, StepAction, Submitted};
+use onramp_app::learning::packages::{self, ImportOutcome};
+use onramp_app::learning::{lessons, plans};
+use onramp_app::{auth, App, AppConfig, Ctx};
+use onramp_domain::clock::ManualClock;
+use onramp_domain::learning::plan::ItemStatus;
+use onramp_domain::learning::rules::PlanFacts;
+use onramp_store::{PageRequest, Store};
+use std::sync::Arc;
+
+#[path = "../../store/tests/support/mod.rs"]
+mod support;
+
+async fn demo(store: Store) -> App {
+    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap());
+    let app = App::new(
+        store,
+        Arc::new(clock),
+        AppConfig {
+            argon2_memory_kib: 1024,
+            argon2_iterations: 1,
+            ..Default::default()
+        },
+    );
+    onramp_app::demo::load(&app).await.unwrap();
+    app
+}
+
+async fn ctx(app: &App, email: &str) -> Ctx {
+    let mut tx = app.store.read().await.unwrap();
+    let a = tx.account_by_email(email).await.unwrap().unwrap();
+    Ctx::new(
+        auth::load_actor(&mut tx, a.person_id).await.unwrap(),
+        "127.0.0.1",
+    )
+}
+
+both_backends!(the_starter_curriculum_imports_once, |store| async move {
+    let app = demo(store).await;
+    let lead = ctx(&app, "lead@demo.example.org").await;
+    let mut tx = app.store.read().await.unwrap();
+    let courses = tx.courses(1).await.unwrap();
+    drop(tx);
+    assert!(courses.len() >= 20, "{} courses", courses.len());
+    assert!(
+        courses.iter().all(|c| c.published_version == Some(1)),
+        "every starter course is published"
+    );
+    // Importing again changes nothing.
+    let mut tx = app.store.begin().await.unwrap();
+    for pkg in packages::starter_curriculum().unwrap() {
+        let r = packages::import_in(&mut tx, &app, &lead, &pkg)
+            .await
+            .unwrap();
+        assert_eq!(
+            r.outcome,
+            ImportOutcome::Unchanged { version: 1 },
+            "{}",
+            r.key
+        );
+        assert!(r.problems.is_empty(), "{}: {:?}", r.key, r.problems);
+    }
+    tx.commit().await.unwrap();
+    // A course with a video exports and imports back as the same version.
+    let intro = courses.iter().find(|c| c.key == "intro-hmis").unwrap();
+    let (_, zip) = packages::export_zip(&app, &lead, intro.id).await.unwrap();
+    let r = packages::import_zip(&app, &lead, &zip).await.unwrap();
+    assert_eq!(r.outcome, ImportOutcome::Unchanged { version: 1 });
+    // A package with one broken lesson imports the rest and names the broken one.
+    let mut pkg =
+        onramp_formats::course_package::read_package_zip(&zip, &Default::default()).unwrap();
+    pkg.manifest.key = onramp_domain::Slug::parse("intro-hmis-copy").unwrap();
+    if let Some(l) = pkg.lessons.iter_mut().find(|l| {
+        matches!(
+            l.content,
+            onramp_formats::course_package::PackageContent::Video { .. }
+        )
+    }) {
+        if let onramp_formats::course_package::PackageContent::Video { captions, .. } =
+            &mut l.content
+        {
+            *captions = "WEBVTT\n\n00:09.000 --> 00:01.000\nBackwards\n".into();
+        }
+    }
+    let mut tx = app.store.begin().await.unwrap();
+    let r = packages::import_in(&mut tx, &app, &lead, &pkg)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(r.outcome, ImportOutcome::Created { version: 1 });
+    assert_eq!(r.problems.len(), 1, "{:?}", r.problems);
+    assert!(
+        r.problems[0].place.starts_with("lesson "),
+        "{:?}",
+        r.problems
+    );
+    assert!(
+        r.problems[0].message.contains("captions"),
+        "{:?}",
+        r.problems
+    );
+    assert_eq!(r.lessons.len(), pkg.lessons.len() - 1);
+});
+
+async fn harbor_request(app: &App, who: &Ctx, process: &str, email: &str, level: &str) -> i64 {
+    let mut tx = app.store.read().await.unwrap();
+    let agencies = tx
+        .agencies_list(1, &Default::default(), PageRequest::ALL)
+        .await
+        .unwrap()
+        .items;
+    let harbor = agencies
+        .iter()
+        .find(|a| a.name == "Harbor House")
+        .unwrap()
+        .id;
+    let shelter = tx
+        .projects_list(1, &Default::default(), PageRequest::ALL)
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .find(|p| p.name == "Harbor House Emergency Shelter")
+        .unwrap()
+        .id;
+    drop(tx);
+    let input = RequestInput {
+        given_name: "Mia".into(),
+        family_name: "Stone".into(),
+        email: email.into(),
+        agency_id: harbor.to_string(),
+        access_level: level.into(),
+        responsibilities: vec!["enroll_clients".into()],
+        projects: vec![shelter.to_string()],
+        new_or_returning: "new".into(),
+        process: process.into(),
+        ..Default::default()
+    };
+    match access::submit(app, who, &input).await.unwrap() {
+        Submitted::Created(id) => id,
+        other => panic!("{other:?}"),
+    }
+}
+
+both_backends!(
+    the_preview_gives_the_plan_a_request_gets,
+    |store| async move {
+        let app = demo(store).await;
+        let lead = ctx(&app, "lead@demo.example.org").await;
+        let id = harbor_request(
+            &app,
+            &lead,
+            "courses-and-proctored-session",
+            "mia.stone@harbor.example.org",
+            "end_user",
+        )
+        .await;
+        let ata = ctx(&app, "ata@harbor.example.org").await;
+        access::act(
+            &app,
+            &ata,
+            id,
+            "validate-new-hire",
+            StepAction::Done {
+                note: String::new(),
+            },
+        )
+        .await
+        .unwrap();
+        let person = {
+            let mut tx = app.store.read().await.unwrap();
+            tx.request_get(1, id).await.unwrap().person_id
+        };
+        let me = {
+            let mut tx = app.store.read().await.unwrap();
+            Ctx::new(
+                auth::load_actor(&mut tx, person).await.unwrap(),
+                "127.0.0.1",
+            )
+        };
+        access::act(
+            &app,
+            &me,
+            id,
+            "learning-account",
+            StepAction::Done {
+                note: String::new(),
+            },
+        )
+        .await
+        .unwrap();
+        access::act(&app, &lead, id, "course-enrollment", StepAction::Approve)
+            .await
+            .unwrap();
+        let state = plans::person_plan(&app, &me, person)
+            .await
+            .unwrap()
+            .expect("a plan once accepted");
+        let preview = plans::preview(
+            &app,
+            &lead,
+            &PlanFacts {
+                process: "courses-and-proctored-session".into(),
+                access_level: "end_user".into(),
+                responsibilities: vec!["enroll_clients".into()],
+                project_types: vec![0],
+                funders: vec![],
+                returning: false,
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(preview, state.spec);
+        let items: Vec<String> = preview.items().iter().map(|i| i.to_string()).collect();
+        assert_eq!(items, ["course:intro-hmis", "course:es-th-sh-workflow"]);
+        // The project course is restricted until the introduction is complete.
+        let status = |s: &plans::PlanState, key: &str| {
+            s.view
+                .groups
+                .iter()
+                .flat_map(|g| g.items.iter())
+                .find(|i| i.item.key.as_str() == key)
+                .unwrap()
+                .status
+                .clone()
+        };
+        assert!(
+            matches!(status(&state, "es-th-sh-workflow"), ItemStatus::Restricted { ref reason } if reason.contains("Introduction to Homeless Management Information System"))
+        );
+        let es = state.courses["es-th-sh-workflow"].id;
+        let refused = lessons::open(&app, &me, es, "project-types", || "v1".into()).await;
+        assert!(
+            refused.is_err(),
+            "a restricted course's lessons do not open"
+        );
+        // Read-only users get the alternate introduction instead, and no project course.
+        let ro = plans::preview(
+            &app,
+            &lead,
+            &PlanFacts {
+                process: "courses-and-proctored-session".into(),
+                access_level: "read_only".into(),
+                project_types: vec![0],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        let items: Vec<String> = ro.items().iter().map(|i| i.to_string()).collect();
+        assert_eq!(items, ["course:intro-hmis-read-only"]);
+        assert_eq!(ro.replaced[0].0.to_string(), "course:intro-hmis");
+    }
+);
