@@ -8,6 +8,7 @@ pub mod audit;
 pub mod authz;
 pub mod clock;
 pub mod hmis_account;
+pub mod learning;
 pub mod links;
 pub mod organisation;
 pub mod password;
