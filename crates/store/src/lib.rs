@@ -13,6 +13,7 @@ pub mod accounts;
 pub mod agreements;
 pub mod audit;
 pub mod hmis_accounts;
+pub mod learning;
 pub mod notices;
 pub mod organisation;
 pub mod outbox;
@@ -93,6 +94,7 @@ pub fn conflict_message(detail: &str) -> &'static str {
         ("agreements", "An agreement with this key already exists."),
         ("email_templates", "This email template was saved by someone else at the same moment. Try again."),
         ("hmis_accounts", "Another HMIS account already uses this username."),
+        ("certificates", "Another certificate drew the same verification code. Try again."),
         ("audit_events", "Someone else made a change at the same moment. Try again."),
     ];
     let d = detail.trim();
