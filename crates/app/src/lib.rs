@@ -10,6 +10,7 @@ pub mod config;
 pub mod demo;
 pub mod error;
 pub mod home;
+pub mod learning;
 pub mod mail;
 pub mod notices;
 pub mod organisation;
