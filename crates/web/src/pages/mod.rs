@@ -6,6 +6,7 @@ pub mod agreements;
 pub mod audit;
 pub mod catalogues;
 pub mod hmis_accounts;
+pub mod learning;
 pub mod list;
 pub mod outbox;
 pub mod people;
@@ -42,6 +43,7 @@ pub fn routes() -> Vec<Route> {
     r.extend(outbox::routes());
     r.extend(agreements::routes());
     r.extend(hmis_accounts::routes());
+    r.extend(learning::certificates::routes());
     r
 }
 
