@@ -22,6 +22,9 @@ pub struct AppConfig {
     /// Failed sign-ins from one address in `rate_limit_window_minutes` before it is refused.
     pub rate_limit_failures: i64,
     pub rate_limit_window_minutes: i64,
+    /// Look-ups of certificate codes from one address in `rate_limit_window_minutes` before
+    /// the public verification page refuses more.
+    pub certificate_lookups_per_window: i64,
     pub invitation_days: i64,
     pub password_reset_minutes: i64,
     /// Argon2id cost: memory in KiB and passes.
@@ -64,6 +67,7 @@ impl Default for AppConfig {
             lockout_minutes: 15,
             rate_limit_failures: 20,
             rate_limit_window_minutes: 15,
+            certificate_lookups_per_window: 30,
             invitation_days: 7,
             password_reset_minutes: 60,
             argon2_memory_kib: 19 * 1024,

@@ -174,6 +174,14 @@ pub const DEFAULTS: &[DefaultTemplate] = &[
         text: "Hello {{name}},\n\n{{author}} wrote:\n\n{{message}}\n\nReply here: {{request_link}}\n",
         html: "<p>Hello {{name}},</p><p>{{author}} wrote:</p><blockquote>{{message}}</blockquote><p><a href=\"{{request_link}}\">Reply</a></p>",
     },
+    DefaultTemplate {
+        key: "certificate_issued",
+        title: "Certificate issued (to the person, with a link to it)",
+        placeholders: &["name", "implementation", "title", "completed", "validity", "code", "certificate_link", "verify_link"],
+        subject: "Your certificate: {{title}}",
+        text: "Hello {{name}},\n\nYou completed {{title}} on {{completed}}, and {{implementation}} has issued your certificate. {{validity}}\n\nDownload it (PDF):\n{{certificate_link}}\n\nAnyone you show it to can check it with its code, {{code}}, at:\n{{verify_link}}\n",
+        html: "<p>Hello {{name}},</p><p>You completed {{title}} on {{completed}}, and {{implementation}} has issued your certificate. {{validity}}</p><p><a href=\"{{certificate_link}}\">Download your certificate (PDF)</a></p><p>Anyone you show it to can check it with its code, <strong>{{code}}</strong>, at <a href=\"{{verify_link}}\">{{verify_link}}</a>.</p>",
+    },
 ];
 
 pub fn default_template(key: &str) -> Option<&'static DefaultTemplate> {

@@ -57,6 +57,14 @@ pub enum Permission {
     ManageTrainingPlans,
     /// See every course's completion figures and anyone's plan.
     ViewTrainingReports,
+    /// See and download one person's certificates: the person, their agency's
+    /// administrators, and Lead staff.
+    ViewCertificatesOf {
+        person_id: i64,
+        agency_id: Option<i64>,
+    },
+    /// Revoke a certificate (Lead admin).
+    RevokeCertificates,
 }
 
 /// Who must use two-step sign-in, chosen per implementation.
@@ -184,6 +192,16 @@ impl Actor {
             Permission::ManageTrainingPlans => lead || coordinator,
             Permission::ViewTrainingReports => staff_reader,
             Permission::ManageProcess => lead || coordinator,
+            Permission::ViewCertificatesOf {
+                person_id,
+                agency_id,
+            } => {
+                person_id == self.person_id
+                    || lead
+                    || coordinator
+                    || agency_id.is_some_and(|a| self.administered_agencies().contains(&a))
+            }
+            Permission::RevokeCertificates => lead,
         }
     }
 }
@@ -286,6 +304,39 @@ mod tests {
         assert!(!a.may(Permission::ManagePeopleOf(Some(1))));
         assert!(!a.may(Permission::ManageImplementation));
         assert!(!a.may(Permission::ManageOutbox));
+    }
+
+    #[test]
+    fn certificates_are_seen_by_their_person_their_agency_administrators_and_lead_staff() {
+        let of = |person_id, agency_id| Permission::ViewCertificatesOf {
+            person_id,
+            agency_id,
+        };
+        let trainee = actor(&[], &[]);
+        assert!(trainee.may(of(1, Some(3))));
+        assert!(!trainee.may(of(2, Some(3))));
+        let admin = actor(&[], &[(3, AgencyRole::AgencyAdministrator)]);
+        assert!(admin.may(of(2, Some(3))));
+        assert!(!admin.may(of(2, Some(4))));
+        assert!(!admin.may(of(2, None)));
+        for r in [
+            AgencyRole::ExecutiveDirector,
+            AgencyRole::Supervisor,
+            AgencyRole::SecurityOfficer,
+        ] {
+            assert!(!actor(&[], &[(3, r)]).may(of(2, Some(3))), "{r:?}");
+        }
+        for (r, sees, revokes) in [
+            (ImplementationRole::LeadAdmin, true, true),
+            (ImplementationRole::TrainingCoordinator, true, false),
+            (ImplementationRole::Proctor, false, false),
+            (ImplementationRole::Auditor, false, false),
+        ] {
+            let a = actor(&[r], &[]);
+            assert_eq!(a.may(of(2, None)), sees, "{r:?}");
+            assert_eq!(a.may(Permission::RevokeCertificates), revokes, "{r:?}");
+        }
+        assert!(!admin.may(Permission::RevokeCertificates));
     }
 
     #[test]

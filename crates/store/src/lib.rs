@@ -98,6 +98,7 @@ pub fn conflict_message(detail: &str) -> &'static str {
         ("agreements", "An agreement with this key already exists."),
         ("email_templates", "This email template was saved by someone else at the same moment. Try again."),
         ("hmis_accounts", "Another HMIS account already uses this username."),
+        ("certificates", "Another certificate drew the same verification code. Try again."),
         ("audit_events", "Someone else made a change at the same moment. Try again."),
     ];
     let d = detail.trim();

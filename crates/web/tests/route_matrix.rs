@@ -107,6 +107,10 @@ enum Id {
     Agreement,
     /// An active HMIS account of the request's person (cross-agency: of Northside's).
     HmisAccount,
+    /// A certificate of Harbor House's trainee (cross-agency: of Northside's trainee).
+    Certificate,
+    /// That certificate's verification code.
+    CertificateCode,
 }
 
 struct Row {
@@ -209,6 +213,9 @@ const AUDIT_READERS: [X; 10] = [S, F, F, F, F, F, O, F, F, O];
 const LEAD_STAFF: [X; 10] = [S, F, F, F, F, F, F, F, O, O];
 /// Lead staff, whose empty form is then refused with field messages.
 const LEAD_STAFF_INVALID: [X; 10] = [S, F, F, F, F, F, F, F, I, I];
+/// Who may download the Harbor House trainee's certificate: the trainee, Harbor House's
+/// administrator, Lead staff.
+const CERTIFICATE_READERS: [X; 10] = [S, O, O, F, F, F, F, F, O, O];
 /// Who sees Harbor House's request: not another trainee (not found), everyone overseeing.
 const REQUEST_VIEWERS: [X; 10] = [S, N, O, O, O, O, O, O, O, O];
 
@@ -426,6 +433,12 @@ const ROWS: &[Row] = &[
     api("GET", "/api/v1/requests", Id::None),
     api("POST", "/api/v1/requests", Id::None),
     api("GET", "/api/v1/requests/{id}", Id::Request),
+    // ---- certificates: checked by anyone; downloaded by their person, the person's agency
+    // administrator and Lead staff
+    get("/verify", Id::None, EVERYONE),
+    get("/verify/{code}", Id::CertificateCode, EVERYONE),
+    get("/certificates", Id::None, SIGNED_IN),
+    get("/certificates/{id}/pdf", Id::Certificate, CERTIFICATE_READERS),
 ];
 
 /// A form posted to a path without an id, naming another agency's or implementation's
@@ -654,6 +667,33 @@ async fn hmis_account(app: &TestApp, implementation_id: i64, request: i64) -> i6
     id
 }
 
+/// A certificate of a course for the person with this email, issued by `ctx`.
+async fn certificate_for(
+    app: &TestApp,
+    ctx: &onramp_app::Ctx,
+    email: &str,
+) -> onramp_app::learning::certificates::Certificate {
+    let person = app.person_id_in(ctx.implementation_id(), email).await;
+    let mut tx = app.app.store.begin().await.expect("begin");
+    let c = onramp_app::learning::certificates::issue_in(
+        &mut tx,
+        &app.app,
+        ctx,
+        person,
+        &onramp_domain::learning::certificate::CertificateSubject::Course {
+            key: onramp_domain::Slug::parse("intro-hmis").expect("key"),
+            version: 1,
+        },
+        "Introduction to HMIS (version 1)",
+        app.now(),
+        Some(app.now() + chrono::Duration::days(365)),
+    )
+    .await
+    .expect("a certificate");
+    tx.commit().await.expect("commit");
+    c
+}
+
 async fn agreement_id(app: &TestApp, implementation_id: i64) -> i64 {
     let mut tx = app.app.store.read().await.expect("read");
     tx.agreement_by_key(implementation_id, "end_user")
@@ -748,6 +788,9 @@ async fn world() -> World {
     let account = hmis_account(&app, imp, request).await;
     let northside_account = hmis_account(&app, imp, northside_request).await;
 
+    let certificate = certificate_for(&app, &lead, "trainee@harbor.example.org").await;
+    let northside_certificate = certificate_for(&app, &lead, "trainee@northside.example.org").await;
+
     let token_segment = |link: &str| link.rsplit('/').next().expect("token").to_string();
     let demo = Ids(HashMap::from([
         (Id::Agency, harbor.to_string()),
@@ -787,6 +830,8 @@ async fn world() -> World {
         (Id::ProcessKey, PROCESS.to_string()),
         (Id::Agreement, agreement.to_string()),
         (Id::HmisAccount, account.to_string()),
+        (Id::Certificate, certificate.id.to_string()),
+        (Id::CertificateCode, certificate.code.clone()),
     ]));
     let northside_ids = Ids(HashMap::from([
         (Id::Agency, northside.to_string()),
@@ -804,6 +849,7 @@ async fn world() -> World {
         ),
         (Id::Request, northside_request.to_string()),
         (Id::HmisAccount, northside_account.to_string()),
+        (Id::Certificate, northside_certificate.id.to_string()),
         (
             Id::RequestStep,
             format!("{northside_request}|{VERIFICATION_STEP}"),
@@ -855,6 +901,7 @@ async fn world() -> World {
     .await;
     let other_agreement = agreement_id(&app, other.implementation_id).await;
     let other_account = hmis_account(&app, other.implementation_id, other_request).await;
+    let other_certificate = certificate_for(&app, &other_ctx, OTHER_EMAIL).await;
     let foreign = Ids(HashMap::from([
         (Id::Agency, other.agency_id.to_string()),
         (Id::Project, other.project_id.to_string()),
@@ -884,6 +931,7 @@ async fn world() -> World {
         ),
         (Id::Agreement, other_agreement.to_string()),
         (Id::HmisAccount, other_account.to_string()),
+        (Id::Certificate, other_certificate.id.to_string()),
     ]));
     let today = app.now().date_naive().to_string();
     World {

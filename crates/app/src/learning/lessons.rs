@@ -357,6 +357,21 @@ pub async fn course_done_if_complete_in(
     let now = now_of(app);
     tx.enrolment_complete(enrolment.id, now).await?;
     let key = Slug::parse(&course.key).map_err(AppError::Internal)?;
+    // The course's certificate, with its verification code.
+    super::certificates::issue_in(
+        tx,
+        app,
+        ctx,
+        enrolment.person_id,
+        &onramp_domain::learning::certificate::CertificateSubject::Course {
+            key: key.clone(),
+            version: version.version,
+        },
+        &course.title,
+        now,
+        None,
+    )
+    .await?;
     plans::complete_item_in(
         tx,
         app,

@@ -504,6 +504,22 @@ pub async fn complete_item_in(
         json!({"item": item.to_string(), "version": version, "evidence": evidence, "reason": reason}),
     )
     .await?;
+    // A whole plan complete earns its own certificate.
+    if let Some(state) = state_in(tx, person_id).await? {
+        if state.view.has_groups(&[]) && state.view.is_complete(&[]) {
+            super::certificates::issue_in(
+                tx,
+                app,
+                ctx,
+                person_id,
+                &onramp_domain::learning::certificate::CertificateSubject::Plan { part: None },
+                "HMIS training plan",
+                now,
+                None,
+            )
+            .await?;
+        }
+    }
     progressed_in(tx, app, ctx, person_id).await?;
     Ok(id)
 }

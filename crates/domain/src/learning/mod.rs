@@ -2,6 +2,7 @@
 //! plans they build. Each capability owns its completion rules here as pure functions and
 //! reports completion through one model: a plan's items, each complete or not.
 
+pub mod certificate;
 pub mod course;
 pub mod coverage;
 pub mod plan;

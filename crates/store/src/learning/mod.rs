@@ -1,5 +1,6 @@
 //! Training: courses and lessons, enrolments and progress, completion records, requirement
 //! rules and training plans.
 
+pub mod certificates;
 pub mod courses;
 pub mod plans;

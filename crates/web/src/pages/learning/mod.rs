@@ -1,5 +1,6 @@
 //! Training pages: the trainee's plan, courses and lessons.
 
+pub mod certificates;
 pub mod training;
 
 use crate::Route;
@@ -7,5 +8,6 @@ use crate::Route;
 pub fn routes() -> Vec<Route> {
     let mut r = Vec::new();
     r.extend(training::routes());
+    r.extend(certificates::routes());
     r
 }
