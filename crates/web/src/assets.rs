@@ -18,6 +18,11 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
         "text/javascript; charset=utf-8",
         include_bytes!("../static/htmx.min.js"),
     ),
+    (
+        "video-progress.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../static/video-progress.js"),
+    ),
 ];
 
 pub fn routes() -> Vec<Route> {

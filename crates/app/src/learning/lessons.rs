@@ -473,3 +473,124 @@ pub async fn may_fetch_file(app: &App, ctx: &Ctx, course_id: i64, hash: &str) ->
 pub fn lesson_content(l: &Lesson) -> onramp_domain::learning::course::LessonContent {
     content_of(l)
 }
+
+/// What the player is told after a report.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct VideoAnswer {
+    /// 0..1 of the video covered (never lower than before).
+    pub share: f64,
+    pub complete: bool,
+    /// How far the person may seek when seeking is restricted.
+    pub furthest_ms: u64,
+}
+
+/// Judges one progress report of a video lesson by its enrolled trainee. A refused report
+/// changes nothing but the count of refused reports, and is answered with why.
+pub async fn report_progress(
+    app: &App,
+    ctx: &Ctx,
+    course_id: i64,
+    lesson_key: &str,
+    report: &onramp_domain::learning::coverage::ProgressReport,
+) -> AppResult<Result<VideoAnswer, onramp_domain::learning::coverage::Refused>> {
+    use onramp_domain::learning::coverage::{apply, Coverage, VideoState};
+    let mut tx = app.store.begin().await?;
+    let course = trainee_course_in(&mut tx, ctx, course_id).await?;
+    let enrolment = course.enrolment.clone().ok_or(AppError::NotFound)?;
+    if course.restricted.is_some() {
+        return Err(AppError::Forbidden);
+    }
+    let row = course
+        .lessons
+        .iter()
+        .find(|l| l.lesson.key == lesson_key)
+        .ok_or(AppError::NotFound)?;
+    if LessonKind::parse(&row.lesson.kind) != Some(LessonKind::Video) {
+        return Err(AppError::NotFound);
+    }
+    let duration = row
+        .lesson
+        .duration_ms
+        .and_then(|d| u64::try_from(d).ok())
+        .filter(|d| *d > 0)
+        .ok_or(AppError::NotFound)?;
+    let Some(mut p) = row.progress.clone() else {
+        // No viewing was started: the lesson page was never opened.
+        return Ok(Err(onramp_domain::learning::coverage::Refused::StaleView));
+    };
+    let ms = |t: DateTime<Utc>| u64::try_from(t.timestamp_millis()).unwrap_or(0);
+    let coverage: Vec<(u64, u64)> = serde_json::from_str(&p.covered).unwrap_or_default();
+    let state = VideoState {
+        coverage: Coverage(coverage),
+        view: p.view_token.clone(),
+        view_started_ms: p.view_started_at.map(ms).unwrap_or(0),
+        last_seq: u32::try_from(p.last_seq).unwrap_or(0),
+        last_report_ms: p.last_report_at.map(ms),
+        complete: p.completed_at.is_some(),
+    };
+    let now = now_of(app);
+    match apply(&state, report, ms(now), duration, &app.config.video_policy) {
+        Err(why) => {
+            tx.lesson_progress_refused(enrolment.id, row.lesson.id)
+                .await?;
+            tx.commit().await?;
+            tracing::info!(course = course_id, lesson = lesson_key, why = ?why, "video progress report refused");
+            Ok(Err(why))
+        }
+        Ok(applied) => {
+            let s = &applied.state;
+            p.covered = serde_json::to_string(&s.coverage.0)
+                .map_err(|e| AppError::Internal(e.to_string()))?;
+            p.covered_ms = i64::try_from(s.coverage.covered()).unwrap_or(i64::MAX);
+            p.furthest_ms = p
+                .furthest_ms
+                .max(i64::try_from(s.coverage.furthest_from_start()).unwrap_or(0));
+            p.last_seq = i32::try_from(s.last_seq).unwrap_or(i32::MAX);
+            p.last_report_at = Some(now);
+            if applied.completed_now {
+                p.completed_at = Some(now);
+                p.how = "watched".into();
+            }
+            tx.lesson_progress_save(&p).await?;
+            if applied.completed_now {
+                record(
+                    &mut tx,
+                    app,
+                    ctx,
+                    "lesson.complete",
+                    "course",
+                    Some(course.course.id),
+                    json!({"lesson": row.lesson.key, "version": course.version.version, "how": "watched", "covered_ms": p.covered_ms, "duration_ms": duration}),
+                )
+                .await?;
+                course_done_if_complete_in(
+                    &mut tx,
+                    app,
+                    ctx,
+                    &course.course,
+                    &enrolment,
+                    &course.version,
+                )
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(Ok(VideoAnswer {
+                share: s.coverage.share(duration),
+                complete: s.complete,
+                furthest_ms: u64::try_from(p.furthest_ms).unwrap_or(0),
+            }))
+        }
+    }
+}
+
+/// A stored file of a course, for someone who may fetch it.
+pub async fn course_file(
+    app: &App,
+    ctx: &Ctx,
+    course_id: i64,
+    hash: &str,
+) -> AppResult<onramp_store::files::StoredFile> {
+    may_fetch_file(app, ctx, course_id, hash).await?;
+    let mut tx = app.store.read().await?;
+    tx.file_meta(hash).await?.ok_or(AppError::NotFound)
+}

@@ -864,6 +864,26 @@ impl TestClient {
     }
 
     /// Any method, no body, with extra headers (e.g. `Authorization`).
+    /// POSTs a JSON body with extra headers.
+    pub async fn post_json(&self, path: &str, body: &str, headers: &[(&str, &str)]) -> Reply {
+        let mut req = self
+            .http
+            .post(self.url(path))
+            .header("content-type", "application/json")
+            .body(body.to_string());
+        for (k, v) in headers {
+            req = req.header(
+                HeaderName::from_bytes(k.as_bytes()).expect("header name"),
+                HeaderValue::from_str(v).expect("header value"),
+            );
+        }
+        let res = req
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"));
+        self.read(res).await
+    }
+
     pub async fn request(
         &self,
         method: reqwest::Method,

@@ -29,6 +29,11 @@ pub fn routes() -> Vec<Route> {
             "/training/courses/{id}/lessons/{key}/done",
             post(lesson_done),
         ),
+        Route::post(
+            "/training/courses/{id}/lessons/{key}/progress",
+            post(video_progress),
+        ),
+        Route::get("/training/courses/{id}/files/{hash}", get(course_file)),
     ]
 }
 
@@ -436,5 +441,173 @@ async fn lesson_done(
             Ok((jar.add(crate::chrome::flash(&m)), Redirect::to(&back)).into_response())
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+// ---------------------------------------------------------------- video progress
+
+fn problem(status: axum::http::StatusCode, title: &str, detail: &str) -> Response {
+    (
+        status,
+        [(axum::http::header::CONTENT_TYPE, "application/problem+json")],
+        serde_json::json!({"type": "about:blank", "title": title, "status": status.as_u16(), "detail": detail})
+            .to_string(),
+    )
+        .into_response()
+}
+
+/// `POST …/progress`: one report of the played ranges (JSON, with the page's CSRF token in
+/// `X-CSRF-Token`). Answers the share watched, or a problem saying why the report was refused.
+async fn video_progress(
+    State(state): State<AppState>,
+    v: Viewer,
+    Path((id, key)): Path<(i64, String)>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> WebResult<Response> {
+    use axum::http::StatusCode;
+    let token = headers
+        .get("x-csrf-token")
+        .and_then(|t| t.to_str().ok())
+        .unwrap_or_default();
+    if token.is_empty() || token != v.session.csrf_token {
+        return Ok(problem(
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            "The page's security token is missing or out of date; reload the lesson.",
+        ));
+    }
+    if body.len() > 64 * 1024 {
+        return Ok(problem(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Too large",
+            "The progress report is too large.",
+        ));
+    }
+    let report: onramp_domain::learning::coverage::ProgressReport =
+        match serde_json::from_slice(&body) {
+            Ok(r) => r,
+            Err(_) => {
+                return Ok(problem(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "Refused",
+                    "The progress report is not well formed.",
+                ))
+            }
+        };
+    match lessons::report_progress(&state.app, &v.ctx, id, &key, &report).await? {
+        Ok(answer) => Ok(axum::Json(answer).into_response()),
+        Err(why) => Ok(problem(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Refused",
+            why.message(),
+        )),
+    }
+}
+
+// ---------------------------------------------------------------- files
+
+/// A single byte range `bytes=a-b`, `a-` or `-n` of a file of `size` bytes: Some((start,
+/// end exclusive)), None when unsatisfiable; several ranges read as the whole file.
+pub fn byte_range(header: &str, size: u64) -> Option<Option<(u64, u64)>> {
+    let spec = header.trim().strip_prefix("bytes=")?;
+    if spec.contains(',') {
+        return Some(None);
+    }
+    let (a, b) = spec.split_once('-')?;
+    let (a, b) = (a.trim(), b.trim());
+    let range = if a.is_empty() {
+        let n: u64 = b.parse().ok()?;
+        if n == 0 || size == 0 {
+            return None;
+        }
+        (size.saturating_sub(n), size)
+    } else {
+        let start: u64 = a.parse().ok()?;
+        let end = if b.is_empty() {
+            size
+        } else {
+            b.parse::<u64>().ok()?.saturating_add(1).min(size)
+        };
+        if start >= size || start >= end {
+            return None;
+        }
+        (start, end)
+    };
+    Some(Some(range))
+}
+
+/// `GET …/files/{hash}`: a course's video, captions or PDF, to its enrolled people (and
+/// course writers), with single byte ranges for seeking and resuming.
+async fn course_file(
+    State(state): State<AppState>,
+    v: Viewer,
+    Path((id, hash)): Path<(i64, String)>,
+    headers: axum::http::HeaderMap,
+) -> WebResult<Response> {
+    use axum::http::{header, StatusCode};
+    let hash = onramp_domain::files::FileHash::parse(&hash).map_err(|_| AppError::NotFound)?;
+    let file = lessons::course_file(&state.app, &v.ctx, id, hash.as_str()).await?;
+    let size = u64::try_from(file.size).unwrap_or(0);
+    let wanted = headers
+        .get(header::RANGE)
+        .and_then(|r| r.to_str().ok())
+        .map(|r| byte_range(r, size));
+    let (status, start, end) = match wanted {
+        None | Some(Some(None)) => (StatusCode::OK, 0, size),
+        Some(Some(Some((a, b)))) => (StatusCode::PARTIAL_CONTENT, a, b),
+        Some(None) => {
+            return Ok((
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                [(header::CONTENT_RANGE, format!("bytes */{size}"))],
+            )
+                .into_response())
+        }
+    };
+    let bytes = state
+        .app
+        .files
+        .read_range(&state.app.store, &file, start, end)
+        .await
+        .map_err(AppError::from)?;
+    let mut r = (status, bytes).into_response();
+    let h = r.headers_mut();
+    let set = |h: &mut axum::http::HeaderMap, k: header::HeaderName, v: String| {
+        if let Ok(v) = axum::http::HeaderValue::from_str(&v) {
+            h.insert(k, v);
+        }
+    };
+    set(h, header::CONTENT_TYPE, file.media_type.clone());
+    set(h, header::ACCEPT_RANGES, "bytes".into());
+    set(h, header::ETAG, format!("\"{}\"", file.hash));
+    set(
+        h,
+        header::CACHE_CONTROL,
+        "private, max-age=31536000, immutable".into(),
+    );
+    if status == StatusCode::PARTIAL_CONTENT {
+        set(
+            h,
+            header::CONTENT_RANGE,
+            format!("bytes {start}-{}/{size}", end.saturating_sub(1)),
+        );
+    }
+    Ok(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::byte_range;
+
+    #[test]
+    fn byte_ranges_read_as_browsers_send_them() {
+        assert_eq!(byte_range("bytes=0-99", 1000), Some(Some((0, 100))));
+        assert_eq!(byte_range("bytes=900-", 1000), Some(Some((900, 1000))));
+        assert_eq!(byte_range("bytes=-100", 1000), Some(Some((900, 1000))));
+        assert_eq!(byte_range("bytes=0-5000", 1000), Some(Some((0, 1000))));
+        assert_eq!(byte_range("bytes=1000-", 1000), None);
+        assert_eq!(byte_range("bytes=5-2", 1000), None);
+        assert_eq!(byte_range("bytes=0-1,5-9", 1000), Some(None));
+        assert_eq!(byte_range("items=0-1", 1000), None);
     }
 }
