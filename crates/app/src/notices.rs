@@ -334,13 +334,35 @@ async fn welcome(
         .await?;
     let request_link = crate::access::request_link(app, request.id);
     let link = step_link(app, request.id, def);
-    let carried: Vec<String> = tx
+    let mut carried: Vec<String> = tx
         .request_steps(request.id)
         .await?
         .into_iter()
         .filter(|s| StepStatus::parse(&s.status) == Some(StepStatus::Met) && s.done_by.is_none())
         .filter_map(|s| template.step(&s.step_key).map(|d| d.title.clone()))
         .collect();
+    // With requirement rules, earlier training counts item by item: name the courses (and
+    // other items) completed within the window.
+    if request.is_returning && template.carry_over_days > 0 {
+        let courses = tx.courses(request.implementation_id).await?;
+        for c in tx.completions_of(request.person_id).await? {
+            if !onramp_domain::learning::plan::counts_for_plan(
+                c.completed_at,
+                request.submitted_at,
+                template.carry_over_days,
+            ) {
+                continue;
+            }
+            let title = courses
+                .iter()
+                .find(|x| c.item_kind == "course" && x.key == c.item_key)
+                .map(|x| x.title.clone())
+                .unwrap_or_else(|| c.item_key.replace(['-', '_'], " "));
+            if !carried.contains(&title) {
+                carried.push(title);
+            }
+        }
+    }
     let carry_over = carry_over_note(template, request, &carried);
     let extra = [
         ("agency", agency.name.as_str()),

@@ -566,20 +566,62 @@ both_backends!(
         assert!(view.request.is_returning);
         let first_view = access::view(&w.app, &lead, first).await.unwrap();
         assert_eq!(view.person.id, first_view.person.id);
-        let training = view
-            .steps
-            .iter()
-            .find(|s| s.def.kind == StepKind::TrainingPlanComplete)
-            .unwrap();
-        assert_eq!(training.status, StepStatus::Met);
+        // Training carries over item by item: the introduction, recorded as met on the first
+        // request, still counts; the reporting course her new access level adds does not.
+        access::act(
+            &w.app,
+            &ata,
+            second,
+            "training-checklist",
+            StepAction::Done {
+                note: String::new(),
+            },
+        )
+        .await
+        .unwrap();
+        let trainee = w.person_ctx(view.person.id).await;
+        access::act(
+            &w.app,
+            &trainee,
+            second,
+            "learning-account",
+            StepAction::Done {
+                note: String::new(),
+            },
+        )
+        .await
+        .unwrap();
+        let plan = onramp_app::learning::plans::person_plan(&w.app, &lead, view.person.id)
+            .await
+            .unwrap()
+            .expect("a plan for the second request");
+        assert_eq!(plan.plan.request_id, Some(second));
+        let status_of = |key: &str| {
+            plan.view
+                .groups
+                .iter()
+                .flat_map(|g| g.items.iter())
+                .find(|i| i.item.key.as_str() == key)
+                .map(|i| i.status.clone())
+        };
         assert!(
-            training.row.note.contains(&format!("request #{first}")),
-            "{}",
-            training.row.note
+            matches!(
+                status_of("intro-hmis"),
+                Some(onramp_domain::learning::plan::ItemStatus::Complete {
+                    carried_over: true,
+                    ..
+                })
+            ),
+            "{:?}",
+            status_of("intro-hmis")
         );
+        assert!(matches!(
+            status_of("guide-reporting-basics"),
+            Some(onramp_domain::learning::plan::ItemStatus::Available)
+        ));
         // Provisioning reuses their username.
         let steps = walk(&w, second).await;
-        assert!(!steps.contains(&"required-courses".to_string()));
+        assert!(steps.contains(&"required-courses".to_string()));
         let view = access::view(&w.app, &lead, second).await.unwrap();
         assert_eq!(view.hmis_account.unwrap().username, "rosa.delgado");
     }
@@ -1379,7 +1421,7 @@ both_backends!(
         assert_eq!(texts.len(), 2, "{texts:?}");
         assert!(
             texts[1].contains(
-                "counts and is not repeated: Complete the required HMIS training courses"
+                "counts and is not repeated: Introduction to Homeless Management Information System (HMIS)"
             ),
             "{}",
             texts[1]
