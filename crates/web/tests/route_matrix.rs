@@ -111,6 +111,12 @@ enum Id {
     Certificate,
     /// That certificate's verification code.
     CertificateCode,
+    /// The Introduction to HMIS, in which Harbor House's trainee is enrolled.
+    Course,
+    /// That course and a reading lesson of it (`id|key`).
+    CourseLesson,
+    /// That course and its welcome video's file (`id|hash`).
+    CourseFile,
 }
 
 struct Row {
@@ -216,6 +222,12 @@ const LEAD_STAFF_INVALID: [X; 10] = [S, F, F, F, F, F, F, F, I, I];
 /// Who may download the Harbor House trainee's certificate: the trainee, Harbor House's
 /// administrator, Lead staff.
 const CERTIFICATE_READERS: [X; 10] = [S, O, O, F, F, F, F, F, O, O];
+/// A course's pages: its enrolled trainee and the people who write courses; to everyone
+/// else the course does not exist.
+const COURSE_VIEWERS: [X; 10] = [S, O, N, N, N, N, N, N, O, O];
+/// Completing a lesson: its enrolled trainee; course writers who are not enrolled may look
+/// but not complete.
+const LESSON_DOERS: [X; 10] = [S, O, N, N, N, N, N, N, F, F];
 /// Who sees Harbor House's request: not another trainee (not found), everyone overseeing.
 const REQUEST_VIEWERS: [X; 10] = [S, N, O, O, O, O, O, O, O, O];
 
@@ -439,6 +451,29 @@ const ROWS: &[Row] = &[
     get("/verify/{code}", Id::CertificateCode, EVERYONE),
     get("/certificates", Id::None, SIGNED_IN),
     get("/certificates/{id}/pdf", Id::Certificate, CERTIFICATE_READERS),
+    // ---- training: a person's own plan, and the courses they are enrolled in
+    get("/training", Id::None, SIGNED_IN),
+    get("/training/courses/{id}", Id::Course, COURSE_VIEWERS),
+    get(
+        "/training/courses/{id}/lessons/{key}",
+        Id::CourseLesson,
+        COURSE_VIEWERS,
+    ),
+    get("/training/courses/{id}/files/{hash}", Id::CourseFile, COURSE_VIEWERS),
+    post(
+        "/training/courses/{id}/lessons/{key}/done",
+        Id::CourseLesson,
+        &[("what", "read")],
+        LESSON_DOERS,
+    ),
+    // The player's JSON report carries the CSRF token in a header, which a form post
+    // lacks: refused for everyone here; accepted reports are walked in seed_walks.
+    post(
+        "/training/courses/{id}/lessons/{key}/progress",
+        Id::CourseLesson,
+        &[],
+        [S, F, F, F, F, F, F, F, F, F],
+    ),
 ];
 
 /// A form posted to a path without an id, naming another agency's or implementation's
@@ -792,6 +827,29 @@ async fn world() -> World {
     let northside_certificate = certificate_for(&app, &lead, "trainee@northside.example.org").await;
 
     let token_segment = |link: &str| link.rsplit('/').next().expect("token").to_string();
+    // Harbor House's trainee is enrolled in the Introduction to HMIS.
+    let (course, video) = {
+        let trainee = app.person_id("trainee@harbor.example.org").await;
+        let mut tx = app.app.store.begin().await.expect("begin");
+        let intro = tx
+            .course_by_key(imp, "intro-hmis")
+            .await
+            .expect("course")
+            .expect("the starter Introduction to HMIS");
+        let version = tx.course_versions(intro.id).await.expect("versions")[0].id;
+        tx.enrolment_ensure(imp, trainee, intro.id, version, app.now())
+            .await
+            .expect("enrol");
+        let video = tx
+            .lessons_of_version(version)
+            .await
+            .expect("lessons")
+            .into_iter()
+            .find_map(|l| l.file_hash)
+            .expect("a video");
+        tx.commit().await.expect("commit");
+        (intro.id, video)
+    };
     let demo = Ids(HashMap::from([
         (Id::Agency, harbor.to_string()),
         (
@@ -832,6 +890,9 @@ async fn world() -> World {
         (Id::HmisAccount, account.to_string()),
         (Id::Certificate, certificate.id.to_string()),
         (Id::CertificateCode, certificate.code.clone()),
+        (Id::Course, course.to_string()),
+        (Id::CourseLesson, format!("{course}|how-systems-fit")),
+        (Id::CourseFile, format!("{course}|{video}")),
     ]));
     let northside_ids = Ids(HashMap::from([
         (Id::Agency, northside.to_string()),

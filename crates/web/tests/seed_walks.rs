@@ -6,9 +6,11 @@
 //! password, signs and confirms; the other signers sign; a proctor approves the practice
 //! exercise. A step that opens without anyone who must act being told fails the walk.
 //!
-//! Training steps (courses, quizzes, live sessions) have no pages of their own yet: the
-//! person is told of them and sees them on their request, and the Lead records them as met
-//! from the request page, as for training done elsewhere.
+//! Training steps follow the person's plan: the trainee opens "My training", works through
+//! every course it links to (readings read, external pages confirmed, videos watched through
+//! with the player's progress reports while the clock moves) and the step completes by
+//! itself. Training the plan cannot hold yet (live sessions, quizzes) is recorded as met by
+//! the Lead from the request page, as for training done elsewhere.
 
 mod support;
 
