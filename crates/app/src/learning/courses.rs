@@ -474,12 +474,11 @@ pub(crate) async fn save_lesson_in(
     let lessons = tx.lessons_of_version(draft.id).await?;
     let existing = match lesson_id {
         Some(id) => Some(
+            // A lesson of an older version is edited through its copy in the draft.
             lessons
                 .iter()
                 .find(|l| l.id == id)
                 .cloned()
-                // A lesson of an older version is edited through its copy in the draft.
-                .or_else(|| None)
                 .ok_or(AppError::NotFound)?,
         ),
         None => None,

@@ -419,7 +419,7 @@ async fn whole_file(app: &App, tx: &mut Tx, hash: &str) -> AppResult<Vec<u8>> {
 /// The starter curriculum's packages, read from the files compiled into the binary, in an
 /// order where every course comes after its prerequisites.
 pub fn starter_curriculum() -> Result<Vec<Package>, String> {
-    let mut by_course: BTreeMap<&str, Vec<(String, Result<Vec<u8>, String>)>> = BTreeMap::new();
+    let mut by_course: BTreeMap<&str, Vec<(String, package::PackageEntry)>> = BTreeMap::new();
     for (path, bytes) in compiled::FILES {
         if let Some((course, rest)) = path.split_once('/') {
             by_course

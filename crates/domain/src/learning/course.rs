@@ -110,7 +110,7 @@ pub fn gate(prerequisites: &Prerequisites, complete: impl Fn(&Slug) -> bool) -> 
 }
 
 /// Finds a cycle in the prerequisites of a catalogue, as the courses that form it.
-pub fn prerequisite_cycle<'a>(courses: &'a [(Slug, Prerequisites)]) -> Option<Vec<&'a Slug>> {
+pub fn prerequisite_cycle(courses: &[(Slug, Prerequisites)]) -> Option<Vec<&Slug>> {
     fn visit<'a>(
         key: &'a Slug,
         courses: &'a [(Slug, Prerequisites)],
@@ -455,7 +455,7 @@ mod tests {
             duration_ms: Some(12_000),
             ..Default::default()
         };
-        let p = publish_problems("Intro", &[v.clone()]);
+        let p = publish_problems("Intro", std::slice::from_ref(&v));
         let fields: Vec<&str> = p.iter().map(|p| p.field.as_str()).collect();
         assert_eq!(fields, ["captions", "transcript"]);
         assert!(p[0].message.contains("captions"));
