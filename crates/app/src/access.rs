@@ -1350,7 +1350,7 @@ pub async fn view(app: &App, ctx: &Ctx, request_id: i64) -> AppResult<RequestVie
         return Err(AppError::NotFound);
     }
     let template_row = tx.template_get(imp, request.template_id).await?;
-    let template = processes::load(&mut tx, imp, request.template_id).await?;
+    let template = processes::load_shared(app, &mut tx, imp, request.template_id).await?;
     let person = tx.person_by_id(request.person_id).await?;
     let agency_name = tx.agency_get(imp, request.agency_id).await?.name;
     let requested_by = tx.person_by_id(request.requested_by).await?.display_name();
@@ -1363,20 +1363,51 @@ pub async fn view(app: &App, ctx: &Ctx, request_id: i64) -> AppResult<RequestVie
             .to_string();
         projects.push((pr.id, pr.name, label));
     }
-    let now = app.now();
     let status = RequestStatus::parse(&request.status).unwrap_or(RequestStatus::Open);
+    let (steps, progress) = step_views_in(&mut tx, app, ctx, &request, &template, status).await?;
+    let messages = tx.request_messages(request_id).await?;
+    let hmis_account = tx.hmis_account_of_request(request_id).await?;
+    Ok(RequestView {
+        may_work: ctx.actor.may(Permission::WorkQueue),
+        may_withdraw: status.is_live()
+            && (ctx.actor.is_lead_staff() || ctx.actor.agency_contact_of(request.agency_id)),
+        status,
+        person,
+        agency_name,
+        requested_by,
+        process_name: template_row.name,
+        process_version: template_row.version,
+        projects,
+        steps,
+        messages,
+        hmis_account,
+        progress,
+        request,
+    })
+}
+
+/// The steps of a request as the viewer sees them, with (settled, applicable) for a
+/// progress bar.
+async fn step_views_in(
+    tx: &mut Tx,
+    app: &App,
+    ctx: &Ctx,
+    request: &AccessRequest,
+    template: &ProcessTemplate,
+    status: RequestStatus,
+) -> AppResult<(Vec<StepView>, (usize, usize))> {
+    let now = app.now();
     let mut steps = Vec::new();
-    for row in tx.request_steps(request_id).await? {
+    for row in tx.request_steps(request.id).await? {
         let Some(def) = template.step(&row.step_key).cloned() else {
             continue;
         };
         let st = StepStatus::parse(&row.status).unwrap_or(StepStatus::Waiting);
         let open = st == StepStatus::Open && status == RequestStatus::Open;
         let mine = open
-            && (may_act_on(&ctx.actor, &request, &def)
+            && (may_act_on(&ctx.actor, request, &def)
                 || (def.kind == StepKind::AgreementSigning
-                    && crate::agreements::may_sign_now(&mut tx, &ctx.actor, &request, &def)
-                        .await?)
+                    && crate::agreements::may_sign_now(tx, &ctx.actor, request, &def).await?)
                 || (def.kind.may_be_recorded_as_met() && ctx.actor.is_lead_staff()));
         steps.push(StepView {
             sla_overdue: open && row.sla_due_at.is_some_and(|d| d < now),
@@ -1395,30 +1426,63 @@ pub async fn view(app: &App, ctx: &Ctx, request_id: i64) -> AppResult<RequestVie
         .iter()
         .filter(|s| matches!(s.status, StepStatus::Done | StepStatus::Met))
         .count();
-    let messages = tx.request_messages(request_id).await?;
-    let hmis_account = tx.hmis_account_of_request(request_id).await?;
-    Ok(RequestView {
-        may_work: ctx.actor.may(Permission::WorkQueue),
-        may_withdraw: status.is_live()
-            && (ctx.actor.is_lead_staff() || ctx.actor.agency_contact_of(request.agency_id)),
-        status,
-        person,
-        agency_name,
-        requested_by,
-        process_name: template_row.name,
-        process_version: template_row.version,
-        projects,
-        steps,
-        messages,
-        hmis_account,
-        progress: (done, applicable),
-        request,
-    })
+    Ok((steps, (done, applicable)))
+}
+
+/// A request's steps, as the tracker on its person's home page shows them.
+#[derive(Debug, Clone)]
+pub struct RequestTracker {
+    pub request_id: i64,
+    pub agency_name: String,
+    pub status: RequestStatus,
+    pub steps: Vec<StepView>,
+    /// Steps settled out of the applicable ones.
+    pub progress: (usize, usize),
+}
+
+/// The trackers of listed requests (already filtered to what the actor may see), read in
+/// the caller's transaction.
+pub async fn trackers_in(
+    tx: &mut Tx,
+    app: &App,
+    ctx: &Ctx,
+    listed: Vec<AccessRequestSummary>,
+) -> AppResult<Vec<RequestTracker>> {
+    let imp = ctx.implementation_id();
+    let mut out = Vec::with_capacity(listed.len());
+    for r in listed {
+        let request = tx.request_get(imp, r.id).await?;
+        if !may_view(&ctx.actor, &request) {
+            continue;
+        }
+        let template = processes::load_shared(app, tx, imp, request.template_id).await?;
+        let status = RequestStatus::parse(&request.status).unwrap_or(RequestStatus::Open);
+        let (steps, progress) = step_views_in(tx, app, ctx, &request, &template, status).await?;
+        out.push(RequestTracker {
+            request_id: r.id,
+            agency_name: r.agency_name,
+            status,
+            steps,
+            progress,
+        });
+    }
+    Ok(out)
 }
 
 /// Requests the actor may see: the Lead's queue, an agency's pipeline, or the person's own.
 pub async fn list(
     app: &App,
+    ctx: &Ctx,
+    f: RequestFilter,
+    page: PageRequest,
+) -> AppResult<Page<AccessRequestSummary>> {
+    let mut tx = app.store.read().await?;
+    list_in(&mut tx, ctx, f, page).await
+}
+
+/// [`list`], in the caller's transaction.
+pub async fn list_in(
+    tx: &mut Tx,
     ctx: &Ctx,
     mut f: RequestFilter,
     page: PageRequest,
@@ -1432,7 +1496,6 @@ pub async fn list(
             f.only_agencies = Some(mine);
         }
     }
-    let mut tx = app.store.read().await?;
     Ok(tx.requests_list(ctx.implementation_id(), &f, page).await?)
 }
 

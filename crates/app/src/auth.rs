@@ -128,18 +128,14 @@ pub async fn load_actor(tx: &mut Tx, person_id: i64) -> AppResult<Actor> {
 /// The actor for a person already read.
 async fn actor_of(tx: &mut Tx, person: &onramp_store::Person) -> AppResult<Actor> {
     let person_id = person.id;
-    let implementation_roles = tx
-        .implementation_roles_of(person_id)
-        .await?
-        .iter()
-        .filter_map(|r| ImplementationRole::parse(r).ok())
-        .collect();
-    let agency_roles = tx
-        .agency_roles_of(person_id)
-        .await?
-        .into_iter()
-        .filter_map(|(a, r)| AgencyRole::parse(&r).ok().map(|r| (a, r)))
-        .collect();
+    let mut implementation_roles = Vec::new();
+    let mut agency_roles = Vec::new();
+    for (agency, role) in tx.roles_of(person_id).await? {
+        match agency {
+            None => implementation_roles.extend(ImplementationRole::parse(&role).ok()),
+            Some(a) => agency_roles.extend(AgencyRole::parse(&role).ok().map(|r| (a, r))),
+        }
+    }
     Ok(Actor {
         person_id,
         implementation_id: person.implementation_id,

@@ -7,7 +7,7 @@
 //! person the request is for, or, for an agreement, whoever signs next. Lead staff may act
 //! on agency steps too ([`access::may_act`]), but those do not wait for them.
 
-use crate::access::{self, RequestView};
+use crate::access;
 use crate::{agreements, processes, App, AppResult, Ctx};
 use chrono::{DateTime, Utc};
 use onramp_domain::authz::{Actor, Permission};
@@ -19,6 +19,7 @@ use onramp_store::waiting::{OpenStep, OpenStepsOf};
 use onramp_store::{AccessRequestSummary, PageRequest, Tx};
 use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// Most steps and requests listed on a home page; the rest are counted.
 pub const LISTED: usize = 20;
@@ -67,7 +68,7 @@ pub struct Home {
     /// Live requests with an open step past its SLA.
     pub sla_breached: i64,
     /// The viewer's own open requests, with their steps.
-    pub own: Vec<RequestView>,
+    pub own: Vec<access::RequestTracker>,
     /// Whether the viewer may request HMIS access for someone.
     pub may_request: bool,
 }
@@ -109,13 +110,17 @@ async fn waiting(
 ) -> AppResult<Vec<WaitingStep>> {
     let imp = ctx.implementation_id();
     let now = app.now();
-    let mut templates: BTreeMap<i64, Option<ProcessTemplate>> = BTreeMap::new();
+    let mut templates: BTreeMap<i64, Option<Arc<ProcessTemplate>>> = BTreeMap::new();
     let mut requests: BTreeMap<i64, onramp_store::AccessRequest> = BTreeMap::new();
     let mut out = Vec::new();
     for s in steps {
         if let Entry::Vacant(slot) = templates.entry(s.template_id) {
             // A stored version that no longer parses waits for no one here; its request page says why.
-            slot.insert(processes::load(tx, imp, s.template_id).await.ok());
+            slot.insert(
+                processes::load_shared(app, tx, imp, s.template_id)
+                    .await
+                    .ok(),
+            );
         }
         let Some(def) = templates
             .get(&s.template_id)
@@ -260,12 +265,12 @@ pub async fn home(app: &App, ctx: &Ctx) -> AppResult<Home> {
         .await?;
         out.following_total = page.total;
         let mut tx = app.store.read().await?;
-        let mut by_template: BTreeMap<i64, Option<ProcessTemplate>> = BTreeMap::new();
+        let mut by_template: BTreeMap<i64, Option<Arc<ProcessTemplate>>> = BTreeMap::new();
         for r in page.items {
             let request = tx.request_get(imp, r.id).await?;
             if let Entry::Vacant(slot) = by_template.entry(request.template_id) {
                 slot.insert(
-                    processes::load(&mut tx, imp, request.template_id)
+                    processes::load_shared(app, &mut tx, imp, request.template_id)
                         .await
                         .ok(),
                 );
@@ -286,8 +291,9 @@ pub async fn home(app: &App, ctx: &Ctx) -> AppResult<Home> {
     }
 
     // Their own requests, step by step.
-    let own = access::list(
-        app,
+    let mut tx = app.store.read().await?;
+    let own = access::list_in(
+        &mut tx,
         ctx,
         RequestFilter {
             statuses: live(),
@@ -297,9 +303,7 @@ pub async fn home(app: &App, ctx: &Ctx) -> AppResult<Home> {
         PageRequest::new(1, 5),
     )
     .await?;
-    for r in own.items {
-        out.own.push(access::view(app, ctx, r.id).await?);
-    }
+    out.own = access::trackers_in(&mut tx, app, ctx, own.items).await?;
     Ok(out)
 }
 

@@ -34,6 +34,9 @@ pub struct App {
     pub files: onramp_store::files::FileStore,
     pub clock: Arc<dyn Clock>,
     pub config: Arc<AppConfig>,
+    /// Process templates already parsed, by (implementation, id): a stored version never
+    /// changes (editing saves a new one), so an entry never goes stale.
+    pub(crate) templates: Arc<processes::ParsedTemplates>,
 }
 
 /// Who is acting, and from where (for the audit trail).
@@ -71,6 +74,7 @@ impl App {
             files: onramp_store::files::FileStore::Database,
             clock,
             config: Arc::new(config),
+            templates: Arc::default(),
         }
     }
     /// Keeps stored files where `files` says.

@@ -16,6 +16,7 @@ use onramp_store::organisation::Catalogue;
 use onramp_store::{CatalogueEntry, PageRequest, ProcessTemplateRow, Tx};
 use serde_json::json;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// The implementation setting that names the default template (by key).
 pub const DEFAULT_PROCESS_SETTING: &str = "default_process";
@@ -209,6 +210,43 @@ pub fn parse_stored(row: &ProcessTemplateRow) -> AppResult<ProcessTemplate> {
             detail.join("; ")
         ))
     })
+}
+
+/// Parsed template versions, shared by every request of one [`App`].
+#[derive(Default)]
+pub struct ParsedTemplates(
+    std::sync::RwLock<std::collections::HashMap<(i64, i64), Arc<ProcessTemplate>>>,
+);
+
+/// Parsed versions kept at most; past it the cache starts again (versions are few).
+const PARSED_TEMPLATES_KEPT: usize = 256;
+
+/// One stored version of a template, by id, parsed once per application: for the pages
+/// that read templates on every request (home, request pages).
+pub async fn load_shared(
+    app: &App,
+    tx: &mut Tx,
+    implementation_id: i64,
+    template_id: i64,
+) -> AppResult<Arc<ProcessTemplate>> {
+    let key = (implementation_id, template_id);
+    if let Some(t) = app
+        .templates
+        .0
+        .read()
+        .ok()
+        .and_then(|m| m.get(&key).cloned())
+    {
+        return Ok(t);
+    }
+    let parsed = Arc::new(load(tx, implementation_id, template_id).await?);
+    if let Ok(mut m) = app.templates.0.write() {
+        if m.len() >= PARSED_TEMPLATES_KEPT {
+            m.clear();
+        }
+        m.insert(key, parsed.clone());
+    }
+    Ok(parsed)
 }
 
 /// One stored version of a template, by id.

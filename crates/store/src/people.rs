@@ -142,6 +142,20 @@ impl Tx {
     }
 
     /// (agency id, role) pairs.
+    /// Both kinds of role in one read: (None, role) for an implementation role, (Some(agency),
+    /// role) for an agency role; implementation roles first, each kind in
+    /// [`Self::implementation_roles_of`] / [`Self::agency_roles_of`] order.
+    pub async fn roles_of(&mut self, person_id: i64) -> Result<Vec<(Option<i64>, String)>> {
+        Ok(
+            on_conn!(self, c => sqlx::query_as::<_, (Option<i64>, String)>(
+            "SELECT agency_id, role FROM (\
+             SELECT 0 AS kind, CAST(NULL AS BIGINT) AS agency_id, role FROM implementation_roles WHERE person_id = $1 \
+             UNION ALL SELECT 1 AS kind, agency_id, role FROM agency_roles WHERE person_id = $1) r \
+             ORDER BY kind, agency_id, role")
+            .bind(person_id).fetch_all(c).await)?,
+        )
+    }
+
     pub async fn agency_roles_of(&mut self, person_id: i64) -> Result<Vec<(i64, String)>> {
         Ok(
             on_conn!(self, c => sqlx::query_as::<_, (i64, String)>("SELECT agency_id, role FROM agency_roles WHERE person_id = $1 ORDER BY agency_id, role")

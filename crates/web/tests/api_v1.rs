@@ -619,6 +619,50 @@ async fn unreadable_requests_are_problems_not_plain_text() {
     s.get("/api/v1/agencies/not-a-number", &t)
         .await
         .problem(400);
+    s.get("/api/v1/agencies/1.5", &t).await.problem(400);
+    s.get("/api/v1/people?page=1.5", &t).await.problem(400);
+}
+
+/// JSON Schema counts `1.0` as an integer, so an integer parameter written as an integral
+/// decimal (a path id or a query filter) means that integer, as the document promises.
+#[tokio::test]
+async fn integral_decimals_are_the_integers_they_stand_for() {
+    let s = start().await;
+    let t = s.token(LEAD).await;
+    let harbor = s.agency_id("Harbor House").await;
+    let by_int = s
+        .get(&format!("/api/v1/agencies/{harbor}"), &t)
+        .await
+        .ok()
+        .clone();
+    let by_decimal = s
+        .get(&format!("/api/v1/agencies/{harbor}.0"), &t)
+        .await
+        .ok()
+        .clone();
+    assert_eq!(by_int, by_decimal);
+    let by_exponent = s
+        .get(&format!("/api/v1/agencies/{harbor}0e-1"), &t)
+        .await
+        .ok()
+        .clone();
+    assert_eq!(by_int, by_exponent);
+
+    let filtered = s
+        .get(&format!("/api/v1/people?agency_id={harbor}"), &t)
+        .await
+        .ok()
+        .clone();
+    let filtered_decimal = s
+        .get(
+            &format!("/api/v1/people?agency_id={harbor}.0&per_page=50.0"),
+            &t,
+        )
+        .await
+        .ok()
+        .clone();
+    assert_eq!(filtered["items"], filtered_decimal["items"]);
+    assert!(!filtered["items"].as_array().unwrap().is_empty());
 }
 
 // ---------------------------------------------------------------- who may and who may not

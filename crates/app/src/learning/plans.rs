@@ -340,8 +340,10 @@ pub async fn state_in(tx: &mut Tx, person_id: i64) -> AppResult<Option<PlanState
         Vec::new()
     };
     let mut lessons: BTreeMap<i64, Vec<Lesson>> = BTreeMap::new();
-    for e in enrolments.iter().filter(|e| e.completed_at.is_none()) {
-        lessons.insert(e.version_id, tx.lessons_of_version(e.version_id).await?);
+    if enrolments.iter().any(|e| e.completed_at.is_none()) {
+        for l in tx.lesson_outlines_of_open_enrolments(person_id).await? {
+            lessons.entry(l.version_id).or_default().push(l);
+        }
     }
     let courses: BTreeMap<String, Course> = tx
         .courses(plan.implementation_id)

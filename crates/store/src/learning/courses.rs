@@ -287,6 +287,22 @@ impl Tx {
         )
     }
 
+    /// The lessons of every course a person is enrolled in and has not completed, in one
+    /// read, without their texts (`body`, `transcript` and `instructions` are empty): what a
+    /// plan's progress bars need.
+    pub async fn lesson_outlines_of_open_enrolments(
+        &mut self,
+        person_id: i64,
+    ) -> Result<Vec<Lesson>> {
+        Ok(on_conn!(self, c => sqlx::query_as::<_, Lesson>(
+            "SELECT l.id, l.version_id, l.position, l.key, l.title, l.kind, '' AS body, l.file_hash, \
+             l.duration_ms, l.captions_hash, '' AS transcript, l.url, '' AS instructions, l.quiz_key \
+             FROM lessons l WHERE l.version_id IN \
+             (SELECT e.version_id FROM enrolments e WHERE e.person_id = $1 AND e.completed_at IS NULL) \
+             ORDER BY l.version_id, l.position, l.id")
+            .bind(person_id).fetch_all(c).await)?)
+    }
+
     pub async fn lesson_get(&mut self, id: i64) -> Result<Lesson> {
         Ok(
             on_conn!(self, c => sqlx::query_as::<_, Lesson>("SELECT * FROM lessons WHERE id = $1")

@@ -431,10 +431,12 @@ pub enum QueryProblem {
     Invalid(Vec<FieldError>),
 }
 
-/// Checks a query string against the operation's documented query parameters. Parameters
-/// the operation does not take are ignored.
-pub fn check_query(params: &[Parameter], query: &str) -> Result<(), QueryProblem> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
+/// Checks a query string against the operation's documented query parameters, and gives
+/// it back normalised: an integer parameter written as an integral decimal (`agency_id=2.0`,
+/// an integer to JSON Schema) is rewritten as `2`, so that the handler reads what the
+/// contract allowed. Parameters the operation does not take are ignored.
+pub fn check_query(params: &[Parameter], query: &str) -> Result<String, QueryProblem> {
+    let mut pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
         .map_err(|e| QueryProblem::Unreadable(vec![FieldError::new("query", e.to_string())]))?;
     let mut unreadable = Vec::new();
     let mut invalid = Vec::new();
@@ -442,10 +444,11 @@ pub fn check_query(params: &[Parameter], query: &str) -> Result<(), QueryProblem
         .iter()
         .filter(|p| p.parameter_in == ParameterIn::Query)
     {
-        let given: Vec<&String> = pairs
+        let given: Vec<usize> = pairs
             .iter()
-            .filter(|(k, _)| *k == p.name)
-            .map(|(_, v)| v)
+            .enumerate()
+            .filter(|(_, (k, _))| *k == p.name)
+            .map(|(i, _)| i)
             .collect();
         let schema = p
             .schema
@@ -458,8 +461,15 @@ pub fn check_query(params: &[Parameter], query: &str) -> Result<(), QueryProblem
                     invalid.push(FieldError::new(&p.name, "This parameter is required"));
                 }
             }
-            [raw] => match typed(&schema, raw) {
-                Some(mut v) => check(&schema, &mut v, &p.name, &mut invalid),
+            [i] => match typed(&schema, &pairs[*i].1) {
+                Some(mut v) => {
+                    if let Value::Number(n) = &v {
+                        if scalar_type(&schema) == "integer" {
+                            pairs[*i].1 = n.to_string();
+                        }
+                    }
+                    check(&schema, &mut v, &p.name, &mut invalid)
+                }
                 None => unreadable.push(FieldError::new(
                     &p.name,
                     format!("Expected {}", expected_text(&schema)),
@@ -473,8 +483,29 @@ pub fn check_query(params: &[Parameter], query: &str) -> Result<(), QueryProblem
     } else if !invalid.is_empty() {
         Err(QueryProblem::Invalid(invalid))
     } else {
-        Ok(())
+        serde_urlencoded::to_string(&pairs)
+            .map_err(|e| QueryProblem::Unreadable(vec![FieldError::new("query", e.to_string())]))
     }
+}
+
+/// The whole number a URL text stands for: `12`, and also `12.0` or `1.2e1`, which JSON
+/// Schema counts as the integer 12. `None` for a fraction, an out-of-range value or text.
+pub fn integer_text(raw: &str) -> Option<i64> {
+    if let Ok(i) = raw.parse::<i64>() {
+        return Some(i);
+    }
+    // Only number-shaped text: `inf`, `NaN` and the like parse as f64 but are no integer.
+    if !raw
+        .bytes()
+        .all(|b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E'))
+    {
+        return None;
+    }
+    let f = raw.parse::<f64>().ok()?;
+    // 2^63 is the first f64 beyond i64; every f64 below it in magnitude that has no
+    // fractional part converts exactly.
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    (f.is_finite() && f.fract() == 0.0 && f > -LIMIT && f < LIMIT).then_some(f as i64)
 }
 
 /// The JSON value a query-string text stands for under the parameter's schema, if it is of
@@ -482,7 +513,7 @@ pub fn check_query(params: &[Parameter], query: &str) -> Result<(), QueryProblem
 fn typed(schema: &Value, raw: &str) -> Option<Value> {
     let t = scalar_type(schema);
     match t {
-        "integer" => raw.parse::<i64>().ok().map(Value::from),
+        "integer" => integer_text(raw).map(Value::from),
         "number" => raw
             .parse::<f64>()
             .ok()

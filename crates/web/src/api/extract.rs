@@ -6,7 +6,7 @@ use super::contract::{self, QueryProblem};
 use super::problem::ApiError;
 use crate::session::SourceAddr;
 use crate::AppState;
-use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use axum::http::StatusCode;
@@ -126,10 +126,10 @@ where
 {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let params = T::into_params(|| Some(ParameterIn::Query));
-        match contract::check_query(&params, parts.uri.query().unwrap_or_default()) {
-            Ok(()) => {}
+        let query = match contract::check_query(&params, parts.uri.query().unwrap_or_default()) {
+            Ok(normalised) => normalised,
             Err(QueryProblem::Unreadable(errors)) => {
                 return Err(ApiError::Unreadable {
                     status: StatusCode::BAD_REQUEST,
@@ -144,25 +144,52 @@ where
                     errors,
                 })
             }
+        };
+        match serde_urlencoded::from_str::<T>(&query) {
+            Ok(value) => Ok(ApiQuery(value)),
+            Err(e) => Err(ApiError::Unreadable {
+                status: StatusCode::BAD_REQUEST,
+                detail: format!("The query string could not be read: {e}"),
+                errors: vec![],
+            }),
         }
-        let Query(value) = Query::<T>::from_request_parts(parts, state).await?;
-        Ok(ApiQuery(value))
     }
 }
 
-/// Path parameters; unreadable ones (`/agencies/abc`) are a problem+json.
+/// A path parameter; an unreadable one (`/agencies/abc`) is a problem+json.
 #[derive(Debug, Clone)]
 pub struct ApiPath<T>(pub T);
 
+/// A value a single path parameter stands for.
+pub trait PathParam: Sized {
+    /// The value of the text, or what was expected.
+    fn from_path_text(raw: &str) -> Result<Self, &'static str>;
+}
+
+impl PathParam for i64 {
+    /// A whole number; an integral decimal (`/agencies/1.0`) is the integer JSON Schema
+    /// takes it for.
+    fn from_path_text(raw: &str) -> Result<Self, &'static str> {
+        contract::integer_text(raw).ok_or("expected a whole number")
+    }
+}
+
 impl<T, S> FromRequestParts<S> for ApiPath<T>
 where
-    T: DeserializeOwned + Send,
+    T: PathParam + Send,
     S: Send + Sync,
 {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let Path(value) = Path::<T>::from_request_parts(parts, state).await?;
-        Ok(ApiPath(value))
+        let Path(raw) = Path::<String>::from_request_parts(parts, state).await?;
+        match T::from_path_text(&raw) {
+            Ok(value) => Ok(ApiPath(value)),
+            Err(expected) => Err(ApiError::Unreadable {
+                status: StatusCode::BAD_REQUEST,
+                detail: format!("The URL could not be read: {expected}, not `{raw}`."),
+                errors: vec![],
+            }),
+        }
     }
 }

@@ -287,7 +287,7 @@ async fn home(
         .own
         .iter()
         .map(|r| OwnRequest {
-            href: format!("/requests/{}", r.request.id),
+            href: format!("/requests/{}", r.request_id),
             heading: format!("HMIS access at {}", r.agency_name),
             status: r.status.label(),
             progress: format!(
