@@ -1274,6 +1274,16 @@ pub async fn change_status(
         json!({"before": from.as_str(), "after": to.as_str(), "reason": reason}),
     )
     .await?;
+    if !to.is_live() && to != RequestStatus::Completed {
+        // Withdrawn or closed: courses not started give their credit back, their charge
+        // is cancelled.
+        let why = if to == RequestStatus::Withdrawn {
+            "was withdrawn"
+        } else {
+            "was closed"
+        };
+        crate::learning::credits::release_in(&mut tx, app, ctx, &request, why).await?;
+    }
     if m == RequestMove::Reject {
         notify_contacts(
             &mut tx,
@@ -1727,6 +1737,7 @@ pub async fn sweep(app: &App) -> AppResult<SweepReport> {
                 json!({"step": step}),
             )
             .await?;
+            crate::learning::credits::release_in(&mut tx, app, &ctx, &request, "expired").await?;
             notify_contacts(
                 &mut tx,
                 app,

@@ -239,6 +239,41 @@ pub async fn load(app: &App) -> AppResult<(i64, bool)> {
     }
     crate::processes::install_seeds(&mut tx, app, imp).await?;
     let courses = crate::learning::packages::install_starter_in(&mut tx, app, imp).await?;
+    // Harbor House bought a pack of training credits for the $25 project courses (seed 004);
+    // Northside has none, so its paid courses become charges to invoice.
+    let lead = tx
+        .account_by_email("lead@demo.example.org")
+        .await?
+        .map(|a| a.person_id);
+    let bought = tx
+        .credit_add(&onramp_store::learning::credits::NewMovement {
+            implementation_id: imp,
+            agency_id: harbor,
+            kind: onramp_domain::learning::credits::MovementKind::Bought.as_str(),
+            credits: 5,
+            amount_cents: Some(12_500),
+            reference: "Demo invoice 2026-001",
+            reason: "Pack bought for $125.00",
+            person_id: None,
+            course_id: None,
+            request_id: None,
+            recorded_by: lead,
+            at: now,
+        })
+        .await?;
+    crate::audit::record_system(
+        &mut tx,
+        app,
+        Some(imp),
+        None,
+        "training_credits.bought",
+        "agency",
+        Some(harbor),
+        serde_json::json!({"movement_id": bought.id, "credits": bought.credits, "balance_after": bought.balance_after,
+                           "amount_cents": bought.amount_cents, "reference": bought.reference, "reason": bought.reason}),
+        "local",
+    )
+    .await?;
     crate::audit::record_system(
         &mut tx,
         app,

@@ -65,6 +65,11 @@ pub enum Permission {
     },
     /// Revoke a certificate (Lead admin).
     RevokeCertificates,
+    /// Grant training credits to an agency and record the packs it bought (Lead admin).
+    ManageTrainingCredits,
+    /// See an agency's training-credit balance, movements and charges: Lead staff and
+    /// auditors, and the agency's own administrators.
+    ViewTrainingCredits(i64),
 }
 
 /// Who must use two-step sign-in, chosen per implementation.
@@ -202,6 +207,12 @@ impl Actor {
                     || agency_id.is_some_and(|a| self.administered_agencies().contains(&a))
             }
             Permission::RevokeCertificates => lead,
+            Permission::ManageTrainingCredits => lead,
+            Permission::ViewTrainingCredits(a) => {
+                lead || coordinator
+                    || self.has(I::Auditor)
+                    || self.administered_agencies().contains(&a)
+            }
         }
     }
 }
@@ -337,6 +348,35 @@ mod tests {
             assert_eq!(a.may(Permission::RevokeCertificates), revokes, "{r:?}");
         }
         assert!(!admin.may(Permission::RevokeCertificates));
+    }
+
+    #[test]
+    fn training_credits_are_managed_by_the_lead_and_seen_by_their_agency_administrators() {
+        let admin = actor(&[], &[(3, AgencyRole::AgencyAdministrator)]);
+        assert!(admin.may(Permission::ViewTrainingCredits(3)));
+        assert!(!admin.may(Permission::ViewTrainingCredits(4)));
+        assert!(!admin.may(Permission::ManageTrainingCredits));
+        for r in [
+            AgencyRole::ExecutiveDirector,
+            AgencyRole::Supervisor,
+            AgencyRole::SecurityOfficer,
+        ] {
+            assert!(
+                !actor(&[], &[(3, r)]).may(Permission::ViewTrainingCredits(3)),
+                "{r:?}"
+            );
+        }
+        assert!(!actor(&[], &[]).may(Permission::ViewTrainingCredits(3)));
+        for (r, sees, manages) in [
+            (ImplementationRole::LeadAdmin, true, true),
+            (ImplementationRole::TrainingCoordinator, true, false),
+            (ImplementationRole::Auditor, true, false),
+            (ImplementationRole::Proctor, false, false),
+        ] {
+            let a = actor(&[r], &[]);
+            assert_eq!(a.may(Permission::ViewTrainingCredits(3)), sees, "{r:?}");
+            assert_eq!(a.may(Permission::ManageTrainingCredits), manages, "{r:?}");
+        }
     }
 
     #[test]

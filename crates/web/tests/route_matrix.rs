@@ -222,6 +222,8 @@ const LEAD_STAFF_INVALID: [X; 10] = [S, F, F, F, F, F, F, F, I, I];
 /// Who may download the Harbor House trainee's certificate: the trainee, Harbor House's
 /// administrator, Lead staff.
 const CERTIFICATE_READERS: [X; 10] = [S, O, O, F, F, F, F, F, O, O];
+/// Who sees Harbor House's training credits: its administrator, the auditor, Lead staff.
+const CREDIT_READERS: [X; 10] = [S, F, O, F, F, F, O, F, O, O];
 /// A course's pages: its enrolled trainee and the people who write courses; to everyone
 /// else the course does not exist.
 const COURSE_VIEWERS: [X; 10] = [S, O, N, N, N, N, N, N, O, O];
@@ -328,6 +330,11 @@ const ROWS: &[Row] = &[
     get("/admin/agencies/new", Id::None, LEAD_ONLY),
     post("/admin/agencies/new", Id::None, &[("name", "Matrix agency {role}"), ("participation_status", "participating")], LEAD_ONLY),
     get("/admin/agencies/{id}", Id::Agency, READERS),
+    // ---- training credits: Lead staff, auditors and the agency's own administrator read
+    // them; the lead admin grants and records purchases (an empty form: field messages)
+    get("/admin/agencies/{id}/credits", Id::Agency, CREDIT_READERS),
+    post("/admin/agencies/{id}/credits/grant", Id::Agency, &[], [S, F, F, F, F, F, F, F, F, I]).attempt(&[("credits", "50"), ("reason", "Taken by the {role}")]),
+    post("/admin/agencies/{id}/credits/purchase", Id::Agency, &[], [S, F, F, F, F, F, F, F, F, I]).attempt(&[("pack_credits", "50"), ("amount", "1.00"), ("reference", "Taken by the {role}")]),
     post("/admin/agencies/{id}", Id::Agency, AGENCY_FORM, LEAD_ONLY).attempt(&[("name", "Taken over by the {role}"), ("participation_status", "participating"), ("participation_date", "{today}"), ("active", "on")]),
     // ---- projects
     get("/admin/projects", Id::None, READERS),

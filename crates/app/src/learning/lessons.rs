@@ -44,6 +44,8 @@ pub struct TraineeCourse {
     pub complete: bool,
     /// The person may read the transcript instead of watching (a recorded accommodation).
     pub transcript_instead: bool,
+    /// A paid course's price and who pays it ("paid by your agency…"); None when free.
+    pub price_note: Option<String>,
 }
 
 fn now_of(app: &App) -> DateTime<Utc> {
@@ -150,6 +152,7 @@ async fn trainee_course_in(tx: &mut Tx, ctx: &Ctx, course_id: i64) -> AppResult<
         .await?
         .iter()
         .any(|a| a.kind == TRANSCRIPT_INSTEAD && a.course_id.is_none_or(|c| c == course.id));
+    let price_note = super::credits::price_note_in(tx, person_id, &course).await?;
     Ok(TraineeCourse {
         course,
         version,
@@ -159,6 +162,7 @@ async fn trainee_course_in(tx: &mut Tx, ctx: &Ctx, course_id: i64) -> AppResult<
         share,
         complete,
         transcript_instead,
+        price_note,
     })
 }
 
@@ -197,6 +201,10 @@ pub async fn open(
         .ok_or(AppError::NotFound)?;
     if let Some(r) = &course.restricted {
         return Err(AppError::Conflict(r.clone()));
+    }
+    if course.enrolment.is_some() {
+        // Starting a course of a "one of" group is the person's choice: it is paid now.
+        super::credits::started_in(&mut tx, app, ctx, ctx.actor.person_id, &course.course).await?;
     }
     let mut view = None;
     let mut resume_ms = 0;

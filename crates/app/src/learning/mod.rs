@@ -3,6 +3,7 @@
 
 pub mod certificates;
 pub mod courses;
+pub mod credits;
 pub mod lessons;
 pub mod packages;
 pub mod plans;

@@ -256,6 +256,7 @@ pub async fn compute_in(
         .await?;
     // Enrol in the plan's published courses.
     let mut enrolled = Vec::new();
+    let paid = super::credits::paid_when_computed(&spec);
     for item in spec.items() {
         if item.kind != ItemKind::Course {
             continue;
@@ -266,6 +267,11 @@ pub async fn compute_in(
         if let Some(e) = enrol_in(tx, &course, request.person_id, now).await? {
             if e {
                 enrolled.push(course.key.clone());
+            }
+            // A paid course that the plan requires is paid for once per request: a credit
+            // of the requesting agency, or a charge to invoice.
+            if paid.contains(&item) {
+                super::credits::assign_in(tx, app, ctx, request, &plan, &course).await?;
             }
         }
     }

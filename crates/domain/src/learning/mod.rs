@@ -5,5 +5,6 @@
 pub mod certificate;
 pub mod course;
 pub mod coverage;
+pub mod credits;
 pub mod plan;
 pub mod rules;

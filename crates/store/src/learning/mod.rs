@@ -3,4 +3,5 @@
 
 pub mod certificates;
 pub mod courses;
+pub mod credits;
 pub mod plans;

@@ -192,6 +192,8 @@ struct FormPage {
     /// None when creating.
     id: Option<i64>,
     can_manage: bool,
+    /// Whether the viewer may see the agency's training credits.
+    sees_credits: bool,
 }
 
 fn form_page(v: &Viewer, errors: FormErrors, form: AgencyForm, id: Option<i64>) -> FormPage {
@@ -207,6 +209,7 @@ fn form_page(v: &Viewer, errors: FormErrors, form: AgencyForm, id: Option<i64>) 
         statuses: statuses(),
         id,
         can_manage: v.ctx.actor.may(Permission::ManageImplementation),
+        sees_credits: id.is_some_and(|a| v.ctx.actor.may(Permission::ViewTrainingCredits(a))),
     }
 }
 

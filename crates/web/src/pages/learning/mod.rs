@@ -1,6 +1,8 @@
-//! Training pages: the trainee's plan, courses and lessons.
+//! Training pages: the trainee's plan, courses and lessons, certificates, and agencies'
+//! training credits.
 
 pub mod certificates;
+pub mod credits;
 pub mod training;
 
 use crate::Route;
@@ -9,5 +11,6 @@ pub fn routes() -> Vec<Route> {
     let mut r = Vec::new();
     r.extend(training::routes());
     r.extend(certificates::routes());
+    r.extend(credits::routes());
     r
 }

@@ -226,6 +226,8 @@ struct CoursePage {
     completed_on: String,
     lessons: Vec<LessonLine>,
     next_href: Option<String>,
+    /// A paid course's price and who pays it.
+    price_note: Option<String>,
 }
 
 fn lesson_lines(c: &TraineeCourse) -> Vec<LessonLine> {
@@ -278,6 +280,7 @@ async fn course_page(
             version: c.version.version,
             data_standards: c.course.data_standards.clone().unwrap_or_default(),
             restricted: c.restricted.clone(),
+            price_note: c.price_note.clone(),
             percent: percent(c.share),
             complete: c.complete,
             completed_on: c
