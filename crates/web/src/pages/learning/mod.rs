@@ -1,5 +1,6 @@
 //! Training pages: the trainee's plan, courses and lessons.
 
+pub mod authoring;
 pub mod certificates;
 pub mod training;
 
@@ -8,6 +9,7 @@ use crate::Route;
 pub fn routes() -> Vec<Route> {
     let mut r = Vec::new();
     r.extend(training::routes());
+    r.extend(authoring::routes());
     r.extend(certificates::routes());
     r
 }
