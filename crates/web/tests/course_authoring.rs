@@ -520,3 +520,36 @@ async fn importing_a_package_twice_does_not_duplicate(backend: Backend) {
         .field_error("package")
         .is_some_and(|m| m.contains("Choose")));
 }
+
+/// Upload routes read bodies larger than the 2 MiB every other route allows, up to the
+/// largest upload limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upload_routes_take_large_files_and_other_routes_do_not() {
+    let app = app_or_skip!(Backend::Sqlite);
+    let lead = app.signed_in(LEAD).await;
+    let course = new_course(&lead, "intake-large", "Intake, large").await;
+    let base = format!("/courses/{course}");
+    let mut large = video();
+    large.resize(3 << 20, 0);
+    lead.get(&format!("{base}/lessons/new?kind=video"))
+        .await
+        .expect(200);
+    lead.post_multipart(
+        &format!("{base}/lessons/new"),
+        &[
+            ("kind", "video"),
+            ("key", "large-video"),
+            ("title", "Large video"),
+        ],
+        &[("file", "large.webm", &large)],
+    )
+    .await
+    .expect_redirect(&base);
+    let page = lead.get(&base).await;
+    assert!(page.text().contains("Large video"));
+    let filler = "x".repeat(3 << 20);
+    let r = lead
+        .post_form("/courses/new", &[("key", "too-big"), ("summary", &filler)])
+        .await;
+    r.expect(413);
+}
