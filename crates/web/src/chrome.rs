@@ -57,6 +57,13 @@ impl Chrome {
             label: "My training",
             current: false,
         });
+        if a.may(Permission::ManageCourses) {
+            nav.push(NavItem {
+                href: "/courses",
+                label: "Courses",
+                current: false,
+            });
+        }
         if a.may(Permission::ViewOrganisation) || !a.overseen_agencies().is_empty() {
             nav.push(NavItem {
                 href: "/admin/agencies",

@@ -15,6 +15,8 @@ pub enum WebError {
     /// The form's CSRF token or origin did not match.
     Csrf,
     BadRequest(String),
+    /// The request's body is larger than the route accepts.
+    TooLarge(String),
     Render(String),
 }
 
@@ -83,6 +85,12 @@ impl IntoResponse for WebError {
                 StatusCode::FORBIDDEN,
                 "The form expired",
                 "Reload the page and submit the form again.".to_string(),
+                vec![],
+            ),
+            WebError::TooLarge(m) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "The upload is too large",
+                m,
                 vec![],
             ),
             WebError::BadRequest(m) => (

@@ -40,11 +40,17 @@ impl AppState {
     }
 }
 
+/// The most a request body may hold, except on upload routes.
+pub const BODY_LIMIT: usize = 2 * 1024 * 1024;
+
 /// One route: method, path pattern and handler.
 pub struct Route {
     pub method: Method,
     pub path: &'static str,
     pub handler: MethodRouter<AppState>,
+    /// An upload route: its handler reads the body itself, within the upload limits of the
+    /// settings (see [`forms::UploadForm`]), instead of within [`BODY_LIMIT`].
+    pub upload: bool,
 }
 
 impl Route {
@@ -53,6 +59,14 @@ impl Route {
             method,
             path,
             handler,
+            upload: false,
+        }
+    }
+    /// A POST route that takes file uploads.
+    pub fn upload(path: &'static str, handler: MethodRouter<AppState>) -> Self {
+        Self {
+            upload: true,
+            ..Self::new(Method::POST, path, handler)
         }
     }
     pub fn get(path: &'static str, handler: MethodRouter<AppState>) -> Self {
@@ -86,7 +100,15 @@ pub fn router(state: AppState) -> Router {
     let mut router: Router<AppState> = Router::new();
     for r in route_table() {
         let filter = MethodFilter::try_from(r.method.clone()).unwrap_or(MethodFilter::GET);
-        router = router.route(r.path, on(filter, r.handler_fn()));
+        let path = r.path;
+        let handler = if r.upload {
+            r.handler_fn()
+                .layer(axum::extract::DefaultBodyLimit::disable())
+        } else {
+            r.handler_fn()
+                .layer(tower_http::limit::RequestBodyLimitLayer::new(BODY_LIMIT))
+        };
+        router = router.route(path, on(filter, handler));
     }
     router
         .fallback(pages::not_found)
@@ -97,9 +119,6 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             security::headers,
-        ))
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(
-            2 * 1024 * 1024,
         ))
         .with_state(state)
 }

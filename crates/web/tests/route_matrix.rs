@@ -117,6 +117,9 @@ enum Id {
     CourseLesson,
     /// That course and its welcome video's file (`id|hash`).
     CourseFile,
+    /// That course and the id of a lesson of its published version (`id|lesson`), as the
+    /// course writers' pages name lessons (cross-implementation: a course imported there).
+    CourseLessonRow,
 }
 
 struct Row {
@@ -230,6 +233,10 @@ const COURSE_VIEWERS: [X; 10] = [S, O, N, N, N, N, N, N, O, O];
 /// Completing a lesson: its enrolled trainee; course writers who are not enrolled may look
 /// but not complete.
 const LESSON_DOERS: [X; 10] = [S, O, N, N, N, N, N, N, F, F];
+/// Course writers (ManageCourses: the lead admin and the training coordinator), whose
+/// empty form is refused with field messages.
+const COURSE_WRITERS: [X; 10] = LEAD_STAFF;
+const COURSE_WRITERS_INVALID: [X; 10] = LEAD_STAFF_INVALID;
 /// Who sees Harbor House's request: not another trainee (not found), everyone overseeing.
 const REQUEST_VIEWERS: [X; 10] = [S, N, O, O, O, O, O, O, O, O];
 
@@ -481,6 +488,42 @@ const ROWS: &[Row] = &[
         &[],
         [S, F, F, F, F, F, F, F, F, F],
     ),
+    // ---- course authoring: the people who write courses. The forms sent are refused
+    // (nothing changes), except retiring and bringing back, which undo each other.
+    get("/courses", Id::None, COURSE_WRITERS),
+    get("/courses/new", Id::None, COURSE_WRITERS),
+    post("/courses/new", Id::None, &[("title", "")], COURSE_WRITERS_INVALID),
+    get("/courses/import", Id::None, COURSE_WRITERS),
+    post("/courses/import", Id::None, &[], COURSE_WRITERS_INVALID),
+    get("/courses/{id}", Id::Course, COURSE_WRITERS),
+    get("/courses/{id}/edit", Id::Course, COURSE_WRITERS),
+    post("/courses/{id}/edit", Id::Course, &[("title", "")], COURSE_WRITERS_INVALID),
+    get("/courses/{id}/lessons/new", Id::Course, COURSE_WRITERS),
+    post(
+        "/courses/{id}/lessons/new",
+        Id::Course,
+        &[("kind", "reading"), ("key", "Not A Key")],
+        COURSE_WRITERS_INVALID,
+    ),
+    get("/courses/{id}/lessons/{lesson}", Id::CourseLessonRow, COURSE_WRITERS),
+    post(
+        "/courses/{id}/lessons/{lesson}",
+        Id::CourseLessonRow,
+        &[("kind", "reading"), ("key", "how-systems-fit"), ("title", "")],
+        COURSE_WRITERS_INVALID,
+    ),
+    post(
+        "/courses/{id}/lessons/{lesson}/arrange",
+        Id::CourseLessonRow,
+        &[("to", "sideways")],
+        COURSE_WRITERS_INVALID,
+    )
+    .attempt(&[("to", "down")]),
+    // The starter course has no draft: there is nothing to publish.
+    post("/courses/{id}/publish", Id::Course, &[], COURSE_WRITERS_INVALID),
+    post("/courses/{id}/retire", Id::Course, &[], COURSE_WRITERS),
+    post("/courses/{id}/unretire", Id::Course, &[], COURSE_WRITERS),
+    get("/courses/{id}/package.zip", Id::Course, COURSE_WRITERS),
 ];
 
 /// A form posted to a path without an id, naming another agency's or implementation's
@@ -835,7 +878,7 @@ async fn world() -> World {
 
     let token_segment = |link: &str| link.rsplit('/').next().expect("token").to_string();
     // Harbor House's trainee is enrolled in the Introduction to HMIS.
-    let (course, video) = {
+    let (course, video, lesson) = {
         let trainee = app.person_id("trainee@harbor.example.org").await;
         let mut tx = app.app.store.begin().await.expect("begin");
         let intro = tx
@@ -847,15 +890,18 @@ async fn world() -> World {
         tx.enrolment_ensure(imp, trainee, intro.id, version, app.now())
             .await
             .expect("enrol");
-        let video = tx
-            .lessons_of_version(version)
-            .await
-            .expect("lessons")
-            .into_iter()
-            .find_map(|l| l.file_hash)
+        let lessons = tx.lessons_of_version(version).await.expect("lessons");
+        let video = lessons
+            .iter()
+            .find_map(|l| l.file_hash.clone())
             .expect("a video");
+        let lesson = lessons
+            .iter()
+            .find(|l| l.key == "how-systems-fit")
+            .expect("a reading")
+            .id;
         tx.commit().await.expect("commit");
-        (intro.id, video)
+        (intro.id, video, lesson)
     };
     let demo = Ids(HashMap::from([
         (Id::Agency, harbor.to_string()),
@@ -900,6 +946,7 @@ async fn world() -> World {
         (Id::Course, course.to_string()),
         (Id::CourseLesson, format!("{course}|how-systems-fit")),
         (Id::CourseFile, format!("{course}|{video}")),
+        (Id::CourseLessonRow, format!("{course}|{lesson}")),
     ]));
     let northside_ids = Ids(HashMap::from([
         (Id::Agency, northside.to_string()),
@@ -970,6 +1017,24 @@ async fn world() -> World {
     let other_agreement = agreement_id(&app, other.implementation_id).await;
     let other_account = hmis_account(&app, other.implementation_id, other_request).await;
     let other_certificate = certificate_for(&app, &other_ctx, OTHER_EMAIL).await;
+    // The other implementation has its own copy of the Introduction to HMIS.
+    let (other_course, other_lesson) = {
+        let (_, zip) = onramp_app::learning::packages::export_zip(&app.app, &lead, course)
+            .await
+            .expect("export");
+        onramp_app::learning::packages::import_zip(&app.app, &other_ctx, &zip)
+            .await
+            .expect("import elsewhere");
+        let mut tx = app.app.store.read().await.expect("read");
+        let c = tx
+            .course_by_key(other.implementation_id, "intro-hmis")
+            .await
+            .expect("course")
+            .expect("imported");
+        let version = tx.course_versions(c.id).await.expect("versions")[0].id;
+        let lesson = tx.lessons_of_version(version).await.expect("lessons")[0].id;
+        (c.id, lesson)
+    };
     let foreign = Ids(HashMap::from([
         (Id::Agency, other.agency_id.to_string()),
         (Id::Project, other.project_id.to_string()),
@@ -1000,6 +1065,11 @@ async fn world() -> World {
         (Id::Agreement, other_agreement.to_string()),
         (Id::HmisAccount, other_account.to_string()),
         (Id::Certificate, other_certificate.id.to_string()),
+        (Id::Course, other_course.to_string()),
+        (
+            Id::CourseLessonRow,
+            format!("{other_course}|{other_lesson}"),
+        ),
     ]));
     let today = app.now().date_naive().to_string();
     World {

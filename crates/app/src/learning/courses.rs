@@ -472,15 +472,12 @@ pub(crate) async fn save_lesson_in(
     let course = tx.course_get(ctx.implementation_id(), course_id).await?;
     let draft = draft_in(tx, ctx, &course, now).await?;
     let lessons = tx.lessons_of_version(draft.id).await?;
+    let lesson_id = match lesson_id {
+        Some(id) => Some(draft_copy_of(tx, course_id, &lessons, id).await?),
+        None => None,
+    };
     let existing = match lesson_id {
-        Some(id) => Some(
-            // A lesson of an older version is edited through its copy in the draft.
-            lessons
-                .iter()
-                .find(|l| l.id == id)
-                .cloned()
-                .ok_or(AppError::NotFound)?,
-        ),
+        Some(id) => lessons.iter().find(|l| l.id == id).cloned(),
         None => None,
     };
     let content = LessonContent {
@@ -574,6 +571,33 @@ pub(crate) async fn save_lesson_in(
     Ok(id)
 }
 
+/// The draft's lesson for `lesson_id`: the lesson itself when it is the draft's, or its copy
+/// in the draft (same key) when it is a lesson of another version of this course.
+async fn draft_copy_of(
+    tx: &mut Tx,
+    course_id: i64,
+    draft_lessons: &[Lesson],
+    lesson_id: i64,
+) -> AppResult<i64> {
+    if draft_lessons.iter().any(|l| l.id == lesson_id) {
+        return Ok(lesson_id);
+    }
+    let other = tx.lesson_get(lesson_id).await?;
+    let ours = tx
+        .course_versions(course_id)
+        .await?
+        .iter()
+        .any(|v| v.id == other.version_id);
+    if !ours {
+        return Err(AppError::NotFound);
+    }
+    draft_lessons
+        .iter()
+        .find(|l| l.key == other.key)
+        .map(|l| l.id)
+        .ok_or(AppError::NotFound)
+}
+
 /// Moves a draft lesson up (`-1`) or down (`1`), or removes it (`0`).
 pub async fn arrange_lesson(
     app: &App,
@@ -587,6 +611,7 @@ pub async fn arrange_lesson(
     let course = tx.course_get(ctx.implementation_id(), course_id).await?;
     let draft = draft_in(&mut tx, ctx, &course, app.now()).await?;
     let mut lessons = tx.lessons_of_version(draft.id).await?;
+    let lesson_id = draft_copy_of(&mut tx, course_id, &lessons, lesson_id).await?;
     let i = lessons
         .iter()
         .position(|l| l.id == lesson_id)

@@ -1,6 +1,7 @@
 //! Training: courses and their lessons (authoring and publishing), a person's work through
 //! them, requirement rules and the training plans they build.
 
+pub mod authoring;
 pub mod certificates;
 pub mod courses;
 pub mod credits;

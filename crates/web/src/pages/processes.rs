@@ -653,14 +653,14 @@ impl FromRequest<AppState> for TemplateUpload {
 
 /// One part of a `multipart/form-data` body.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct FormPart {
-    name: String,
-    filename: Option<String>,
-    data: Vec<u8>,
+pub(crate) struct FormPart {
+    pub(crate) name: String,
+    pub(crate) filename: Option<String>,
+    pub(crate) data: Vec<u8>,
 }
 
 /// The boundary of a `multipart/form-data` content type.
-fn multipart_boundary(content_type: &str) -> Option<String> {
+pub(crate) fn multipart_boundary(content_type: &str) -> Option<String> {
     let mut params = content_type.split(';');
     if !params
         .next()?
@@ -720,7 +720,7 @@ fn disposition_params(value: &str) -> Vec<(String, String)> {
 }
 
 /// Splits a `multipart/form-data` body (RFC 7578) into its parts; None when it is not one.
-fn parse_multipart(body: &[u8], boundary: &str) -> Option<Vec<FormPart>> {
+pub(crate) fn parse_multipart(body: &[u8], boundary: &str) -> Option<Vec<FormPart>> {
     let delimiter = format!("--{boundary}");
     let next = format!("\r\n--{boundary}");
     let mut pos = find(body, delimiter.as_bytes(), 0)? + delimiter.len();

@@ -975,6 +975,50 @@ impl TestClient {
         self.read(res).await
     }
 
+    /// Posts a `multipart/form-data` form: the `_csrf` token of the last page, text fields,
+    /// then files `(field, filename, bytes)`, as a browser sends a form with file inputs.
+    pub async fn post_multipart(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        files: &[(&str, &str, &[u8])],
+    ) -> Reply {
+        let boundary = "----onramp-test-boundary-5c1e";
+        let token = self.csrf().unwrap_or_default();
+        let mut body: Vec<u8> = Vec::new();
+        for (name, value) in std::iter::once(&("_csrf", token.as_str())).chain(fields) {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        for (name, filename, bytes) in files {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{filename}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        let res = self
+            .http
+            .post(self.url(path))
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(body)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"));
+        self.read(res).await
+    }
+
     // ---- signing in
 
     /// Fills in the sign-in form (fetching it first) and returns the answer to the POST.
