@@ -4,12 +4,10 @@
 //! credit is charged instead, only the Lead admin grants or records a purchase (with field
 //! messages), and concurrent assignments never take the balance below zero.
 
-use chrono::{TimeZone, Utc};
 use onramp_app::access::{self, RequestInput, StepAction, Submitted};
 use onramp_app::learning::credits::{self, Assigned, GrantInput, PurchaseInput};
 use onramp_app::learning::plans;
-use onramp_app::{auth, App, AppConfig, AppError, Ctx};
-use onramp_domain::clock::ManualClock;
+use onramp_app::{auth, App, AppError, Ctx};
 use onramp_domain::request::RequestMove;
 use onramp_store::access::NewAccessRequest;
 use onramp_store::learning::plans::TrainingPlan;
@@ -20,20 +18,8 @@ use std::sync::Arc;
 #[path = "../../store/tests/support/mod.rs"]
 mod support;
 
-async fn demo(store: Store) -> App {
-    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap());
-    let app = App::new(
-        store,
-        Arc::new(clock),
-        AppConfig {
-            argon2_memory_kib: 1024,
-            argon2_iterations: 1,
-            ..Default::default()
-        },
-    );
-    onramp_app::demo::load(&app).await.unwrap();
-    app
-}
+mod common;
+use common::demo;
 
 async fn ctx_of(app: &App, person_id: i64) -> Ctx {
     let mut tx = app.store.read().await.unwrap();

@@ -3,34 +3,19 @@
 //! plan a real request gets, and a project course stays restricted until the introduction
 //! is complete.
 
-use chrono::{TimeZone, Utc};
 use onramp_app::access::{self, RequestInput, StepAction, Submitted};
 use onramp_app::learning::packages::{self, ImportOutcome};
 use onramp_app::learning::{lessons, plans};
-use onramp_app::{auth, App, AppConfig, Ctx};
-use onramp_domain::clock::ManualClock;
+use onramp_app::{auth, App, Ctx};
 use onramp_domain::learning::plan::ItemStatus;
 use onramp_domain::learning::rules::PlanFacts;
-use onramp_store::{PageRequest, Store};
-use std::sync::Arc;
+use onramp_store::PageRequest;
 
 #[path = "../../store/tests/support/mod.rs"]
 mod support;
 
-async fn demo(store: Store) -> App {
-    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap());
-    let app = App::new(
-        store,
-        Arc::new(clock),
-        AppConfig {
-            argon2_memory_kib: 1024,
-            argon2_iterations: 1,
-            ..Default::default()
-        },
-    );
-    onramp_app::demo::load(&app).await.unwrap();
-    app
-}
+mod common;
+use common::demo;
 
 async fn ctx(app: &App, email: &str) -> Ctx {
     let mut tx = app.store.read().await.unwrap();

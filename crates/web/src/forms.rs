@@ -105,6 +105,24 @@ fn same_origin(headers: &axum::http::HeaderMap) -> bool {
     }
 }
 
+/// The first value of a field among a form's (name, value) pairs; empty when absent.
+pub fn field(pairs: &[(String, String)], name: &str) -> String {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default()
+}
+
+/// Every value of a repeated field among a form's (name, value) pairs, in order.
+pub fn repeated(pairs: &[(String, String)], name: &str) -> Vec<String> {
+    pairs
+        .iter()
+        .filter(|(k, _)| k == name)
+        .map(|(_, v)| v.clone())
+        .collect()
+}
+
 /// A file sent with an [`UploadForm`].
 #[derive(Debug, Clone)]
 pub struct UploadedFile {
@@ -129,19 +147,11 @@ pub const UPLOAD_FORM_OVERHEAD: usize = 1 << 20;
 impl UploadForm {
     /// A text field's value (empty when absent).
     pub fn text(&self, name: &str) -> String {
-        self.fields
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
+        field(&self.fields, name)
     }
     /// Every value of a repeated field.
     pub fn all(&self, name: &str) -> Vec<String> {
-        self.fields
-            .iter()
-            .filter(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-            .collect()
+        repeated(&self.fields, name)
     }
     /// The file chosen in a file field, if one was (an empty file input sends nothing).
     pub fn file(&self, name: &str) -> Option<&UploadedFile> {

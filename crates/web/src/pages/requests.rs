@@ -206,13 +206,7 @@ async fn bulk(
     CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
 ) -> WebResult<Response> {
     v.ctx.require(Permission::WorkQueue)?;
-    let get = |k: &str| {
-        pairs
-            .iter()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
+    let get = |k: &str| crate::forms::field(&pairs, k);
     let ids: Vec<i64> = pairs
         .iter()
         .filter(|(k, _)| k == "ids")
@@ -296,20 +290,8 @@ pub struct Form {
 
 impl Form {
     fn from_pairs(pairs: &[(String, String)]) -> Self {
-        let one = |k: &str| {
-            pairs
-                .iter()
-                .find(|(n, _)| n == k)
-                .map(|(_, v)| v.clone())
-                .unwrap_or_default()
-        };
-        let many = |k: &str| {
-            pairs
-                .iter()
-                .filter(|(n, _)| n == k)
-                .map(|(_, v)| v.clone())
-                .collect::<Vec<_>>()
-        };
+        let one = |k: &str| crate::forms::field(pairs, k);
+        let many = |k: &str| crate::forms::repeated(pairs, k);
         Self {
             given_name: one("given_name"),
             family_name: one("family_name"),

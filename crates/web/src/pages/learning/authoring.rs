@@ -177,20 +177,8 @@ pub struct CourseForm {
 
 impl CourseForm {
     fn from_pairs(pairs: &[(String, String)]) -> Self {
-        let one = |k: &str| {
-            pairs
-                .iter()
-                .find(|(n, _)| n == k)
-                .map(|(_, v)| v.clone())
-                .unwrap_or_default()
-        };
-        let many = |k: &str| {
-            pairs
-                .iter()
-                .filter(|(n, _)| n == k)
-                .map(|(_, v)| v.clone())
-                .collect::<Vec<_>>()
-        };
+        let one = |k: &str| crate::forms::field(pairs, k);
+        let many = |k: &str| crate::forms::repeated(pairs, k);
         Self {
             key: one("key"),
             title: one("title"),
