@@ -1,7 +1,7 @@
 //! Training through the services: the starter curriculum imports once (a second import
 //! changes nothing; an exported course imports back the same), the rule preview gives the
 //! plan a real request gets, and a project course stays restricted until the introduction
-//! is complete.
+//! is complete, and a video counts as watched only when the server's clock allows it.
 
 use onramp_app::access::{self, RequestInput, StepAction, Submitted};
 use onramp_app::learning::packages::{self, ImportOutcome};
@@ -15,7 +15,8 @@ use onramp_store::PageRequest;
 mod support;
 
 mod common;
-use common::demo;
+use common::{demo, demo_with_clock};
+use onramp_domain::learning::coverage::{ProgressReport, Refused};
 
 async fn ctx(app: &App, email: &str) -> Ctx {
     let mut tx = app.store.read().await.unwrap();
@@ -133,56 +134,63 @@ async fn harbor_request(app: &App, who: &Ctx, process: &str, email: &str, level:
     }
 }
 
+/// A request of seed 004's process for a new end user, accepted: the person has a plan.
+/// Gives the Lead, the person, the request and the person's id.
+async fn accepted_trainee(app: &App) -> (Ctx, Ctx, i64, i64) {
+    let lead = ctx(app, "lead@demo.example.org").await;
+    let id = harbor_request(
+        app,
+        &lead,
+        "courses-and-proctored-session",
+        "mia.stone@harbor.example.org",
+        "end_user",
+    )
+    .await;
+    let ata = ctx(app, "ata@harbor.example.org").await;
+    access::act(
+        app,
+        &ata,
+        id,
+        "validate-new-hire",
+        StepAction::Done {
+            note: String::new(),
+        },
+    )
+    .await
+    .unwrap();
+    let person = {
+        let mut tx = app.store.read().await.unwrap();
+        tx.request_get(1, id).await.unwrap().person_id
+    };
+    let me = {
+        let mut tx = app.store.read().await.unwrap();
+        Ctx::new(
+            auth::load_actor(&mut tx, person).await.unwrap(),
+            "127.0.0.1",
+        )
+    };
+    access::act(
+        app,
+        &me,
+        id,
+        "learning-account",
+        StepAction::Done {
+            note: String::new(),
+        },
+    )
+    .await
+    .unwrap();
+    access::act(app, &lead, id, "course-enrollment", StepAction::Approve)
+        .await
+        .unwrap();
+    (lead, me, id, person)
+}
+
 both_backends!(
     the_preview_gives_the_plan_a_request_gets,
     |store| async move {
         let app = demo(store).await;
-        let lead = ctx(&app, "lead@demo.example.org").await;
-        let id = harbor_request(
-            &app,
-            &lead,
-            "courses-and-proctored-session",
-            "mia.stone@harbor.example.org",
-            "end_user",
-        )
-        .await;
-        let ata = ctx(&app, "ata@harbor.example.org").await;
-        access::act(
-            &app,
-            &ata,
-            id,
-            "validate-new-hire",
-            StepAction::Done {
-                note: String::new(),
-            },
-        )
-        .await
-        .unwrap();
-        let person = {
-            let mut tx = app.store.read().await.unwrap();
-            tx.request_get(1, id).await.unwrap().person_id
-        };
-        let me = {
-            let mut tx = app.store.read().await.unwrap();
-            Ctx::new(
-                auth::load_actor(&mut tx, person).await.unwrap(),
-                "127.0.0.1",
-            )
-        };
-        access::act(
-            &app,
-            &me,
-            id,
-            "learning-account",
-            StepAction::Done {
-                note: String::new(),
-            },
-        )
-        .await
-        .unwrap();
-        access::act(&app, &lead, id, "course-enrollment", StepAction::Approve)
-            .await
-            .unwrap();
+        let (lead, me, _, person) = accepted_trainee(&app).await;
         let state = plans::person_plan(&app, &me, person)
             .await
             .unwrap()
@@ -240,5 +248,145 @@ both_backends!(
         let items: Vec<String> = ro.items().iter().map(|i| i.to_string()).collect();
         assert_eq!(items, ["course:intro-hmis-read-only"]);
         assert_eq!(ro.replaced[0].0.to_string(), "course:intro-hmis");
+    }
+);
+
+both_backends!(
+    a_video_is_watched_by_the_servers_clock,
+    |store| async move {
+        let (app, clock) = demo_with_clock(store).await;
+        let (_, me, _, person) = accepted_trainee(&app).await;
+        let state = plans::person_plan(&app, &me, person)
+            .await
+            .unwrap()
+            .unwrap();
+        let intro = state.courses["intro-hmis"].id;
+        let course = lessons::course(&app, &me, intro).await.unwrap();
+        let video = course
+            .lessons
+            .iter()
+            .find(|l| l.lesson.kind == "video")
+            .unwrap()
+            .lesson
+            .clone();
+        let d = u64::try_from(video.duration_ms.unwrap()).unwrap();
+        let mut n = 0;
+        let mut open = |_: ()| {
+            n += 1;
+            format!("view-{n}")
+        };
+        let view = lessons::open(&app, &me, intro, &video.key, || open(()))
+            .await
+            .unwrap()
+            .view
+            .unwrap();
+        let send = |view: &str, seq: u32, ranges: Vec<(u64, u64)>| ProgressReport {
+            view: view.into(),
+            seq,
+            position_ms: ranges.last().map(|r| r.1).unwrap_or(0),
+            ranges,
+        };
+        let second = chrono::Duration::seconds(1);
+        clock.advance(second * 4);
+        let a = lessons::report_progress(
+            &app,
+            &me,
+            intro,
+            &video.key,
+            &send(&view, 1, vec![(0, 4_000)]),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        assert!(!a.complete);
+        // Seeking to the end and playing the last seconds does not complete it.
+        clock.advance(second * 3);
+        let a = lessons::report_progress(
+            &app,
+            &me,
+            intro,
+            &video.key,
+            &send(&view, 2, vec![(0, 4_000), (d - 3_000, d)]),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        assert!(!a.complete);
+        assert_eq!(a.furthest_ms, 4_000);
+        let mut shown = a.share;
+        // Opening the lesson again and again, each time claiming two seconds more at once,
+        // does not renew the speed allowance: at 7 s of wall-clock, 2x plus 2 s is 16 s.
+        let mut view = view;
+        let mut refused = 0;
+        for k in 1..=10u64 {
+            let old = view.clone();
+            view = lessons::open(&app, &me, intro, &video.key, || open(()))
+                .await
+                .unwrap()
+                .view
+                .unwrap();
+            let claim = vec![(0, (4_000 + 2_000 * k).min(d))];
+            match lessons::report_progress(&app, &me, intro, &video.key, &send(&view, 1, claim))
+                .await
+                .unwrap()
+            {
+                Ok(a) => assert!(!a.complete),
+                Err(why) => {
+                    assert_eq!(why, Refused::TooFast);
+                    refused += 1;
+                }
+            }
+            let r = lessons::report_progress(
+                &app,
+                &me,
+                intro,
+                &video.key,
+                &send(&old, 9, vec![(0, 5_000)]),
+            )
+            .await
+            .unwrap();
+            assert_eq!(r.unwrap_err(), Refused::StaleView);
+        }
+        assert!(refused >= 5, "{refused} refused");
+        let course = lessons::course(&app, &me, intro).await.unwrap();
+        let row = course
+            .lessons
+            .iter()
+            .find(|l| l.lesson.key == video.key)
+            .unwrap();
+        assert!(row.progress.as_ref().unwrap().covered_ms <= 16_000);
+        assert!(!row.complete);
+        // Watching on at normal speed completes it, and the share shown never goes back.
+        let mut at = 4_000;
+        let mut seq = 0;
+        let mut complete = false;
+        while at < d - 3_000 {
+            clock.advance(second * 5);
+            at = (at + 5_000).min(d - 3_000);
+            seq += 1;
+            let a = lessons::report_progress(
+                &app,
+                &me,
+                intro,
+                &video.key,
+                &send(&view, seq, vec![(0, at), (d - 3_000, d)]),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+            assert!(a.share >= shown);
+            shown = a.share;
+            complete = a.complete;
+        }
+        assert!(complete);
+        let course = lessons::course(&app, &me, intro).await.unwrap();
+        let row = course
+            .lessons
+            .iter()
+            .find(|l| l.lesson.key == video.key)
+            .unwrap();
+        assert!(row.complete);
+        assert_eq!(row.progress.as_ref().unwrap().how, "watched");
+        assert!(row.progress.as_ref().unwrap().refused_reports >= 10);
     }
 );

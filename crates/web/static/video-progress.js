@@ -19,7 +19,10 @@
   var restrict = d.restrictSeeking === "true";
   var bar = document.getElementById(d.progressBar || "");
   var status = document.getElementById(d.status || "");
-  var sending = false;
+  // One report in flight at a time; a report asked for meanwhile is sent when it returns
+  // (each report carries everything played so far, so only the latest matters).
+  var inFlight = false;
+  var queued = false;
 
   function say(text) { if (status) { status.textContent = text; } }
 
@@ -39,9 +42,13 @@
     say(answer.complete ? "Complete" : shown + "% watched");
   }
 
-  function report() {
-    if (sending || video.played.length === 0) { return; }
-    sending = true;
+  // Sends what has been played. `last`: the page is going away, so send now even with a
+  // report in flight (keepalive lets the request outlive the page).
+  function report(last) {
+    if (video.played.length === 0) { return; }
+    if (inFlight && last !== true) { queued = true; return; }
+    inFlight = true;
+    queued = false;
     seq += 1;
     var body = JSON.stringify({
       view: d.view, seq: seq, ranges: ranges(),
@@ -56,7 +63,10 @@
     }).then(function (r) {
       if (r.ok) { show(r.body); } else if (r.body && r.body.detail) { say(r.body.detail); }
     }).catch(function () { /* the next report carries the same ranges */ })
-      .then(function () { sending = false; });
+      .then(function () {
+        inFlight = false;
+        if (queued) { report(false); }
+      });
   }
 
   video.addEventListener("loadedmetadata", function () {
@@ -72,8 +82,11 @@
       say("This course asks you to watch the whole video: you cannot skip ahead of what you have watched.");
     }
   });
-  setInterval(function () { if (!video.paused) { report(); } }, 5000);
-  video.addEventListener("pause", report);
-  video.addEventListener("ended", report);
-  window.addEventListener("pagehide", report);
+  setInterval(function () { if (!video.paused) { report(false); } }, 5000);
+  video.addEventListener("pause", function () { report(false); });
+  video.addEventListener("ended", function () { report(false); });
+  window.addEventListener("pagehide", function () { report(true); });
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "hidden") { report(true); }
+  });
 })();

@@ -221,8 +221,9 @@ pub async fn open(
         let token = view_token();
         p.view_token = Some(token.clone());
         p.view_started_at = Some(now);
+        // A new viewing numbers its reports from 1; the speed rule's clock (started_at and
+        // the last accepted report) runs on.
         p.last_seq = 0;
-        p.last_report_at = None;
         resume_ms = if p.completed_at.is_some() {
             0
         } else {
@@ -530,8 +531,8 @@ pub async fn report_progress(
     let coverage: Vec<(u64, u64)> = serde_json::from_str(&p.covered).unwrap_or_default();
     let state = VideoState {
         coverage: Coverage(coverage),
+        clock_started_ms: ms(p.started_at),
         view: p.view_token.clone(),
-        view_started_ms: p.view_started_at.map(ms).unwrap_or(0),
         last_seq: u32::try_from(p.last_seq).unwrap_or(0),
         last_report_ms: p.last_report_at.map(ms),
         complete: p.completed_at.is_some(),

@@ -9,10 +9,16 @@ use std::sync::Arc;
 
 /// The demo implementation loaded on `store`, with the clock at 2 March 2026, 09:00 UTC.
 pub async fn demo(store: Store) -> App {
+    demo_with_clock(store).await.0
+}
+
+/// The demo, and its clock for the test to move.
+#[allow(dead_code)]
+pub async fn demo_with_clock(store: Store) -> (App, ManualClock) {
     let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap());
     let app = App::new(
         store,
-        Arc::new(clock),
+        Arc::new(clock.clone()),
         AppConfig {
             argon2_memory_kib: 1024,
             argon2_iterations: 1,
@@ -20,5 +26,5 @@ pub async fn demo(store: Store) -> App {
         },
     );
     onramp_app::demo::load(&app).await.unwrap();
-    app
+    (app, clock)
 }

@@ -4,9 +4,17 @@
 //! increasing sequence number per viewing. The server merges them into the person's
 //! coverage of the video, whose duration it read from the file itself, and refuses a report
 //! that is malformed, replayed, out of order, or claims more new coverage than the wall-clock
-//! time since the previous accepted report allows at the top playback speed. A video is
+//! time allows at the top playback speed. A video is
 //! complete when its coverage reaches a share of its duration (95% by default). Coverage only
 //! grows, so the share a trainee sees never goes backwards.
+//!
+//! The speed rule runs on one clock per person and video, started when they first opened it
+//! and never reset by reopening the lesson. A report is refused when its new coverage is more
+//! than the time since the previous accepted report at the top speed plus an allowance for
+//! timer jitter (`slack_ms`), or when the coverage in all would be more than the time since
+//! the clock started at the top speed plus that allowance, counted once. However many reports
+//! are sent and however often the lesson is reopened, a video cannot be completed sooner than
+//! its share to watch at the top speed, less the allowance.
 
 use serde::{Deserialize, Serialize};
 
@@ -72,7 +80,8 @@ pub struct VideoPolicy {
     pub top_speed: f64,
     /// The share of the duration that completes a video.
     pub complete_share: f64,
-    /// Allowance for timer jitter and the player's reporting interval, in milliseconds.
+    /// The allowance for timer jitter, in milliseconds of video: one bucket for the whole
+    /// watching, not a gift per report.
     pub slack_ms: u64,
 }
 
@@ -99,17 +108,51 @@ pub struct ProgressReport {
     pub position_ms: u64,
 }
 
-/// What the server keeps of a person's watching of one video.
+/// What the server keeps of a person's watching of one video. Times are milliseconds since
+/// an epoch of the caller's choosing.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct VideoState {
     pub coverage: Coverage,
-    /// The current viewing's token, when it began, and the last accepted report.
+    /// When the person first opened the video: the speed rule's clock, never reset.
+    pub clock_started_ms: u64,
+    /// The current viewing's token (a new one each time the lesson is opened).
     pub view: Option<String>,
-    /// Milliseconds since an epoch of the caller's choosing.
-    pub view_started_ms: u64,
+    /// The last accepted sequence number of the current viewing.
     pub last_seq: u32,
+    /// When the last report was accepted, in any viewing.
     pub last_report_ms: Option<u64>,
     pub complete: bool,
+}
+
+impl VideoState {
+    /// A first opening of the video at `now_ms`.
+    pub fn started(view: String, now_ms: u64) -> Self {
+        Self {
+            clock_started_ms: now_ms,
+            view: Some(view),
+            ..Default::default()
+        }
+    }
+
+    /// The lesson opened again: a new viewing, whose reports are numbered from 1, and the
+    /// older viewing's reports refused from now on. The speed rule's clock runs on.
+    pub fn reopened(&self, view: String) -> Self {
+        Self {
+            view: Some(view),
+            last_seq: 0,
+            ..self.clone()
+        }
+    }
+
+    /// The coverage the speed rule allows at `now_ms` in all: the time since the clock
+    /// started at the top speed, plus the allowance.
+    pub fn allowed_in_all(&self, now_ms: u64, policy: &VideoPolicy) -> u64 {
+        at_speed(now_ms.saturating_sub(self.clock_started_ms), policy) + policy.slack_ms
+    }
+}
+
+fn at_speed(elapsed_ms: u64, policy: &VideoPolicy) -> u64 {
+    (elapsed_ms as f64 * policy.top_speed.max(0.0)) as u64
 }
 
 /// Why a report was refused. A refused report changes nothing.
@@ -149,7 +192,7 @@ pub struct Applied {
     pub completed_now: bool,
 }
 
-/// Judges a report against the state; `now_ms` in the same epoch as `view_started_ms`.
+/// Judges a report against the state; `now_ms` in the same epoch as the state's times.
 pub fn apply(
     state: &VideoState,
     report: &ProgressReport,
@@ -179,10 +222,12 @@ pub fn apply(
     let mut coverage = state.coverage.clone();
     coverage.add(&report.ranges, duration_ms);
     let newly = coverage.covered().saturating_sub(state.coverage.covered());
-    let since = state.last_report_ms.unwrap_or(state.view_started_ms);
-    let elapsed = now_ms.saturating_sub(since);
-    let allowed = (elapsed as f64 * policy.top_speed) as u64 + policy.slack_ms;
-    if newly > allowed {
+    // Since the previous report, at the top speed, plus the allowance…
+    let since = state.last_report_ms.unwrap_or(state.clock_started_ms);
+    let per_report = at_speed(now_ms.saturating_sub(since), policy) + policy.slack_ms;
+    // …and never more in all than the clock allows: the allowance is spent once.
+    let in_all = state.allowed_in_all(now_ms, policy);
+    if newly > per_report || coverage.covered() > in_all {
         return Err(Refused::TooFast);
     }
     let complete = state.complete || coverage.share(duration_ms) >= policy.complete_share;
@@ -191,8 +236,8 @@ pub fn apply(
         newly_covered_ms: newly,
         state: VideoState {
             coverage,
+            clock_started_ms: state.clock_started_ms,
             view: state.view.clone(),
-            view_started_ms: state.view_started_ms,
             last_seq: report.seq,
             last_report_ms: Some(now_ms),
             complete,
@@ -208,11 +253,7 @@ mod tests {
     const D: u64 = 60_000;
 
     fn fresh() -> VideoState {
-        VideoState {
-            view: Some("v".into()),
-            view_started_ms: 0,
-            ..Default::default()
-        }
+        VideoState::started("v".into(), 0)
     }
 
     fn report(seq: u32, ranges: &[(u64, u64)]) -> ProgressReport {
@@ -252,6 +293,33 @@ mod tests {
         )
         .unwrap();
         assert!(a.completed_now && a.state.complete);
+    }
+
+    #[test]
+    fn many_small_reports_and_reopenings_do_not_add_up_the_allowance() {
+        let p = VideoPolicy::default();
+        let mut s = fresh();
+        // A report every millisecond, each claiming the jitter allowance again.
+        let mut accepted_to = 0;
+        for seq in 1..=50u32 {
+            let to = u64::from(seq) * p.slack_ms;
+            if let Ok(a) = apply(&s, &report(seq, &[(0, to)]), u64::from(seq), D, &p) {
+                s = a.state;
+                accepted_to = to;
+            }
+        }
+        assert_eq!(accepted_to, p.slack_ms);
+        // Opening the lesson again does not start a new allowance either.
+        for view in 0..20 {
+            s = s.reopened(format!("again{view}"));
+            let mut r = report(1, &[(0, accepted_to + p.slack_ms)]);
+            r.view = format!("again{view}");
+            assert_eq!(apply(&s, &r, 100, D, &p), Err(Refused::TooFast));
+        }
+        // Time passing lets honest watching on.
+        let mut r = report(1, &[(0, 12_000)]);
+        r.view = "again19".into();
+        assert!(apply(&s, &r, 5_000, D, &p).is_ok());
     }
 
     #[test]
@@ -314,24 +382,33 @@ mod tests {
         }
 
         #[test]
-        fn no_stream_of_accepted_reports_completes_sooner_than_the_speed_allows(
-            steps in proptest::collection::vec((1u64..20_000, 0u64..70_000, 0u64..70_000), 1..60)
+        fn no_stream_of_reports_or_reopenings_completes_sooner_than_the_speed_allows(
+            steps in proptest::collection::vec((0u64..20_000, 0u64..70_000, 0u64..70_000, 0u8..6), 1..80)
         ) {
             let p = VideoPolicy::default();
             let mut s = fresh();
             let mut now = 0;
             let mut seq = 0;
-            for (dt, a, b) in steps {
+            let mut views = 0;
+            for (dt, a, b, what) in steps {
                 now += dt;
+                if what == 0 {
+                    // The lesson is opened again.
+                    views += 1;
+                    s = s.reopened(format!("v{views}"));
+                    seq = 0;
+                    continue;
+                }
                 seq += 1;
-                let r = report(seq, &[(a.min(b), a.max(b))]);
+                let mut r = report(seq, &[(a.min(b), a.max(b))]);
+                r.view = s.view.clone().unwrap_or_default();
                 let before = s.coverage.covered();
                 if let Ok(applied) = apply(&s, &r, now, D, &p) {
                     prop_assert!(applied.state.coverage.covered() >= before);
                     s = applied.state;
                 }
-                // Coverage never exceeds what the clock allows.
-                let allowed = (now as f64 * p.top_speed) as u64 + p.slack_ms * u64::from(seq);
+                // Coverage never exceeds what the clock allows, the allowance counted once.
+                let allowed = (now as f64 * p.top_speed) as u64 + p.slack_ms;
                 prop_assert!(s.coverage.covered() <= allowed);
                 if s.complete {
                     let needed = (D as f64 * p.complete_share) as u64;
