@@ -390,3 +390,66 @@ both_backends!(
         assert!(row.progress.as_ref().unwrap().refused_reports >= 10);
     }
 );
+
+both_backends!(
+    the_demo_shows_people_at_several_stages_of_their_plans,
+    |store| async move {
+        let app = demo(store).await;
+        onramp_app::demo::load_training_stages(&app).await.unwrap();
+        // Loading again adds nothing.
+        onramp_app::demo::load_training_stages(&app).await.unwrap();
+        let share = |s: &plans::PlanState| s.view.share(&[]);
+        let sam = ctx(&app, "trainee@harbor.example.org").await;
+        let s = plans::person_plan(&app, &sam, sam.actor.person_id)
+            .await
+            .unwrap()
+            .unwrap();
+        let items: Vec<String> = s.spec.items().iter().map(|i| i.to_string()).collect();
+        assert_eq!(
+            items,
+            ["course:security-awareness", "course:hmis-fundamentals"]
+        );
+        assert_eq!(share(&s), 0.0);
+        let ada = ctx(&app, "trainee@northside.example.org").await;
+        let s = plans::person_plan(&app, &ada, ada.actor.person_id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(!s.view.is_complete(&[]));
+        let intro = lessons::course(&app, &ada, s.courses["intro-hmis"].id)
+            .await
+            .unwrap();
+        assert!(intro.share > 0.0 && intro.share < 1.0, "{}", intro.share);
+        assert!(s
+            .view
+            .groups
+            .iter()
+            .flat_map(|g| g.items.iter())
+            .any(|i| matches!(i.status, ItemStatus::Restricted { .. })));
+        let rosa = ctx(&app, "rosa.diaz@harbor.example.org").await;
+        let s = plans::person_plan(&app, &rosa, rosa.actor.person_id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(s.view.is_complete(&[]));
+        let mut tx = app.store.read().await.unwrap();
+        let requests = tx.requests_of_person(rosa.actor.person_id).await.unwrap();
+        assert_eq!(requests.len(), 1);
+        let steps = tx.request_steps(requests[0].id).await.unwrap();
+        let training = steps
+            .iter()
+            .find(|s| s.step_key == "required-courses")
+            .unwrap();
+        assert_eq!(
+            training.status, "done",
+            "the training step completed by itself"
+        );
+        assert_eq!(
+            tx.requests_of_person(sam.actor.person_id)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+    }
+);

@@ -271,6 +271,9 @@ async fn run(command: Command, r: Resolved) -> Result<std::process::ExitCode> {
         Command::Serve => serve(app, &r).await?,
         Command::Demo { no_serve } => {
             let (_, created) = onramp_app::demo::load(&app).await?;
+            if created {
+                onramp_app::demo::load_training_stages(&app).await?;
+            }
             print_demo(&r, created);
             if !no_serve {
                 serve(app, &r).await?;
@@ -329,6 +332,8 @@ fn print_demo(r: &Resolved, created: bool) {
     }
     println!();
     println!("  Everyone but trainees sets up two-step sign-in at first sign-in (any authenticator app).");
+    println!("  Training plans: Sam Ortiz (trainee@harbor) has just been accepted, Ada Moss (trainee@northside)");
+    println!("  is half-way through her introduction, Rosa Diaz (rosa.diaz@harbor.example.org) has finished hers.");
     println!(
         "  Email is written to {} (see also Outbox in the admin menu).",
         r.data_dir.join("maildir").display()
