@@ -133,6 +133,8 @@ async fn main() -> Result<()> {
     for r in &rows {
         print_row(r, baseline.rps);
     }
+    let video = video_figures(&app, onramp, &args).await?;
+    print_row(&video, baseline.rps);
     let preview = preview_figures(&app, &args).await?;
     print_row(&preview, baseline.rps);
     println!("\nratio = requests/s of the scenario ÷ requests/s of the bare handler, measured in this run.");
@@ -162,7 +164,19 @@ async fn serve(router: axum::Router) -> Result<SocketAddr> {
     Ok(addr)
 }
 
+/// The password of every generated person.
+const BENCH_PASSWORD: &str = "bench-password-2026";
+
 async fn sign_in(c: &reqwest::Client, addr: SocketAddr, email: &str) -> Result<()> {
+    sign_in_with(c, addr, email, onramp_app::demo::DEMO_PASSWORD).await
+}
+
+async fn sign_in_with(
+    c: &reqwest::Client,
+    addr: SocketAddr,
+    email: &str,
+    password: &str,
+) -> Result<()> {
     let page = c
         .get(format!("http://{addr}/signin"))
         .send()
@@ -180,7 +194,7 @@ async fn sign_in(c: &reqwest::Client, addr: SocketAddr, email: &str) -> Result<(
         .form(&[
             ("_csrf", csrf.as_str()),
             ("email", email),
-            ("password", onramp_app::demo::DEMO_PASSWORD),
+            ("password", password),
             ("next", "/"),
         ])
         .send()
@@ -290,8 +304,8 @@ async fn generate(app: &App, args: &Args) -> Result<()> {
     let (imp, _) = onramp_app::demo::load(app)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let hash = onramp_app::auth::hash_password(app, "bench-password-2026")
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let hash =
+        onramp_app::auth::hash_password(app, BENCH_PASSWORD).map_err(|e| anyhow::anyhow!("{e}"))?;
     let now = app.now();
     let mut tx = app.store.begin().await?;
     let mut agencies = Vec::with_capacity(args.agencies);
@@ -499,6 +513,126 @@ async fn plans(app: &App, imp: i64, args: &Args) -> Result<()> {
     }
     tx.commit().await?;
     Ok(())
+}
+
+/// Video progress reports: `concurrency` trainees (people of the data set, each enrolled in
+/// the starter course with a video) each open the video lesson's page, as the player does,
+/// and post reports of what they played at normal speed, as fast as the server answers.
+/// Every report must be accepted.
+async fn video_figures(app: &App, onramp: SocketAddr, args: &Args) -> Result<Figures> {
+    let imp = lead_ctx(app).await?.implementation_id();
+    let (course_id, lesson_key, duration_ms) = {
+        let mut tx = app.store.begin().await?;
+        let c = tx
+            .course_by_key(imp, "security-awareness")
+            .await?
+            .context("the starter course with a video")?;
+        let version = tx
+            .course_versions(c.id)
+            .await?
+            .last()
+            .map(|v| v.id)
+            .context("a version")?;
+        let lesson = tx
+            .lessons_of_version(version)
+            .await?
+            .into_iter()
+            .find(|l| l.kind == "video")
+            .context("a video lesson")?;
+        let now = app.now();
+        for i in 0..args.concurrency {
+            let person = tx
+                .person_by_email(imp, &format!("person{i}@bench.example.org"))
+                .await?
+                .context("a person of the data set")?;
+            tx.enrolment_ensure(imp, person.id, c.id, version, now)
+                .await?;
+        }
+        tx.commit().await?;
+        (
+            c.id,
+            lesson.key,
+            lesson.duration_ms.unwrap_or(0).max(1) as u64,
+        )
+    };
+    let page_url = format!("http://{onramp}/training/courses/{course_id}/lessons/{lesson_key}");
+    let attr = |page: &str, name: &str| -> Result<String> {
+        Ok(page
+            .split(&format!("{name}=\""))
+            .nth(1)
+            .and_then(|s| s.split('"').next())
+            .with_context(|| format!("no {name} on the lesson page"))?
+            .to_string())
+    };
+    let mut viewers = Vec::new();
+    for i in 0..args.concurrency {
+        let c = client()?;
+        sign_in_with(
+            &c,
+            onramp,
+            &format!("person{i}@bench.example.org"),
+            BENCH_PASSWORD,
+        )
+        .await?;
+        let page = c.get(&page_url).send().await?.text().await?;
+        let view = attr(&page, "data-view")?;
+        let csrf = attr(&page, "data-csrf")?;
+        let url = format!("http://{onramp}{}", attr(&page, "data-progress-url")?);
+        viewers.push((c, view, csrf, url));
+    }
+    let opened = Instant::now();
+    let warm_until = opened + Duration::from_secs(1);
+    let end = warm_until + Duration::from_secs(args.seconds);
+    let mut tasks = Vec::new();
+    for (c, view, csrf, url) in viewers {
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut refused = 0u64;
+            let mut seq = 0u32;
+            while Instant::now() < end {
+                seq += 1;
+                // What an honest player has played by now, at normal speed.
+                let played = (opened.elapsed().as_millis() as u64).min(duration_ms);
+                let body = serde_json::json!({
+                    "view": view, "seq": seq, "ranges": [[0, played]], "position_ms": played
+                });
+                let t = Instant::now();
+                let ok = match c
+                    .post(&url)
+                    .header("X-CSRF-Token", &csrf)
+                    .json(&body)
+                    .send()
+                    .await
+                {
+                    Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
+                    Err(_) => false,
+                };
+                if t >= warm_until {
+                    if ok {
+                        lat.push(t.elapsed().as_secs_f64() * 1000.0);
+                    } else {
+                        refused += 1;
+                    }
+                }
+            }
+            (lat, refused)
+        }));
+    }
+    let mut all = Vec::new();
+    let mut refused = 0;
+    for t in tasks {
+        let (l, r) = t.await?;
+        all.extend(l);
+        refused += r;
+    }
+    if refused > 0 {
+        bail!("video progress: {refused} reports refused or failed");
+    }
+    Ok(figures(
+        "POST video progress (a viewer per client)",
+        all,
+        args,
+    ))
 }
 
 /// The demo's Lead admin, as a service caller.
