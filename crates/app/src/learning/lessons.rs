@@ -503,27 +503,35 @@ pub async fn report_progress(
     report: &onramp_domain::learning::coverage::ProgressReport,
 ) -> AppResult<Result<VideoAnswer, onramp_domain::learning::coverage::Refused>> {
     use onramp_domain::learning::coverage::{apply, Coverage, VideoState};
+    // Only what judging a report needs: the enrolment, its lesson, its progress row (the
+    // player sends one every few seconds).
     let mut tx = app.store.begin().await?;
-    let course = trainee_course_in(&mut tx, ctx, course_id).await?;
-    let enrolment = course.enrolment.clone().ok_or(AppError::NotFound)?;
-    if course.restricted.is_some() {
-        return Err(AppError::Forbidden);
-    }
-    let row = course
-        .lessons
-        .iter()
-        .find(|l| l.lesson.key == lesson_key)
+    let course = tx.course_get(ctx.implementation_id(), course_id).await?;
+    let enrolment = tx
+        .enrolment_of(ctx.actor.person_id, course.id)
+        .await?
         .ok_or(AppError::NotFound)?;
-    if LessonKind::parse(&row.lesson.kind) != Some(LessonKind::Video) {
+    let lesson = tx
+        .lessons_of_version(enrolment.version_id)
+        .await?
+        .into_iter()
+        .find(|l| l.key == lesson_key)
+        .ok_or(AppError::NotFound)?;
+    if LessonKind::parse(&lesson.kind) != Some(LessonKind::Video) {
         return Err(AppError::NotFound);
     }
-    let duration = row
-        .lesson
+    if restriction_in(&mut tx, &course, ctx.actor.person_id)
+        .await?
+        .is_some()
+    {
+        return Err(AppError::Forbidden);
+    }
+    let duration = lesson
         .duration_ms
         .and_then(|d| u64::try_from(d).ok())
         .filter(|d| *d > 0)
         .ok_or(AppError::NotFound)?;
-    let Some(mut p) = row.progress.clone() else {
+    let Some(mut p) = tx.lesson_progress_get(enrolment.id, lesson.id).await? else {
         // No viewing was started: the lesson page was never opened.
         return Ok(Err(onramp_domain::learning::coverage::Refused::StaleView));
     };
@@ -540,8 +548,7 @@ pub async fn report_progress(
     let now = now_of(app);
     match apply(&state, report, ms(now), duration, &app.config.video_policy) {
         Err(why) => {
-            tx.lesson_progress_refused(enrolment.id, row.lesson.id)
-                .await?;
+            tx.lesson_progress_refused(enrolment.id, lesson.id).await?;
             tx.commit().await?;
             tracing::info!(course = course_id, lesson = lesson_key, why = ?why, "video progress report refused");
             Ok(Err(why))
@@ -562,25 +569,24 @@ pub async fn report_progress(
             }
             tx.lesson_progress_save(&p).await?;
             if applied.completed_now {
+                let version = tx
+                    .course_versions(course.id)
+                    .await?
+                    .into_iter()
+                    .find(|v| v.id == enrolment.version_id)
+                    .ok_or(AppError::NotFound)?;
                 record(
                     &mut tx,
                     app,
                     ctx,
                     "lesson.complete",
                     "course",
-                    Some(course.course.id),
-                    json!({"lesson": row.lesson.key, "version": course.version.version, "how": "watched", "covered_ms": p.covered_ms, "duration_ms": duration}),
+                    Some(course.id),
+                    json!({"lesson": lesson.key, "version": version.version, "how": "watched", "covered_ms": p.covered_ms, "duration_ms": duration}),
                 )
                 .await?;
-                course_done_if_complete_in(
-                    &mut tx,
-                    app,
-                    ctx,
-                    &course.course,
-                    &enrolment,
-                    &course.version,
-                )
-                .await?;
+                course_done_if_complete_in(&mut tx, app, ctx, &course, &enrolment, &version)
+                    .await?;
             }
             tx.commit().await?;
             Ok(Ok(VideoAnswer {
