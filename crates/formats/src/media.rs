@@ -919,10 +919,8 @@ mod tests {
         let arrow_note = lines_of(&format!("WEBVTT\n\nNOTE a --> b\n\n{cue}\n"));
         assert!(arrow_note[0].1.contains("NOTE"), "{arrow_note:?}");
         // STYLE and REGION before the first cue, and a cue naming a region.
-        let styled = format!(
-            "WEBVTT\n\nSTYLE\n::cue {{ color: yellow }}\n\nREGION\nid:low width:40% lines:3\n\n00:00.000 --> 00:01.000 region:low align:left line:90%,end position:10%,line-left size:50% vertical:rl\nx\n"
-        );
-        assert_eq!(validate_webvtt(&styled).map(|v| v.cues), Ok(1));
+        let styled = "WEBVTT\n\nSTYLE\n::cue { color: yellow }\n\nREGION\nid:low width:40% lines:3\n\n00:00.000 --> 00:01.000 region:low align:left line:90%,end position:10%,line-left size:50% vertical:rl\nx\n";
+        assert_eq!(validate_webvtt(styled).map(|v| v.cues), Ok(1));
         let late = lines_of(&format!(
             "WEBVTT\n\n{cue}\n\nSTYLE\n::cue {{}}\n\nREGION\nid:r\n"
         ));
