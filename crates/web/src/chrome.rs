@@ -64,6 +64,13 @@ impl Chrome {
                 current: false,
             });
         }
+        if a.may(Permission::ViewTrainingReports) {
+            nav.push(NavItem {
+                href: "/reports/training",
+                label: "Training report",
+                current: false,
+            });
+        }
         if a.may(Permission::ViewOrganisation) || !a.overseen_agencies().is_empty() {
             nav.push(NavItem {
                 href: "/admin/agencies",

@@ -488,6 +488,17 @@ const ROWS: &[Row] = &[
         &[],
         [S, F, F, F, F, F, F, F, F, F],
     ),
+    // ---- the Lead's side of training: requirement rules and their preview, the completion
+    // report (readers of training reports), an agency's staff plans (its overseers), and a
+    // person's plan (whoever sees the person), which Lead staff change.
+    get("/training-rules", Id::None, STAFF_READERS),
+    post("/training-rules", Id::None, &[("rules", "[[rules")], COURSE_WRITERS_INVALID),
+    get("/reports/training", Id::None, STAFF_READERS),
+    get("/admin/agencies/{id}/training", Id::Agency, READERS),
+    get("/admin/people/{id}/training", Id::Person, READERS),
+    post("/admin/people/{id}/training/waive", Id::Person, &[], LEAD_STAFF_INVALID).attempt(&[("item", "course:intro-hmis"), ("reason", "Taken by the {role}")]),
+    post("/admin/people/{id}/training/recompute", Id::Person, &[], LEAD_STAFF_INVALID).attempt(&[("recompute_reason", "Taken by the {role}")]),
+    post("/admin/people/{id}/training/accommodation", Id::Person, &[], LEAD_STAFF_INVALID).attempt(&[("accommodation_reason", "Taken by the {role}")]),
     // ---- course authoring: the people who write courses. The forms sent are refused
     // (nothing changes), except retiring and bringing back, which undo each other.
     get("/courses", Id::None, COURSE_WRITERS),

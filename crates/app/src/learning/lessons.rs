@@ -422,7 +422,9 @@ pub async fn grant_transcript_accommodation(
         return Err(AppError::NotFound);
     }
     if let Some(c) = course_id {
-        tx.course_get(ctx.implementation_id(), c).await?;
+        tx.course_get(ctx.implementation_id(), c)
+            .await
+            .map_err(|_| AppError::field("course", "Choose a course from the list"))?;
     }
     let id = tx
         .accommodation_grant(

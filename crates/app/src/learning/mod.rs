@@ -8,3 +8,4 @@ pub mod credits;
 pub mod lessons;
 pub mod packages;
 pub mod plans;
+pub mod reports;

@@ -510,9 +510,8 @@ pub async fn install_starter_in(
         )
         .await?;
     }
-    let set = super::plans::parse_rules_in(tx, implementation_id, DEMO_RULES).await?;
-    let body = toml::to_string(&set).map_err(|e| AppError::Internal(e.to_string()))?;
-    tx.rules_save(implementation_id, &body, None, app.now())
+    super::plans::parse_rules_in(tx, implementation_id, DEMO_RULES).await?;
+    tx.rules_save(implementation_id, DEMO_RULES, None, app.now())
         .await?;
     Ok(reports)
 }

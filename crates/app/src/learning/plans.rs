@@ -114,10 +114,10 @@ pub async fn save_rules(app: &App, ctx: &Ctx, text: &str) -> AppResult<i32> {
     ctx.require(Permission::ManageCourses)?;
     let mut tx = app.store.begin().await?;
     let set = parse_rules_in(&mut tx, ctx.implementation_id(), text).await?;
-    let body = toml::to_string(&set).map_err(|e| AppError::Internal(e.to_string()))?;
+    // Kept as written, comments and all, so that the editor shows the Lead's own text.
     let by = (ctx.actor.person_id > 0).then_some(ctx.actor.person_id);
     let version = tx
-        .rules_save(ctx.implementation_id(), &body, by, app.now())
+        .rules_save(ctx.implementation_id(), text, by, app.now())
         .await?;
     record(
         &mut tx,
@@ -131,6 +131,82 @@ pub async fn save_rules(app: &App, ctx: &Ctx, text: &str) -> AppResult<i32> {
     .await?;
     tx.commit().await?;
     Ok(version)
+}
+
+/// What the rule editor shows: the current rules' text and version, and the choices its
+/// preview offers (processes, access levels, responsibilities, projects).
+#[derive(Debug, Clone)]
+pub struct RuleEditor {
+    /// The saved rules as TOML (empty when none are saved yet).
+    pub text: String,
+    pub version: i32,
+    pub saved_at: Option<DateTime<Utc>>,
+    /// (key, name) of each process template.
+    pub processes: Vec<(String, String)>,
+    /// (code, name) of each active access level.
+    pub access_levels: Vec<(String, String)>,
+    /// (code, name) of each active responsibility.
+    pub responsibilities: Vec<(String, String)>,
+    pub projects: Vec<onramp_store::Project>,
+    /// Courses by key, for naming a plan's items.
+    pub courses: BTreeMap<String, Course>,
+}
+
+/// The rule editor's contents (course writers and readers of training reports).
+pub async fn rule_editor(app: &App, ctx: &Ctx) -> AppResult<RuleEditor> {
+    if !ctx.actor.may(Permission::ManageCourses) {
+        ctx.require(Permission::ViewTrainingReports)?;
+    }
+    let imp = ctx.implementation_id();
+    let mut tx = app.store.read().await?;
+    let current = tx.rules_current(imp).await?;
+    let processes = tx
+        .templates_latest(imp)
+        .await?
+        .into_iter()
+        .map(|t| (t.key, t.name))
+        .collect();
+    use onramp_store::organisation::Catalogue as Codes;
+    let mut lists = Vec::new();
+    for codes in [Codes::AccessLevels, Codes::Responsibilities] {
+        lists.push(
+            tx.catalogue_list(codes, imp, None, Some(true), onramp_store::PageRequest::ALL)
+                .await?
+                .items
+                .into_iter()
+                .map(|e| (e.code, e.name))
+                .collect::<Vec<_>>(),
+        );
+    }
+    let responsibilities = lists.pop().unwrap_or_default();
+    let access_levels = lists.pop().unwrap_or_default();
+    let projects = tx
+        .projects_list(
+            imp,
+            &onramp_store::organisation::ProjectFilter {
+                active: Some(true),
+                ..Default::default()
+            },
+            onramp_store::PageRequest::ALL,
+        )
+        .await?
+        .items;
+    let courses = tx
+        .courses(imp)
+        .await?
+        .into_iter()
+        .map(|c| (c.key.clone(), c))
+        .collect();
+    Ok(RuleEditor {
+        courses,
+        text: current.as_ref().map(|r| r.body.clone()).unwrap_or_default(),
+        version: current.as_ref().map(|r| r.version).unwrap_or(0),
+        saved_at: current.map(|r| r.created_at),
+        processes,
+        access_levels,
+        responsibilities,
+        projects,
+    })
 }
 
 /// The prerequisites of every course of an implementation, by key.
@@ -167,32 +243,113 @@ pub async fn facts_in(
     request: &AccessRequest,
     template: &ProcessTemplate,
 ) -> AppResult<PlanFacts> {
+    let projects = tx.request_projects(request.id).await?;
+    facts_of(
+        tx,
+        request.implementation_id,
+        FactsInput {
+            process: template.key.clone(),
+            access_level: request.access_level.clone(),
+            responsibilities: request
+                .responsibilities
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect(),
+            project_ids: projects,
+            returning: request.is_returning,
+        },
+    )
+    .await
+}
+
+/// What the rules are asked about: a request's choices, or the rule preview's.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FactsInput {
+    /// The process template's key.
+    pub process: String,
+    pub access_level: String,
+    pub responsibilities: Vec<String>,
+    /// Projects of the implementation; their HUD project types and funders count.
+    pub project_ids: Vec<i64>,
+    pub returning: bool,
+}
+
+/// The facts the rules read, from a request's (or the preview's) choices. The one way
+/// both real plans and the preview see projects.
+pub async fn facts_of(
+    tx: &mut Tx,
+    implementation_id: i64,
+    input: FactsInput,
+) -> AppResult<PlanFacts> {
     let mut project_types = Vec::new();
     let mut funders = Vec::new();
-    for p in tx.request_projects(request.id).await? {
-        let project = tx.project_get(request.implementation_id, p).await?;
+    for p in &input.project_ids {
+        let project = tx.project_get(implementation_id, *p).await?;
         if !project_types.contains(&project.hud_project_type) {
             project_types.push(project.hud_project_type);
         }
-        for f in tx.project_funders(p).await? {
+        for f in tx.project_funders(*p).await? {
             if !funders.contains(&f) {
                 funders.push(f);
             }
         }
     }
     Ok(PlanFacts {
-        process: template.key.clone(),
-        access_level: request.access_level.clone(),
-        responsibilities: request
-            .responsibilities
-            .split(',')
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-            .collect(),
+        process: input.process,
+        access_level: input.access_level,
+        responsibilities: input.responsibilities,
         project_types,
         funders,
-        returning: request.is_returning,
+        returning: input.returning,
     })
+}
+
+/// The rule preview for a person's choices as a request form makes them: the facts they
+/// give and the plan the current rules build from them. Names that do not exist in the
+/// implementation are field errors.
+pub async fn preview_for(
+    app: &App,
+    ctx: &Ctx,
+    input: FactsInput,
+) -> AppResult<(PlanFacts, PlanSpec)> {
+    if !ctx.actor.may(Permission::ManageCourses) {
+        ctx.require(Permission::ViewTrainingReports)?;
+    }
+    let imp = ctx.implementation_id();
+    let mut tx = app.store.read().await?;
+    let cat = catalogue_in(&mut tx, imp).await?;
+    let mut problems = Vec::new();
+    if !cat.processes.contains(&input.process) {
+        problems.push(FieldError::new("process", "Choose a process"));
+    }
+    if !cat.access_levels.contains(&input.access_level) {
+        problems.push(FieldError::new("access_level", "Choose an access level"));
+    }
+    if input
+        .responsibilities
+        .iter()
+        .any(|r| !cat.responsibilities.contains(r))
+    {
+        problems.push(FieldError::new(
+            "responsibility",
+            "Choose responsibilities from the list",
+        ));
+    }
+    for p in &input.project_ids {
+        if tx.project_get(imp, *p).await.is_err() {
+            problems.push(FieldError::new("project", "Choose projects from the list"));
+            break;
+        }
+    }
+    if !problems.is_empty() {
+        return Err(AppError::Invalid(problems));
+    }
+    let facts = facts_of(&mut tx, imp, input).await?;
+    let (rules, _) = rules_in(&mut tx, imp).await?;
+    let prereqs = prerequisite_map(&mut tx, imp).await?;
+    let spec = compute_plan(&rules, &facts, |k| prereqs.get(k.as_str()).cloned());
+    Ok((facts, spec))
 }
 
 fn to_json<T: serde::Serialize>(v: &T) -> AppResult<String> {
@@ -631,6 +788,33 @@ pub async fn person_plan(app: &App, ctx: &Ctx, person_id: i64) -> AppResult<Opti
     let mut tx = app.store.read().await?;
     may_view_person(&mut tx, ctx, person_id).await?;
     state_in(&mut tx, person_id).await
+}
+
+/// Everything the page of a person's training shows their overseers.
+pub struct PersonTraining {
+    pub person: onramp_store::Person,
+    pub state: Option<PlanState>,
+    /// Every version of the plan, latest first.
+    pub history: Vec<TrainingPlan>,
+    pub accommodations: Vec<onramp_store::learning::courses::Accommodation>,
+    /// Whether the viewer may waive, recompute and grant accommodations.
+    pub may_manage: bool,
+}
+
+/// A person's plan, its history and their accommodations, for whoever oversees them.
+pub async fn person_training(app: &App, ctx: &Ctx, person_id: i64) -> AppResult<PersonTraining> {
+    let mut tx = app.store.read().await?;
+    let person = may_view_person(&mut tx, ctx, person_id).await?;
+    let state = state_in(&mut tx, person.id).await?;
+    let history = tx.plan_history(person.id).await?;
+    let accommodations = tx.accommodations_of(person.id).await?;
+    Ok(PersonTraining {
+        person,
+        state,
+        history,
+        accommodations,
+        may_manage: ctx.actor.may(Permission::ManageTrainingPlans),
+    })
 }
 
 /// Every version of a person's plan, latest first.

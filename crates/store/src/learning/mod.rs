@@ -5,3 +5,4 @@ pub mod certificates;
 pub mod courses;
 pub mod credits;
 pub mod plans;
+pub mod reports;

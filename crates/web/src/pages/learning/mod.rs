@@ -1,9 +1,13 @@
-//! Training pages: the trainee's plan, courses and lessons, certificates, and agencies'
-//! training credits.
+//! Training pages: the trainee's plan, courses and lessons, certificates, agencies'
+//! training credits, and for the Lead and agencies the requirement rules, reports and each
+//! person's plan.
 
 pub mod authoring;
 pub mod certificates;
 pub mod credits;
+pub mod plans;
+pub mod reports;
+pub mod rules;
 pub mod training;
 
 use crate::Route;
@@ -14,5 +18,8 @@ pub fn routes() -> Vec<Route> {
     r.extend(authoring::routes());
     r.extend(certificates::routes());
     r.extend(credits::routes());
+    r.extend(rules::routes());
+    r.extend(reports::routes());
+    r.extend(plans::routes());
     r
 }

@@ -48,6 +48,8 @@ fn day(t: chrono::DateTime<chrono::Utc>) -> String {
 
 /// One item of a plan as pages show it.
 pub struct ItemLine {
+    /// `kind:key`, as the rules name it.
+    pub item_ref: String,
     pub title: String,
     pub kind: &'static str,
     pub href: Option<String>,
@@ -126,6 +128,7 @@ pub fn plan_lines(s: &PlanState, links: bool) -> PlanLines {
                         _ => String::new(),
                     };
                     ItemLine {
+                        item_ref: i.item.to_string(),
                         title: plans::item_title(&i.item, &s.courses),
                         kind: i.item.kind.label(),
                         href: course
