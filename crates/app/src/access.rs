@@ -1315,6 +1315,11 @@ pub async fn change_status(
         } else {
             advance(&mut tx, app, ctx, &fresh, &template).await?;
         }
+        if m == RequestMove::Reopen {
+            // Closing gave back the credits of courses not started: the plan's paid
+            // courses are paid for again.
+            crate::learning::credits::repay_in(&mut tx, app, ctx, &fresh).await?;
+        }
     }
     tx.commit().await?;
     Ok(())

@@ -1,12 +1,14 @@
 //! Paid courses and training credits through the services, on both backends: a request's
 //! paid course draws one credit of the requesting agency once (recomputing the plan does
-//! not draw again), a withdrawal gives an unstarted course's credit back, an agency with no
+//! not draw again), a withdrawal gives an unstarted course's credit back (and reopening the
+//! request draws it again), a course that leaves a recomputed plan gives its credit back, an
+//! agency with no
 //! credit is charged instead, only the Lead admin grants or records a purchase (with field
 //! messages), and concurrent assignments never take the balance below zero.
 
 use onramp_app::access::{self, RequestInput, StepAction, Submitted};
 use onramp_app::learning::credits::{self, Assigned, GrantInput, PurchaseInput};
-use onramp_app::learning::plans;
+use onramp_app::learning::{packages, plans};
 use onramp_app::{auth, App, AppError, Ctx};
 use onramp_domain::request::RequestMove;
 use onramp_store::access::NewAccessRequest;
@@ -183,6 +185,142 @@ both_backends!(
                 "{action}"
             );
         }
+    }
+);
+
+both_backends!(
+    a_reopened_request_pays_again_and_a_course_dropped_from_the_plan_is_given_back,
+    |store| async move {
+        let app = demo(store).await;
+        let lead = ctx(&app, "lead@demo.example.org").await;
+        let harbor = agency_id(&app, "Harbor House").await;
+        let (before, _) = balance_and_sum(&app, harbor).await;
+        let (id, person) = accepted_request(
+            &app,
+            "Harbor House",
+            "Harbor House Emergency Shelter",
+            "ata@harbor.example.org",
+            "mia.stone@harbor.example.org",
+        )
+        .await;
+        assert_eq!(
+            balance_and_sum(&app, harbor).await,
+            (before - 1, before - 1)
+        );
+        let ata = ctx(&app, "ata@harbor.example.org").await;
+        let note = |app: App, person: i64| async move {
+            let me = ctx_of(&app, person).await;
+            let state = plans::person_plan(&app, &me, person)
+                .await
+                .unwrap()
+                .unwrap();
+            let course = state.courses["es-th-sh-workflow"].id;
+            onramp_app::learning::lessons::course(&app, &me, course)
+                .await
+                .unwrap()
+                .price_note
+                .unwrap_or_default()
+        };
+
+        // Withdrawn, then reopened: the refunded course is paid for again.
+        access::change_status(&app, &ata, id, RequestMove::Withdraw, "Left the agency")
+            .await
+            .unwrap();
+        assert_eq!(balance_and_sum(&app, harbor).await, (before, before));
+        assert!(!note(app.clone(), person)
+            .await
+            .contains("with a training credit"));
+        access::change_status(&app, &lead, id, RequestMove::Reopen, "Came back")
+            .await
+            .unwrap();
+        assert_eq!(
+            balance_and_sum(&app, harbor).await,
+            (before - 1, before - 1),
+            "drawn again on reopening"
+        );
+        assert!(note(app.clone(), person)
+            .await
+            .contains("with a training credit"));
+        let kinds = |l: &credits::Ledger| {
+            l.movements
+                .iter()
+                .filter(|m| m.request_id == Some(id))
+                .map(|m| m.kind.clone())
+                .collect::<Vec<_>>()
+        };
+        let ledger = credits::ledger(&app, &ata, harbor).await.unwrap();
+        assert_eq!(kinds(&ledger), ["drawn", "refunded", "drawn"]);
+
+        // The rules change so that the shelter course is no longer required: recomputing
+        // the plan gives its credit back; changing them back draws it again.
+        let without = packages::DEMO_RULES.replace(
+            "project_types = [0, 1, 2, 8] }",
+            "project_types = [1, 2, 8] }",
+        );
+        assert_ne!(without, packages::DEMO_RULES, "the shelter rule was found");
+        plans::save_rules(&app, &lead, &without).await.unwrap();
+        plans::recompute(&app, &lead, person, "Rules changed")
+            .await
+            .unwrap();
+        assert_eq!(balance_and_sum(&app, harbor).await, (before, before));
+        let ledger = credits::ledger(&app, &ata, harbor).await.unwrap();
+        assert!(
+            ledger.movements[0]
+                .reason
+                .contains("left the recomputed training plan"),
+            "{}",
+            ledger.movements[0].reason
+        );
+        // Recomputing again changes nothing more.
+        plans::recompute(&app, &lead, person, "Again")
+            .await
+            .unwrap();
+        assert_eq!(balance_and_sum(&app, harbor).await, (before, before));
+        plans::save_rules(&app, &lead, packages::DEMO_RULES)
+            .await
+            .unwrap();
+        plans::recompute(&app, &lead, person, "Rules restored")
+            .await
+            .unwrap();
+        assert_eq!(
+            balance_and_sum(&app, harbor).await,
+            (before - 1, before - 1)
+        );
+        let ledger = credits::ledger(&app, &ata, harbor).await.unwrap();
+        assert_eq!(
+            kinds(&ledger),
+            ["drawn", "refunded", "drawn", "refunded", "drawn"]
+        );
+    }
+);
+
+both_backends!(
+    a_reopened_request_with_no_credit_is_charged_again,
+    |store| async move {
+        let app = demo(store).await;
+        let lead = ctx(&app, "lead@demo.example.org").await;
+        let northside = agency_id(&app, "Northside Outreach Collective").await;
+        let (id, _) = accepted_request(
+            &app,
+            "Northside Outreach Collective",
+            "Northside Street Outreach",
+            "ata@northside.example.org",
+            "mia.stone@northside.example.org",
+        )
+        .await;
+        let ata = ctx(&app, "ata@northside.example.org").await;
+        access::change_status(&app, &lead, id, RequestMove::Reject, "Duplicate request")
+            .await
+            .unwrap();
+        let ledger = credits::ledger(&app, &ata, northside).await.unwrap();
+        assert_eq!(ledger.open_charges, 0);
+        access::change_status(&app, &lead, id, RequestMove::Reopen, "Not a duplicate")
+            .await
+            .unwrap();
+        let ledger = credits::ledger(&app, &ata, northside).await.unwrap();
+        assert_eq!((ledger.open_charges, ledger.open_cents), (1, 2500));
+        assert_eq!(ledger.charges.len(), 1, "the same charge, opened again");
+        assert_eq!(balance_and_sum(&app, northside).await, (0, 0));
     }
 );
 

@@ -15,9 +15,11 @@ use crate::error::Problems;
 use crate::{App, AppError, AppResult, Ctx};
 use onramp_domain::authz::Permission;
 use onramp_domain::learning::course::format_cents;
-use onramp_domain::learning::credits::{credits_for_price, CreditAmount, Movement, MovementKind};
+use onramp_domain::learning::credits::{
+    credits_for_price, ChargeStatus, CreditAmount, Movement, MovementKind,
+};
 use onramp_domain::learning::plan::counts_for_plan;
-use onramp_domain::learning::rules::{GroupMode, ItemRef, PlanSpec};
+use onramp_domain::learning::rules::{GroupMode, ItemKind, ItemRef, PlanSpec};
 use onramp_domain::request::RequestStatus;
 use onramp_domain::Slug;
 use onramp_store::learning::courses::Course;
@@ -258,19 +260,14 @@ pub async fn assign_in(
         return Ok(None);
     };
     let person_id = request.person_id;
+    let earlier_charge = tx.charge_of(request.id, person_id, course.id).await?;
     if tx
-        .credit_movement_of(
-            MovementKind::Drawn.as_str(),
-            request.id,
-            person_id,
-            course.id,
-        )
+        .credit_draw_live(request.id, person_id, course.id)
         .await?
         .is_some()
-        || tx
-            .charge_of(request.id, person_id, course.id)
-            .await?
-            .is_some()
+        || earlier_charge
+            .as_ref()
+            .is_some_and(|c| c.status == ChargeStatus::Open.as_str())
     {
         return Ok(Some(Assigned::Already));
     }
@@ -317,19 +314,26 @@ pub async fn assign_in(
     }
     let amount_cents = course.price_cents.unwrap_or(0);
     let why = format!("No training credit left: {reason}");
-    let Some(charge) = tx
-        .charge_insert(&NewCharge {
-            implementation_id: request.implementation_id,
-            agency_id: request.agency_id,
-            person_id,
-            course_id: course.id,
-            request_id: Some(request.id),
-            amount_cents,
-            reason: &why,
-            at: now,
-        })
-        .await?
-    else {
+    // A charge cancelled earlier on this request (the request was closed, or the course
+    // left the plan) is opened again rather than charged twice.
+    let reopened = earlier_charge.is_some();
+    let charge = match earlier_charge {
+        Some(c) => tx.charge_reopen(c.id, &why, now).await?,
+        None => {
+            tx.charge_insert(&NewCharge {
+                implementation_id: request.implementation_id,
+                agency_id: request.agency_id,
+                person_id,
+                course_id: course.id,
+                request_id: Some(request.id),
+                amount_cents,
+                reason: &why,
+                at: now,
+            })
+            .await?
+        }
+    };
+    let Some(charge) = charge else {
         return Ok(Some(Assigned::Already));
     };
     record(
@@ -340,7 +344,7 @@ pub async fn assign_in(
         "agency",
         Some(request.agency_id),
         json!({"charge_id": charge.id, "person_id": person_id, "course": course.key, "request_id": request.id,
-               "amount_cents": amount_cents, "reason": why}),
+               "amount_cents": amount_cents, "reason": why, "reopened": reopened}),
     )
     .await?;
     Ok(Some(Assigned::Charged(charge)))
@@ -407,10 +411,13 @@ pub async fn started_in(
             continue;
         };
         if tx
-            .credit_movement_of(MovementKind::Drawn.as_str(), request.id, person_id, c.id)
+            .credit_draw_live(request.id, person_id, c.id)
             .await?
             .is_some()
-            || tx.charge_of(request.id, person_id, c.id).await?.is_some()
+            || tx
+                .charge_of(request.id, person_id, c.id)
+                .await?
+                .is_some_and(|ch| ch.status == ChargeStatus::Open.as_str())
         {
             return Ok(None);
         }
@@ -442,19 +449,96 @@ pub async fn release_in(
     request: &AccessRequest,
     why: &str,
 ) -> AppResult<Released> {
+    let reason = format!(
+        "Request #{} {why} before the course was started",
+        request.id
+    );
+    release_courses_in(tx, app, ctx, request, &reason, |_| true).await
+}
+
+/// A plan recomputed for its request: the paid courses that left it, not started, give
+/// their credit back or have their charge cancelled.
+pub async fn release_dropped_in(
+    tx: &mut Tx,
+    app: &App,
+    ctx: &Ctx,
+    request: &AccessRequest,
+    spec: &PlanSpec,
+) -> AppResult<Released> {
+    let mut kept = Vec::new();
+    for item in spec.items() {
+        if item.kind == ItemKind::Course {
+            if let Some(c) = tx
+                .course_by_key(request.implementation_id, item.key.as_str())
+                .await?
+            {
+                kept.push(c.id);
+            }
+        }
+    }
+    let reason = format!(
+        "The course left the recomputed training plan of request #{} before it was started",
+        request.id
+    );
+    release_courses_in(tx, app, ctx, request, &reason, |c| !kept.contains(&c)).await
+}
+
+/// A request's paid courses paid for again when it is reopened: the plan's courses whose
+/// credit was refunded, or charge cancelled, when it was closed.
+pub async fn repay_in(
+    tx: &mut Tx,
+    app: &App,
+    ctx: &Ctx,
+    request: &AccessRequest,
+) -> AppResult<usize> {
+    let Some(plan) = tx.plan_current(request.person_id).await? else {
+        return Ok(0);
+    };
+    if plan.request_id != Some(request.id) {
+        return Ok(0);
+    }
+    let spec: PlanSpec = serde_json::from_str(&plan.spec)
+        .map_err(|e| AppError::Internal(format!("stored plan does not parse: {e}")))?;
+    let mut n = 0;
+    for item in paid_when_computed(&spec) {
+        if item.kind != ItemKind::Course {
+            continue;
+        }
+        let Some(course) = tx
+            .course_by_key(request.implementation_id, item.key.as_str())
+            .await?
+        else {
+            continue;
+        };
+        if matches!(
+            assign_in(tx, app, ctx, request, &plan, &course).await?,
+            Some(Assigned::Drew(_) | Assigned::Charged(_))
+        ) {
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+/// Refunds the unstarted draws, and cancels the unstarted open charges, of a request's
+/// courses that `release` names, each with `reason` and its audit event.
+async fn release_courses_in(
+    tx: &mut Tx,
+    app: &App,
+    ctx: &Ctx,
+    request: &AccessRequest,
+    reason: &str,
+    release: impl Fn(i64) -> bool,
+) -> AppResult<Released> {
     let mut out = Released::default();
     let now = app.now();
     for d in tx.credit_draws_unrefunded(request.id).await? {
         let (Some(person_id), Some(course_id)) = (d.person_id, d.course_id) else {
             continue;
         };
-        if started(tx, person_id, course_id).await? {
+        if !release(course_id) || started(tx, person_id, course_id).await? {
             continue;
         }
-        let reason = format!(
-            "Request #{} {why} before the course was started",
-            request.id
-        );
         let m = tx
             .credit_add(&NewMovement {
                 implementation_id: d.implementation_id,
@@ -463,7 +547,7 @@ pub async fn release_in(
                 credits: -d.credits,
                 amount_cents: None,
                 reference: "",
-                reason: &reason,
+                reason,
                 person_id: Some(person_id),
                 course_id: Some(course_id),
                 request_id: Some(request.id),
@@ -485,14 +569,10 @@ pub async fn release_in(
         out.refunded += 1;
     }
     for ch in tx.charges_open_of_request(request.id).await? {
-        if started(tx, ch.person_id, ch.course_id).await? {
+        if !release(ch.course_id) || started(tx, ch.person_id, ch.course_id).await? {
             continue;
         }
-        let reason = format!(
-            "Request #{} {why} before the course was started",
-            request.id
-        );
-        if tx.charge_cancel(ch.id, &reason, now).await? {
+        if tx.charge_cancel(ch.id, reason, now).await? {
             record(
                 tx,
                 app,
@@ -523,15 +603,11 @@ pub async fn price_note_in(
     let price = format_cents(price);
     let request_id = tx.plan_current(person_id).await?.and_then(|p| p.request_id);
     if let Some(r) = request_id {
-        let drawn = tx
-            .credit_movement_of(MovementKind::Drawn.as_str(), r, person_id, course.id)
+        if tx
+            .credit_draw_live(r, person_id, course.id)
             .await?
-            .is_some();
-        let refunded = tx
-            .credit_movement_of(MovementKind::Refunded.as_str(), r, person_id, course.id)
-            .await?
-            .is_some();
-        if drawn && !refunded {
+            .is_some()
+        {
             return Ok(Some(format!(
                 "This course costs {price}: paid by your agency with a training credit."
             )));

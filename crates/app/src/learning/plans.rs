@@ -432,6 +432,14 @@ pub async fn compute_in(
             }
         }
     }
+    // Recomputed for the same request: paid courses that left the plan, not started, are
+    // given back.
+    if previous
+        .as_ref()
+        .is_some_and(|p| p.request_id == Some(request.id))
+    {
+        super::credits::release_dropped_in(tx, app, ctx, request, &spec).await?;
+    }
     record(
         tx,
         app,

@@ -134,8 +134,11 @@ impl Tx {
         balance_after: i64,
     ) -> Result<CreditMovement> {
         Ok(on_conn!(self, c => sqlx::query_as::<_, CreditMovement>(
-            "INSERT INTO training_credit_movements (implementation_id, agency_id, kind, credits, balance_after, amount_cents, reference, reason, person_id, course_id, request_id, recorded_by, at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING *")
+            "INSERT INTO training_credit_movements (implementation_id, agency_id, kind, credits, balance_after, amount_cents, reference, reason, person_id, course_id, request_id, recorded_by, at, round) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
+               CASE $3 WHEN 'drawn' THEN 1 + (SELECT COUNT(*) FROM training_credit_movements x WHERE x.kind = 'refunded' AND x.request_id = $11 AND x.person_id = $9 AND x.course_id = $10) \
+                       WHEN 'refunded' THEN (SELECT COUNT(*) FROM training_credit_movements x WHERE x.kind = 'drawn' AND x.request_id = $11 AND x.person_id = $9 AND x.course_id = $10) \
+                       ELSE 1 END) RETURNING *")
             .bind(m.implementation_id).bind(m.agency_id).bind(m.kind).bind(signed).bind(balance_after)
             .bind(m.amount_cents).bind(m.reference).bind(m.reason).bind(m.person_id).bind(m.course_id)
             .bind(m.request_id).bind(m.recorded_by).bind(m.at)
@@ -213,17 +216,19 @@ impl Tx {
         )
     }
 
-    /// The movement of this kind for a person's course on a request, if any.
-    pub async fn credit_movement_of(
+    /// The person's course's draw on a request that has not been refunded, if any: whether
+    /// the course is paid for with a credit.
+    pub async fn credit_draw_live(
         &mut self,
-        kind: &str,
         request_id: i64,
         person_id: i64,
         course_id: i64,
     ) -> Result<Option<CreditMovement>> {
         Ok(on_conn!(self, c => sqlx::query_as::<_, CreditMovement>(
-            "SELECT * FROM training_credit_movements WHERE kind = $1 AND request_id = $2 AND person_id = $3 AND course_id = $4")
-            .bind(kind).bind(request_id).bind(person_id).bind(course_id).fetch_optional(c).await)?)
+            "SELECT m.* FROM training_credit_movements m WHERE m.kind = 'drawn' AND m.request_id = $1 AND m.person_id = $2 AND m.course_id = $3 \
+             AND NOT EXISTS (SELECT 1 FROM training_credit_movements r WHERE r.kind = 'refunded' \
+               AND r.request_id = m.request_id AND r.person_id = m.person_id AND r.course_id = m.course_id AND r.round = m.round)")
+            .bind(request_id).bind(person_id).bind(course_id).fetch_optional(c).await)?)
     }
 
     /// The credits drawn for a request and not refunded yet.
@@ -234,7 +239,7 @@ impl Tx {
         Ok(on_conn!(self, c => sqlx::query_as::<_, CreditMovement>(
             "SELECT m.* FROM training_credit_movements m WHERE m.request_id = $1 AND m.kind = 'drawn' \
              AND NOT EXISTS (SELECT 1 FROM training_credit_movements r WHERE r.kind = 'refunded' \
-               AND r.request_id = m.request_id AND r.person_id = m.person_id AND r.course_id = m.course_id) \
+               AND r.request_id = m.request_id AND r.person_id = m.person_id AND r.course_id = m.course_id AND r.round = m.round) \
              ORDER BY m.id")
             .bind(request_id).fetch_all(c).await)?)
     }
@@ -251,6 +256,20 @@ impl Tx {
             .bind(ch.implementation_id).bind(ch.agency_id).bind(ch.person_id).bind(ch.course_id)
             .bind(ch.request_id).bind(ch.amount_cents).bind(ch.reason).bind(ch.at)
             .fetch_optional(c).await)?)
+    }
+
+    /// Opens a cancelled charge again (its course assigned again on the same request), with
+    /// the new reason and time. None when it is not cancelled.
+    pub async fn charge_reopen(
+        &mut self,
+        id: i64,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<TrainingCharge>> {
+        Ok(on_conn!(self, c => sqlx::query_as::<_, TrainingCharge>(
+            "UPDATE training_charges SET status = 'open', reason = $2, created_at = $3, cancelled_at = NULL, cancelled_reason = NULL \
+             WHERE id = $1 AND status = 'cancelled' RETURNING *")
+            .bind(id).bind(reason).bind(now).fetch_optional(c).await)?)
     }
 
     /// The charge for a person's course on a request, if any.
