@@ -453,3 +453,65 @@ both_backends!(
         );
     }
 );
+
+/// The same report sent eight times at once (two tabs, a retrying network): exactly one is
+/// counted, the others are refused, and the row holds that one report's coverage.
+async fn concurrent_reports_of_one_viewing_count_once(store: onramp_store::Store) {
+    let (app, clock) = demo_with_clock(store).await;
+    let (_, me, _, person) = accepted_trainee(&app).await;
+    let state = plans::person_plan(&app, &me, person)
+        .await
+        .unwrap()
+        .unwrap();
+    let intro = state.courses["intro-hmis"].id;
+    let course = lessons::course(&app, &me, intro).await.unwrap();
+    let video = course
+        .lessons
+        .iter()
+        .find(|l| l.lesson.kind == "video")
+        .unwrap()
+        .lesson
+        .clone();
+    let view = lessons::open(&app, &me, intro, &video.key, || "view-1".into())
+        .await
+        .unwrap()
+        .view
+        .unwrap();
+    clock.advance(chrono::Duration::seconds(4));
+    let report = ProgressReport {
+        view: view.clone(),
+        seq: 1,
+        ranges: vec![(0, 4_000)],
+        position_ms: 4_000,
+    };
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let (app, me, report, key) = (app.clone(), me.clone(), report.clone(), video.key.clone());
+        tasks.push(tokio::spawn(async move {
+            lessons::report_progress(&app, &me, intro, &key, &report)
+                .await
+                .unwrap()
+        }));
+    }
+    let mut accepted = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(_) => accepted += 1,
+            Err(why) => assert!(
+                matches!(why, Refused::Replayed | Refused::OutOfOrder),
+                "{why:?}"
+            ),
+        }
+    }
+    assert_eq!(accepted, 1, "one report counted");
+    let c = lessons::course(&app, &me, intro).await.unwrap();
+    let l = c
+        .lessons
+        .iter()
+        .find(|l| l.lesson.key == video.key)
+        .unwrap();
+    let share = 4_000.0 / video.duration_ms.unwrap() as f64;
+    assert!((l.share - share).abs() < 1e-9, "{} vs {share}", l.share);
+}
+
+spawned_on_both_backends!(concurrent_reports_of_one_viewing_count_once);

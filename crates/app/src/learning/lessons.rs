@@ -504,100 +504,164 @@ pub async fn report_progress(
     lesson_key: &str,
     report: &onramp_domain::learning::coverage::ProgressReport,
 ) -> AppResult<Result<VideoAnswer, onramp_domain::learning::coverage::Refused>> {
-    use onramp_domain::learning::coverage::{apply, Coverage, VideoState};
-    // Only what judging a report needs: the enrolment, its lesson, its progress row (the
-    // player sends one every few seconds).
-    let mut tx = app.store.begin().await?;
-    let course = tx.course_get(ctx.implementation_id(), course_id).await?;
-    let enrolment = tx
-        .enrolment_of(ctx.actor.person_id, course.id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let lesson = tx
-        .lessons_of_version(enrolment.version_id)
-        .await?
-        .into_iter()
-        .find(|l| l.key == lesson_key)
-        .ok_or(AppError::NotFound)?;
-    if LessonKind::parse(&lesson.kind) != Some(LessonKind::Video) {
-        return Err(AppError::NotFound);
-    }
-    if restriction_in(&mut tx, &course, ctx.actor.person_id)
-        .await?
-        .is_some()
-    {
-        return Err(AppError::Forbidden);
-    }
-    let duration = lesson
-        .duration_ms
-        .and_then(|d| u64::try_from(d).ok())
-        .filter(|d| *d > 0)
-        .ok_or(AppError::NotFound)?;
-    let Some(mut p) = tx.lesson_progress_get(enrolment.id, lesson.id).await? else {
-        // No viewing was started: the lesson page was never opened.
-        return Ok(Err(onramp_domain::learning::coverage::Refused::StaleView));
-    };
-    let ms = |t: DateTime<Utc>| u64::try_from(t.timestamp_millis()).unwrap_or(0);
-    let coverage: Vec<(u64, u64)> = serde_json::from_str(&p.covered).unwrap_or_default();
-    let state = VideoState {
-        coverage: Coverage(coverage),
-        clock_started_ms: ms(p.started_at),
-        view: p.view_token.clone(),
-        last_seq: u32::try_from(p.last_seq).unwrap_or(0),
-        last_report_ms: p.last_report_at.map(ms),
-        complete: p.completed_at.is_some(),
+    use onramp_domain::learning::coverage::{apply, Refused};
+    // Judged on a read snapshot of only what judging needs (the enrolment, its lesson, its
+    // progress row: the player sends a report every few seconds), then saved in one
+    // statement that checks the row did not move since. Only a report that completes the
+    // video takes a writing transaction.
+    let (course, enrolment, lesson, duration, mut p) = {
+        let mut tx = app.store.read().await?;
+        let course = tx.course_get(ctx.implementation_id(), course_id).await?;
+        let enrolment = tx
+            .enrolment_of(ctx.actor.person_id, course.id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let lesson = tx
+            .lesson_outline_by_key(enrolment.version_id, lesson_key)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        if LessonKind::parse(&lesson.kind) != Some(LessonKind::Video) {
+            return Err(AppError::NotFound);
+        }
+        if restriction_in(&mut tx, &course, ctx.actor.person_id)
+            .await?
+            .is_some()
+        {
+            return Err(AppError::Forbidden);
+        }
+        let duration = lesson
+            .duration_ms
+            .and_then(|d| u64::try_from(d).ok())
+            .filter(|d| *d > 0)
+            .ok_or(AppError::NotFound)?;
+        let Some(p) = tx.lesson_progress_get(enrolment.id, lesson.id).await? else {
+            // No viewing was started: the lesson page was never opened.
+            return Ok(Err(Refused::StaleView));
+        };
+        (course, enrolment, lesson, duration, p)
     };
     let now = now_of(app);
-    match apply(&state, report, ms(now), duration, &app.config.video_policy) {
+    let refused = |why: Refused| {
+        tracing::info!(course = course_id, lesson = lesson_key, why = ?why, "video progress report refused");
+        Ok(Err(why))
+    };
+    let applied = match apply(
+        &video_state(&p),
+        report,
+        ms_of(now),
+        duration,
+        &app.config.video_policy,
+    ) {
+        Err(why) => {
+            app.store
+                .lesson_progress_count_refused(enrolment.id, lesson.id)
+                .await?;
+            return refused(why);
+        }
+        Ok(a) => a,
+    };
+    if !applied.completed_now {
+        let read_seq = p.last_seq;
+        save_applied(&mut p, &applied, now)?;
+        if !app.store.lesson_progress_advance(&p, read_seq).await? {
+            // Another report of this viewing was saved first: this one came out of order.
+            app.store
+                .lesson_progress_count_refused(enrolment.id, lesson.id)
+                .await?;
+            return refused(Refused::OutOfOrder);
+        }
+        return Ok(Ok(VideoAnswer {
+            share: applied.state.coverage.share(duration),
+            complete: applied.state.complete,
+            furthest_ms: u64::try_from(p.furthest_ms).unwrap_or(0),
+        }));
+    }
+    // Completing: judged again inside the writing transaction, on the row as it is now.
+    let mut tx = app.store.begin().await?;
+    let Some(mut p) = tx.lesson_progress_get(enrolment.id, lesson.id).await? else {
+        return refused(Refused::StaleView);
+    };
+    let applied = match apply(
+        &video_state(&p),
+        report,
+        ms_of(now),
+        duration,
+        &app.config.video_policy,
+    ) {
         Err(why) => {
             tx.lesson_progress_refused(enrolment.id, lesson.id).await?;
             tx.commit().await?;
-            tracing::info!(course = course_id, lesson = lesson_key, why = ?why, "video progress report refused");
-            Ok(Err(why))
+            return refused(why);
         }
-        Ok(applied) => {
-            let s = &applied.state;
-            p.covered = serde_json::to_string(&s.coverage.0)
-                .map_err(|e| AppError::Internal(e.to_string()))?;
-            p.covered_ms = i64::try_from(s.coverage.covered()).unwrap_or(i64::MAX);
-            p.furthest_ms = p
-                .furthest_ms
-                .max(i64::try_from(s.coverage.furthest_from_start()).unwrap_or(0));
-            p.last_seq = i32::try_from(s.last_seq).unwrap_or(i32::MAX);
-            p.last_report_at = Some(now);
-            if applied.completed_now {
-                p.completed_at = Some(now);
-                p.how = "watched".into();
-            }
-            tx.lesson_progress_save(&p).await?;
-            if applied.completed_now {
-                let version = tx
-                    .course_versions(course.id)
-                    .await?
-                    .into_iter()
-                    .find(|v| v.id == enrolment.version_id)
-                    .ok_or(AppError::NotFound)?;
-                record(
-                    &mut tx,
-                    app,
-                    ctx,
-                    "lesson.complete",
-                    "course",
-                    Some(course.id),
-                    json!({"lesson": lesson.key, "version": version.version, "how": "watched", "covered_ms": p.covered_ms, "duration_ms": duration}),
-                )
-                .await?;
-                course_done_if_complete_in(&mut tx, app, ctx, &course, &enrolment, &version)
-                    .await?;
-            }
-            tx.commit().await?;
-            Ok(Ok(VideoAnswer {
-                share: s.coverage.share(duration),
-                complete: s.complete,
-                furthest_ms: u64::try_from(p.furthest_ms).unwrap_or(0),
-            }))
-        }
+        Ok(a) => a,
+    };
+    save_applied(&mut p, &applied, now)?;
+    tx.lesson_progress_save(&p).await?;
+    if applied.completed_now {
+        let version = tx
+            .course_versions(course.id)
+            .await?
+            .into_iter()
+            .find(|v| v.id == enrolment.version_id)
+            .ok_or(AppError::NotFound)?;
+        record(
+            &mut tx,
+            app,
+            ctx,
+            "lesson.complete",
+            "course",
+            Some(course.id),
+            json!({"lesson": lesson.key, "version": version.version, "how": "watched", "covered_ms": p.covered_ms, "duration_ms": duration}),
+        )
+        .await?;
+        course_done_if_complete_in(&mut tx, app, ctx, &course, &enrolment, &version).await?;
     }
+    tx.commit().await?;
+    Ok(Ok(VideoAnswer {
+        share: applied.state.coverage.share(duration),
+        complete: applied.state.complete,
+        furthest_ms: u64::try_from(p.furthest_ms).unwrap_or(0),
+    }))
+}
+
+fn ms_of(t: DateTime<Utc>) -> u64 {
+    u64::try_from(t.timestamp_millis()).unwrap_or(0)
+}
+
+/// A video's progress row as the coverage rules see it.
+fn video_state(p: &LessonProgress) -> onramp_domain::learning::coverage::VideoState {
+    use onramp_domain::learning::coverage::{Coverage, VideoState};
+    let coverage: Vec<(u64, u64)> = serde_json::from_str(&p.covered).unwrap_or_default();
+    VideoState {
+        coverage: Coverage(coverage),
+        clock_started_ms: ms_of(p.started_at),
+        view: p.view_token.clone(),
+        last_seq: u32::try_from(p.last_seq).unwrap_or(0),
+        last_report_ms: p.last_report_at.map(ms_of),
+        complete: p.completed_at.is_some(),
+    }
+}
+
+/// Writes an accepted report's outcome into the progress row.
+fn save_applied(
+    p: &mut LessonProgress,
+    applied: &onramp_domain::learning::coverage::Applied,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let s = &applied.state;
+    p.covered =
+        serde_json::to_string(&s.coverage.0).map_err(|e| AppError::Internal(e.to_string()))?;
+    p.covered_ms = i64::try_from(s.coverage.covered()).unwrap_or(i64::MAX);
+    p.furthest_ms = p
+        .furthest_ms
+        .max(i64::try_from(s.coverage.furthest_from_start()).unwrap_or(0));
+    p.last_seq = i32::try_from(s.last_seq).unwrap_or(i32::MAX);
+    p.last_report_at = Some(now);
+    if applied.completed_now {
+        p.completed_at = Some(now);
+        p.how = "watched".into();
+    }
+    Ok(())
 }
 
 /// A stored file of a course, for someone who may fetch it.

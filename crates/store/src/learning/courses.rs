@@ -303,6 +303,20 @@ impl Tx {
             .bind(person_id).fetch_all(c).await)?)
     }
 
+    /// One lesson of a version by its key, without its texts (`body`, `transcript` and
+    /// `instructions` are empty): what judging a progress report needs.
+    pub async fn lesson_outline_by_key(
+        &mut self,
+        version_id: i64,
+        key: &str,
+    ) -> Result<Option<Lesson>> {
+        Ok(on_conn!(self, c => sqlx::query_as::<_, Lesson>(
+            "SELECT l.id, l.version_id, l.position, l.key, l.title, l.kind, '' AS body, l.file_hash, \
+             l.duration_ms, l.captions_hash, '' AS transcript, l.url, '' AS instructions, l.quiz_key \
+             FROM lessons l WHERE l.version_id = $1 AND l.key = $2")
+            .bind(version_id).bind(key).fetch_optional(c).await)?)
+    }
+
     pub async fn lesson_get(&mut self, id: i64) -> Result<Lesson> {
         Ok(
             on_conn!(self, c => sqlx::query_as::<_, Lesson>("SELECT * FROM lessons WHERE id = $1")
@@ -488,5 +502,73 @@ impl Tx {
             on_conn!(self, c => sqlx::query_as::<_, LearningPath>("SELECT * FROM learning_paths WHERE implementation_id = $1 ORDER BY title")
             .bind(implementation_id).fetch_all(c).await)?,
         )
+    }
+}
+
+/// Progress reports of videos arrive every few seconds from every player: the ones that only
+/// move coverage on are one statement each, outside any transaction, so that on SQLite the
+/// single writer is held for as little as possible.
+impl crate::Store {
+    /// Saves a video's coverage and last report, unless another report changed the row
+    /// since it was read (its sequence number moved, or its viewing changed).
+    /// Gives whether it was saved.
+    pub async fn lesson_progress_advance(&self, p: &LessonProgress, read_seq: i32) -> Result<bool> {
+        const SQL: &str = "UPDATE lesson_progress SET covered = $3, covered_ms = $4, furthest_ms = $5, last_seq = $6, last_report_at = $7 \
+             WHERE enrolment_id = $1 AND lesson_id = $2 AND last_seq = $8 AND view_token = $9";
+        let n = match &*self.pools {
+            crate::Pools::Sqlite { write, .. } => sqlx::query(SQL)
+                .bind(p.enrolment_id)
+                .bind(p.lesson_id)
+                .bind(&p.covered)
+                .bind(p.covered_ms)
+                .bind(p.furthest_ms)
+                .bind(p.last_seq)
+                .bind(p.last_report_at)
+                .bind(read_seq)
+                .bind(&p.view_token)
+                .execute(write)
+                .await?
+                .rows_affected(),
+            crate::Pools::Postgres(pool) => sqlx::query(SQL)
+                .bind(p.enrolment_id)
+                .bind(p.lesson_id)
+                .bind(&p.covered)
+                .bind(p.covered_ms)
+                .bind(p.furthest_ms)
+                .bind(p.last_seq)
+                .bind(p.last_report_at)
+                .bind(read_seq)
+                .bind(&p.view_token)
+                .execute(pool)
+                .await?
+                .rows_affected(),
+        };
+        Ok(n == 1)
+    }
+
+    /// Counts one refused progress report, in one statement.
+    pub async fn lesson_progress_count_refused(
+        &self,
+        enrolment_id: i64,
+        lesson_id: i64,
+    ) -> Result<()> {
+        const SQL: &str = "UPDATE lesson_progress SET refused_reports = refused_reports + 1 WHERE enrolment_id = $1 AND lesson_id = $2";
+        match &*self.pools {
+            crate::Pools::Sqlite { write, .. } => {
+                sqlx::query(SQL)
+                    .bind(enrolment_id)
+                    .bind(lesson_id)
+                    .execute(write)
+                    .await?;
+            }
+            crate::Pools::Postgres(pool) => {
+                sqlx::query(SQL)
+                    .bind(enrolment_id)
+                    .bind(lesson_id)
+                    .execute(pool)
+                    .await?;
+            }
+        }
+        Ok(())
     }
 }
