@@ -164,8 +164,14 @@ impl Tx {
             f.sql(),
             n + 1
         );
-        let total: i64 = on_conn!(self, c => bind_args!(sqlx::query_scalar(&count_sql), &f.args).fetch_one(c).await)?;
         let items: Vec<T> = on_conn!(self, c => bind_args!(sqlx::query_as::<_, T>(&list_sql), &f.args).bind(page.per_page).bind(page.offset()).fetch_all(c).await)?;
+        // A first page that is not full holds everything: no need to count.
+        let short = i64::try_from(items.len()).is_ok_and(|n| n < page.per_page);
+        let total: i64 = if page.offset() == 0 && short {
+            i64::try_from(items.len()).unwrap_or(i64::MAX)
+        } else {
+            on_conn!(self, c => bind_args!(sqlx::query_scalar(&count_sql), &f.args).fetch_one(c).await)?
+        };
         Ok(Page {
             items,
             total,
