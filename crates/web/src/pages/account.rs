@@ -130,7 +130,7 @@ async fn account_page(
 }
 
 #[derive(Template)]
-#[template(path = "mfa_setup.html")]
+#[template(path = "signin/mfa_setup.html")]
 struct MfaSetupPage {
     chrome: Chrome,
     errors: FormErrors,
@@ -145,7 +145,7 @@ struct MfaSetupPage {
 }
 
 #[derive(Template)]
-#[template(path = "mfa_codes.html")]
+#[template(path = "signin/mfa_codes.html")]
 struct MfaCodesPage {
     chrome: Chrome,
     codes: Vec<String>,
@@ -302,7 +302,7 @@ async fn mfa_off_submit(
 }
 
 #[derive(Template)]
-#[template(path = "password_change.html")]
+#[template(path = "signin/password_change.html")]
 struct PasswordPage {
     chrome: Chrome,
     errors: FormErrors,

@@ -48,7 +48,7 @@ fn kinds() -> Vec<SelectOption> {
 // ---------------------------------------------------------------- list
 
 #[derive(Template)]
-#[template(path = "agreements.html")]
+#[template(path = "agreements/agreements.html")]
 struct ListPage {
     chrome: Chrome,
     items: Vec<AgreementSummary>,
@@ -88,7 +88,7 @@ pub struct NewForm {
 }
 
 #[derive(Template)]
-#[template(path = "agreement_new.html")]
+#[template(path = "agreements/agreement_new.html")]
 struct NewPage {
     chrome: Chrome,
     errors: FormErrors,
@@ -162,7 +162,7 @@ pub struct VersionForm {
 }
 
 #[derive(Template)]
-#[template(path = "agreement.html")]
+#[template(path = "agreements/agreement.html")]
 struct DetailPage {
     chrome: Chrome,
     d: AgreementDetail,
@@ -273,7 +273,7 @@ pub struct SignForm {
 }
 
 #[derive(Template)]
-#[template(path = "agreement_sign.html")]
+#[template(path = "agreements/agreement_sign.html")]
 struct SignPage {
     chrome: Chrome,
     doc: SignedDocument,
@@ -370,7 +370,7 @@ async fn sign(
 // ---------------------------------------------------------------- printable
 
 #[derive(Template)]
-#[template(path = "agreement_print.html")]
+#[template(path = "agreements/agreement_print.html")]
 struct PrintPage {
     chrome: Chrome,
     doc: SignedDocument,

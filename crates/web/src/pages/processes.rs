@@ -82,7 +82,7 @@ pub struct ListRow {
 }
 
 #[derive(Template)]
-#[template(path = "processes.html")]
+#[template(path = "processes/processes.html")]
 struct ListPage {
     chrome: Chrome,
     rows: Vec<ListRow>,
@@ -154,7 +154,7 @@ pub struct VersionRow {
 }
 
 #[derive(Template)]
-#[template(path = "process.html")]
+#[template(path = "processes/process.html")]
 struct ShowPage {
     chrome: Chrome,
     key: String,
@@ -418,7 +418,7 @@ async fn export(
 // ---------------------------------------------------------------- edit and import
 
 #[derive(Template)]
-#[template(path = "process_edit.html")]
+#[template(path = "processes/process_edit.html")]
 struct EditPage {
     chrome: Chrome,
     /// None when importing.

@@ -46,7 +46,7 @@ fn pre_session(jar: CookieJar, state: &AppState) -> (CookieJar, String) {
 }
 
 #[derive(Template)]
-#[template(path = "signin.html")]
+#[template(path = "signin/signin.html")]
 struct SigninPage {
     chrome: Chrome,
     errors: FormErrors,
@@ -183,7 +183,7 @@ async fn signout(
 }
 
 #[derive(Template)]
-#[template(path = "mfa_verify.html")]
+#[template(path = "signin/mfa_verify.html")]
 struct MfaPage {
     chrome: Chrome,
     errors: FormErrors,
@@ -274,7 +274,7 @@ const RATE_LIMITED: &str =
 // ---------------------------------------------------------------- links
 
 #[derive(Template)]
-#[template(path = "reset_request.html")]
+#[template(path = "signin/reset_request.html")]
 struct ResetRequestPage {
     chrome: Chrome,
     errors: FormErrors,
@@ -343,7 +343,7 @@ async fn reset_request_submit(
 }
 
 #[derive(Template)]
-#[template(path = "set_password.html")]
+#[template(path = "signin/set_password.html")]
 struct SetPasswordPage {
     chrome: Chrome,
     errors: FormErrors,

@@ -961,7 +961,7 @@ pub struct PreviewFields {
 }
 
 #[derive(Template)]
-#[template(path = "process_editor.html")]
+#[template(path = "processes/process_editor.html")]
 struct EditorPage {
     chrome: Chrome,
     key: String,
