@@ -58,6 +58,8 @@ pub struct SessionInfo {
     pub email: String,
     /// The session was sent to MFA enrolment while signed in: set-up asks for the password.
     pub mfa_needs_password: bool,
+    /// The name of the holder's implementation, for page headings.
+    pub implementation_name: String,
 }
 
 /// A session given a new token (and CSRF token) at a stage change, so that whatever was
@@ -127,23 +129,28 @@ pub async fn load_actor(tx: &mut Tx, person_id: i64) -> AppResult<Actor> {
 
 /// The actor for a person already read.
 async fn actor_of(tx: &mut Tx, person: &onramp_store::Person) -> AppResult<Actor> {
+    Ok(actor_from(person, tx.roles_of(person.id).await?))
+}
+
+/// The actor of a person holding these (agency, role) pairs; unknown role names grant nothing.
+fn actor_from(person: &onramp_store::Person, roles: Vec<(Option<i64>, String)>) -> Actor {
     let person_id = person.id;
     let mut implementation_roles = Vec::new();
     let mut agency_roles = Vec::new();
-    for (agency, role) in tx.roles_of(person_id).await? {
+    for (agency, role) in roles {
         match agency {
             None => implementation_roles.extend(ImplementationRole::parse(&role).ok()),
             Some(a) => agency_roles.extend(AgencyRole::parse(&role).ok().map(|r| (a, r))),
         }
     }
-    Ok(Actor {
+    Actor {
         person_id,
         implementation_id: person.implementation_id,
         display_name: person.display_name(),
         implementation_roles,
         agency_roles,
         agency_id: person.agency_id,
-    })
+    }
 }
 
 /// What happened at the sign-in form.
@@ -334,16 +341,19 @@ async fn count_failure(
 /// Who must use two-step sign-in in an implementation (every role that reads others unless
 /// a Lead admin turned it off).
 pub async fn mfa_policy(tx: &mut Tx, implementation_id: i64) -> AppResult<MfaPolicy> {
-    Ok(
-        match tx
-            .setting_get(implementation_id, MFA_FOR_ALL_READERS)
+    Ok(mfa_policy_of(
+        tx.setting_get(implementation_id, MFA_FOR_ALL_READERS)
             .await?
-            .as_deref()
-        {
-            Some("false") => MfaPolicy::AdminRoles,
-            _ => MfaPolicy::EveryoneWhoReadsOthers,
-        },
-    )
+            .as_deref(),
+    ))
+}
+
+/// The policy a stored `mfa_for_all_readers` setting stands for (unset: everyone who reads others).
+fn mfa_policy_of(setting: Option<&str>) -> MfaPolicy {
+    match setting {
+        Some("false") => MfaPolicy::AdminRoles,
+        _ => MfaPolicy::EveryoneWhoReadsOthers,
+    }
 }
 
 /// The implementation's two-step sign-in policy, for its settings page.
@@ -436,37 +446,31 @@ async fn implementation_name(tx: &mut Tx, implementation_id: i64) -> AppResult<S
 pub async fn session(app: &App, token: &str, source_addr: &str) -> AppResult<Option<SessionInfo>> {
     let now = app.now();
     let hash = token_hash(token);
-    let mut tx = app.store.read().await?;
-    let Some(s) = tx.session_get(&hash).await? else {
+    let Some(holder) = app.store.session_holder(&hash).await? else {
         return Ok(None);
     };
+    let s = holder.session;
     let idle = now - s.last_seen_at > Duration::minutes(app.config.session_idle_minutes);
     if idle || s.expires_at <= now {
-        drop(tx);
         let mut w = app.store.begin().await?;
         w.session_delete(&hash).await?;
         w.commit().await?;
         return Ok(None);
     }
-    let person = tx.person_by_id(s.person_id).await?;
+    let person = holder.person;
     if !person.active {
         return Ok(None);
     }
-    let actor = actor_of(&mut tx, &person).await?;
-    let account = tx.account_get(s.person_id).await?;
-    let email = account
-        .as_ref()
-        .map(|a| a.email.clone())
-        .unwrap_or_default();
+    let actor = actor_from(&person, holder.roles);
+    let (email, mfa_enabled_at) = holder.account.unwrap_or_default();
     let mut stage = Stage::parse(&s.stage);
     let mut mfa_needs_password = s.mfa_needs_password;
     // A role that needs two-step sign-in, granted while signed in, asks for enrolment now.
-    let mfa_missing = account.as_ref().is_some_and(|a| a.mfa_enabled_at.is_none());
+    let mfa_missing = mfa_enabled_at.is_none();
     let enrol_now = matches!(stage, Stage::Active | Stage::PasswordChange)
         && mfa_missing
         && actor.requires_mfa(MfaPolicy::EveryoneWhoReadsOthers)
-        && actor.requires_mfa(mfa_policy(&mut tx, person.implementation_id).await?);
-    drop(tx);
+        && actor.requires_mfa(mfa_policy_of(holder.mfa_for_all_readers.as_deref()));
     if enrol_now {
         let mut w = app.store.begin().await?;
         w.session_require_enrolment(&hash, Stage::MfaEnrol.as_str())
@@ -500,6 +504,7 @@ pub async fn session(app: &App, token: &str, source_addr: &str) -> AppResult<Opt
         actor,
         email,
         mfa_needs_password,
+        implementation_name: holder.implementation_name,
     }))
 }
 

@@ -36,6 +36,15 @@ struct Args {
     /// Seconds of measurement per scenario (after one second of warm-up).
     #[arg(long, default_value_t = 5)]
     seconds: u64,
+    /// Measure only the scenarios whose name holds this text (the baseline always runs).
+    #[arg(long)]
+    only: Option<String>,
+}
+
+impl Args {
+    fn wants(&self, name: &str) -> bool {
+        self.only.as_deref().is_none_or(|o| name.contains(o))
+    }
 }
 
 #[tokio::main]
@@ -88,43 +97,39 @@ async fn main() -> Result<()> {
         &args,
     )
     .await?;
-    let rows = vec![
-        measure(
+    let pages: [(&'static str, &reqwest::Client, String); 5] = [
+        (
             "GET /signin (anonymous)",
             &anon,
             format!("http://{onramp}/signin"),
-            &args,
-        )
-        .await?,
-        measure(
+        ),
+        (
             "GET / (trainee home with a six-item plan)",
             &trainee,
             format!("http://{onramp}/"),
-            &args,
-        )
-        .await?,
-        measure(
+        ),
+        (
             "GET /training (trainee's plan page)",
             &trainee,
             format!("http://{onramp}/training"),
-            &args,
-        )
-        .await?,
-        measure(
+        ),
+        (
             "GET /admin/people (auditor, first page of all)",
             &auditor,
             format!("http://{onramp}/admin/people"),
-            &args,
-        )
-        .await?,
-        measure(
+        ),
+        (
             "GET /admin/people?q=smith (auditor, search)",
             &auditor,
             format!("http://{onramp}/admin/people?q=smith"),
-            &args,
-        )
-        .await?,
+        ),
     ];
+    let mut rows = Vec::new();
+    for (name, c, url) in pages {
+        if args.wants(name) {
+            rows.push(measure(name, c, url, &args).await?);
+        }
+    }
     println!(
         "{:<48} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8}",
         "scenario", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "ratio"
@@ -133,13 +138,20 @@ async fn main() -> Result<()> {
     for r in &rows {
         print_row(r, baseline.rps);
     }
-    let video = video_figures(&app, onramp, &args).await?;
-    print_row(&video, baseline.rps);
-    let preview = preview_figures(&app, &args).await?;
-    print_row(&preview, baseline.rps);
+    if args.wants(VIDEO) {
+        let video = video_figures(&app, onramp, &args).await?;
+        print_row(&video, baseline.rps);
+    }
+    if args.wants(PREVIEW) {
+        let preview = preview_figures(&app, &args).await?;
+        print_row(&preview, baseline.rps);
+    }
     println!("\nratio = requests/s of the scenario ÷ requests/s of the bare handler, measured in this run.");
     Ok(())
 }
+
+const VIDEO: &str = "POST video progress (a viewer per client)";
+const PREVIEW: &str = "rule preview (in process, one caller)";
 
 const BARE_PAGE: &str = "<!doctype html><html lang=\"en\"><head><title>ok</title></head><body><main><h1>ok</h1></main></body></html>";
 
@@ -628,11 +640,7 @@ async fn video_figures(app: &App, onramp: SocketAddr, args: &Args) -> Result<Fig
     if refused > 0 {
         bail!("video progress: {refused} reports refused or failed");
     }
-    Ok(figures(
-        "POST video progress (a viewer per client)",
-        all,
-        args,
-    ))
+    Ok(figures(VIDEO, all, args))
 }
 
 /// The demo's Lead admin, as a service caller.
@@ -667,7 +675,7 @@ async fn preview_figures(app: &App, args: &Args) -> Result<Figures> {
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         lat.push(t.elapsed().as_secs_f64() * 1000.0);
     }
-    Ok(figures("rule preview (in process, one caller)", lat, args))
+    Ok(figures(PREVIEW, lat, args))
 }
 
 fn figures(name: &'static str, mut all: Vec<f64>, args: &Args) -> Figures {

@@ -129,7 +129,7 @@ pub enum Backend {
     Postgres,
 }
 
-enum Pools {
+pub(crate) enum Pools {
     Sqlite { write: SqlitePool, read: SqlitePool },
     Postgres(PgPool),
 }
@@ -339,6 +339,25 @@ pub fn like_pattern(search: &str) -> String {
     }
     s.push('%');
     s
+}
+
+/// Runs `$body` with `$p` bound to the pool that serves reads, once per backend: for a
+/// single statement, which needs no transaction to read one snapshot.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! on_pool {
+    ($store:expr, $p:ident => $body:expr) => {
+        match &*$store.pools {
+            $crate::Pools::Sqlite { read, .. } => {
+                let $p = read;
+                $body
+            }
+            $crate::Pools::Postgres(pool) => {
+                let $p = pool;
+                $body
+            }
+        }
+    };
 }
 
 /// Runs a statement with [`on_conn!`] and gives the number of rows it changed.

@@ -1,6 +1,6 @@
 //! Browser sessions, stored in the database so that several app nodes can serve one deployment.
 
-use crate::{exec, on_conn, Result, Session, Tx};
+use crate::{exec, on_conn, Person, Result, Session, Tx};
 use chrono::{DateTime, Utc};
 
 #[derive(Debug, Clone)]
@@ -107,4 +107,108 @@ impl Tx {
             .bind(idle_before).bind(now).execute(c).await)?;
         Ok(n)
     }
+}
+
+/// A session with everything a request needs to know of who holds it: their person, their
+/// implementation's name, their account, the two-step sign-in setting and their roles, read
+/// in one statement.
+#[derive(Debug, Clone)]
+pub struct SessionHolder {
+    pub session: Session,
+    pub person: Person,
+    pub implementation_name: String,
+    /// The account's email and when two-step sign-in was turned on; `None` without an account.
+    pub account: Option<(String, Option<DateTime<Utc>>)>,
+    /// The implementation's `mfa_for_all_readers` setting, when set.
+    pub mfa_for_all_readers: Option<String>,
+    /// (agency, role): implementation roles first (no agency), then agency roles.
+    pub roles: Vec<(Option<i64>, String)>,
+}
+
+#[derive(sqlx::FromRow)]
+struct HolderRow {
+    #[sqlx(flatten)]
+    session: Session,
+    p_implementation_id: i64,
+    p_given_name: String,
+    p_family_name: String,
+    p_email: String,
+    p_agency_id: Option<i64>,
+    p_agency_name: Option<String>,
+    p_active: bool,
+    p_created_at: DateTime<Utc>,
+    p_updated_at: DateTime<Utc>,
+    implementation_name: String,
+    account_email: Option<String>,
+    mfa_enabled_at: Option<DateTime<Utc>>,
+    mfa_setting: Option<String>,
+    role_kind: Option<i32>,
+    role_agency_id: Option<i64>,
+    role: Option<String>,
+}
+
+/// One row per role (one row with no role for a person who holds none). The roles are
+/// looked up by the session's person inside the union, so that neither table is scanned.
+/// The setting's key is `onramp_app::auth::MFA_FOR_ALL_READERS`.
+const HOLDER_SQL: &str = "SELECT s.token_hash, s.person_id, s.stage, s.csrf_token, s.created_at, \
+     s.last_seen_at, s.expires_at, s.source_addr, s.user_agent, s.mfa_needs_password, s.mfa_pending_secret, \
+     p.implementation_id AS p_implementation_id, p.given_name AS p_given_name, \
+     p.family_name AS p_family_name, p.email AS p_email, p.agency_id AS p_agency_id, \
+     ag.name AS p_agency_name, p.active AS p_active, p.created_at AS p_created_at, \
+     p.updated_at AS p_updated_at, i.name AS implementation_name, \
+     acc.email AS account_email, acc.mfa_enabled_at, st.value AS mfa_setting, \
+     r.kind AS role_kind, r.agency_id AS role_agency_id, r.role \
+     FROM sessions s \
+     JOIN people p ON p.id = s.person_id \
+     JOIN implementations i ON i.id = p.implementation_id \
+     LEFT JOIN agencies ag ON ag.id = p.agency_id \
+     LEFT JOIN accounts acc ON acc.person_id = s.person_id \
+     LEFT JOIN implementation_settings st ON st.implementation_id = p.implementation_id AND st.key = 'mfa_for_all_readers' \
+     LEFT JOIN (SELECT 0 AS kind, person_id, CAST(NULL AS BIGINT) AS agency_id, role FROM implementation_roles \
+                WHERE person_id = (SELECT person_id FROM sessions WHERE token_hash = $1) \
+                UNION ALL SELECT 1 AS kind, person_id, agency_id, role FROM agency_roles \
+                WHERE person_id = (SELECT person_id FROM sessions WHERE token_hash = $1)) r ON r.person_id = s.person_id \
+     WHERE s.token_hash = $1 \
+     ORDER BY r.kind, r.agency_id, r.role";
+
+impl crate::Store {
+    /// The session of this token hash and who holds it, in one statement outside any
+    /// transaction (one statement reads one snapshot).
+    pub async fn session_holder(&self, token_hash: &str) -> Result<Option<SessionHolder>> {
+        let rows = crate::on_pool!(self, p => sqlx::query_as::<_, HolderRow>(HOLDER_SQL)
+            .bind(token_hash).fetch_all(p).await)?;
+        Ok(holder_of(rows))
+    }
+}
+
+fn holder_of(rows: Vec<HolderRow>) -> Option<SessionHolder> {
+    let mut rows = rows.into_iter();
+    let first = rows.next()?;
+    let role_of = |r: &HolderRow| {
+        r.role_kind
+            .and(r.role.clone())
+            .map(|role| (r.role_agency_id, role))
+    };
+    let mut roles: Vec<(Option<i64>, String)> = role_of(&first).into_iter().collect();
+    roles.extend(rows.filter_map(|r| role_of(&r)));
+    let person = Person {
+        id: first.session.person_id,
+        implementation_id: first.p_implementation_id,
+        given_name: first.p_given_name,
+        family_name: first.p_family_name,
+        email: first.p_email,
+        agency_id: first.p_agency_id,
+        agency_name: first.p_agency_name,
+        active: first.p_active,
+        created_at: first.p_created_at,
+        updated_at: first.p_updated_at,
+    };
+    Some(SessionHolder {
+        account: first.account_email.map(|e| (e, first.mfa_enabled_at)),
+        session: first.session,
+        person,
+        implementation_name: first.implementation_name,
+        mfa_for_all_readers: first.mfa_setting,
+        roles,
+    })
 }

@@ -1712,6 +1712,75 @@ fn session<'a>(
     }
 }
 
+both_backends!(
+    session_holder_reads_person_account_and_roles_at_once,
+    |store| async move {
+        let mut tx = store.begin().await.unwrap();
+        let imp = new_implementation(&mut tx, "il-520").await;
+        let hope = new_agency(&mut tx, imp, "Hope House").await;
+        let door = new_agency(&mut tx, imp, "Open Door").await;
+        let ana = new_person(&mut tx, imp, "Ana", "Lopez", Some(hope)).await;
+        let bo = new_person(&mut tx, imp, "Bo", "Chen", None).await;
+        tx.account_create(ana, "ana@example.org").await.unwrap();
+        tx.implementation_role_set(ana, "training_coordinator", true)
+            .await
+            .unwrap();
+        tx.agency_role_set(ana, door, "supervisor", true)
+            .await
+            .unwrap();
+        tx.agency_role_set(ana, hope, "agency_admin", true)
+            .await
+            .unwrap();
+        // Someone else's roles never reach Ana's session.
+        tx.agency_role_set(bo, hope, "agency_admin", true)
+            .await
+            .unwrap();
+        tx.setting_put(imp, "mfa_for_all_readers", "false")
+            .await
+            .unwrap();
+        tx.session_create(&session("h-ana", ana, t(0), t(600)))
+            .await
+            .unwrap();
+        tx.session_create(&session("h-bo", bo, t(0), t(600)))
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+
+        let h = store.session_holder("h-ana").await.unwrap().unwrap();
+        assert_eq!(
+            (h.session.person_id, h.session.stage.as_str()),
+            (ana, "full")
+        );
+        assert_eq!(
+            (
+                h.person.id,
+                h.person.given_name.as_str(),
+                h.person.agency_id
+            ),
+            (ana, "Ana", Some(hope))
+        );
+        assert_eq!(h.person.agency_name.as_deref(), Some("Hope House"));
+        assert_eq!(h.implementation_name, "il-520 HMIS");
+        assert_eq!(h.account, Some(("ana@example.org".to_string(), None)));
+        assert_eq!(h.mfa_for_all_readers.as_deref(), Some("false"));
+        let mut by_agency = vec![
+            (Some(hope), "agency_admin".to_string()),
+            (Some(door), "supervisor".to_string()),
+        ];
+        by_agency.sort();
+        let mut expected = vec![(None, "training_coordinator".to_string())];
+        expected.extend(by_agency);
+        assert_eq!(h.roles, expected);
+
+        // Bo has no account; Bo's only role is Bo's own.
+        let h = store.session_holder("h-bo").await.unwrap().unwrap();
+        assert_eq!(h.person.agency_name, None);
+        assert_eq!(h.account, None);
+        assert_eq!(h.roles, vec![(Some(hope), "agency_admin".to_string())]);
+        assert!(store.session_holder("h-none").await.unwrap().is_none());
+    }
+);
+
 both_backends!(session_lifecycle, |store| async move {
     let mut tx = store.begin().await.unwrap();
     let imp = new_implementation(&mut tx, "il-510").await;

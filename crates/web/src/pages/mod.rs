@@ -164,13 +164,7 @@ async fn home(
 ) -> WebResult<impl IntoResponse> {
     use onramp_domain::process::StepStatus;
     let a = &v.ctx.actor;
-    let implementation = {
-        let mut tx = state.app.store.read().await.map_err(AppError::from)?;
-        tx.implementation_get(a.implementation_id)
-            .await
-            .map_err(AppError::from)?
-            .name
-    };
+    let implementation = v.session.implementation_name.clone();
     let roles: Vec<String> = a
         .roles()
         .iter()
