@@ -36,6 +36,9 @@ struct Args {
     /// Seconds of measurement per scenario (after one second of warm-up).
     #[arg(long, default_value_t = 5)]
     seconds: u64,
+    /// Instead of the pages, time each statement of the trainee's plan, in the process, and stop.
+    #[arg(long)]
+    statements: bool,
     /// Measure only the scenarios whose name holds this text (the baseline always runs).
     #[arg(long)]
     only: Option<String>,
@@ -76,6 +79,9 @@ async fn main() -> Result<()> {
     ))
     .await?;
 
+    if args.statements {
+        return statement_figures(&app).await;
+    }
     let anon = client()?;
     let trainee = client()?;
     sign_in(&trainee, onramp, "trainee@harbor.example.org").await?;
@@ -693,4 +699,74 @@ fn figures(name: &'static str, mut all: Vec<f64>, args: &Args) -> Figures {
         p99: pct(0.99),
         max: all.last().copied().unwrap_or(0.0),
     }
+}
+
+/// Times each read of the trainee's plan on its own (one caller, in the process), beside
+/// the whole plan read: what one statement costs through the SQLite driver, by rows.
+async fn statement_figures(app: &App) -> Result<()> {
+    const RUNS: u32 = 2000;
+    let mut tx = app.store.read().await?;
+    let person = tx
+        .account_by_email("trainee@harbor.example.org")
+        .await?
+        .context("the demo trainee")?
+        .person_id;
+    let plan = tx
+        .plan_current(person)
+        .await?
+        .context("the trainee's plan")?;
+    println!("{:<40} {:>9} {:>6}", "statement", "µs each", "rows");
+    macro_rules! time {
+        ($name:expr, $rows:expr) => {{
+            let t = Instant::now();
+            let mut rows = 0usize;
+            for _ in 0..RUNS {
+                rows = $rows;
+            }
+            println!(
+                "{:<40} {:>9.1} {:>6}",
+                $name,
+                t.elapsed().as_secs_f64() * 1e6 / f64::from(RUNS),
+                rows
+            );
+        }};
+    }
+    time!(
+        "waivers of no plan (no rows)",
+        tx.plan_waivers(-1).await?.len()
+    );
+    time!("current plan (one row, fetch_optional)", {
+        usize::from(tx.plan_current(person).await?.is_some())
+    });
+    time!("completions", tx.completions_of(person).await?.len());
+    time!("waivers", tx.plan_waivers(plan.id).await?.len());
+    time!("enrolments", tx.enrolments_of_person(person).await?.len());
+    time!(
+        "lesson progress",
+        tx.lesson_progress_of_person(person).await?.len()
+    );
+    time!(
+        "lesson outlines",
+        tx.lesson_outlines_of_open_enrolments(person).await?.len()
+    );
+    time!(
+        "the implementation's courses",
+        tx.courses(plan.implementation_id).await?.len()
+    );
+    time!(
+        "waivers of no plan, again",
+        tx.plan_waivers(-1).await?.len()
+    );
+    time!("waivers, again", tx.plan_waivers(plan.id).await?.len());
+    drop(tx);
+    time!("the whole plan (its own read transaction)", {
+        let mut tx = app.store.read().await?;
+        usize::from(
+            onramp_app::learning::plans::state_in(&mut tx, person)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+                .is_some(),
+        )
+    });
+    Ok(())
 }
