@@ -446,7 +446,7 @@ async fn implementation_name(tx: &mut Tx, implementation_id: i64) -> AppResult<S
 pub async fn session(app: &App, token: &str, source_addr: &str) -> AppResult<Option<SessionInfo>> {
     let now = app.now();
     let hash = token_hash(token);
-    let Some(holder) = app.store.session_holder(&hash).await? else {
+    let Some(holder) = app.store.session_holder(&hash, MFA_FOR_ALL_READERS).await? else {
         return Ok(None);
     };
     let s = holder.session;
@@ -462,11 +462,12 @@ pub async fn session(app: &App, token: &str, source_addr: &str) -> AppResult<Opt
         return Ok(None);
     }
     let actor = actor_from(&person, holder.roles);
-    let (email, mfa_enabled_at) = holder.account.unwrap_or_default();
+    // Without an account there is no two-step sign-in to ask for.
+    let mfa_missing = holder.account.as_ref().is_some_and(|(_, on)| on.is_none());
+    let email = holder.account.map(|(e, _)| e).unwrap_or_default();
     let mut stage = Stage::parse(&s.stage);
     let mut mfa_needs_password = s.mfa_needs_password;
     // A role that needs two-step sign-in, granted while signed in, asks for enrolment now.
-    let mfa_missing = mfa_enabled_at.is_none();
     let enrol_now = matches!(stage, Stage::Active | Stage::PasswordChange)
         && mfa_missing
         && actor.requires_mfa(MfaPolicy::EveryoneWhoReadsOthers)

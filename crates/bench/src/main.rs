@@ -68,6 +68,9 @@ async fn main() -> Result<()> {
         t.elapsed().as_secs_f64()
     );
 
+    if args.statements {
+        return statement_figures(&app).await;
+    }
     let onramp = serve(onramp_web::router(onramp_web::AppState::new(
         app.clone(),
         false,
@@ -79,9 +82,6 @@ async fn main() -> Result<()> {
     ))
     .await?;
 
-    if args.statements {
-        return statement_figures(&app).await;
-    }
     let anon = client()?;
     let trainee = client()?;
     sign_in(&trainee, onramp, "trainee@harbor.example.org").await?;

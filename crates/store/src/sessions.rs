@@ -119,7 +119,7 @@ pub struct SessionHolder {
     pub implementation_name: String,
     /// The account's email and when two-step sign-in was turned on; `None` without an account.
     pub account: Option<(String, Option<DateTime<Utc>>)>,
-    /// The implementation's `mfa_for_all_readers` setting, when set.
+    /// The implementation's two-step sign-in setting, when set.
     pub mfa_for_all_readers: Option<String>,
     /// (agency, role): implementation roles first (no agency), then agency roles.
     pub roles: Vec<(Option<i64>, String)>,
@@ -142,14 +142,13 @@ struct HolderRow {
     account_email: Option<String>,
     mfa_enabled_at: Option<DateTime<Utc>>,
     mfa_setting: Option<String>,
-    role_kind: Option<i32>,
     role_agency_id: Option<i64>,
     role: Option<String>,
 }
 
 /// One row per role (one row with no role for a person who holds none). The roles are
 /// looked up by the session's person inside the union, so that neither table is scanned.
-/// The setting's key is `onramp_app::auth::MFA_FOR_ALL_READERS`.
+/// `$2` is the key of the two-step sign-in setting.
 const HOLDER_SQL: &str = "SELECT s.token_hash, s.person_id, s.stage, s.csrf_token, s.created_at, \
      s.last_seen_at, s.expires_at, s.source_addr, s.user_agent, s.mfa_needs_password, s.mfa_pending_secret, \
      p.implementation_id AS p_implementation_id, p.given_name AS p_given_name, \
@@ -157,13 +156,13 @@ const HOLDER_SQL: &str = "SELECT s.token_hash, s.person_id, s.stage, s.csrf_toke
      ag.name AS p_agency_name, p.active AS p_active, p.created_at AS p_created_at, \
      p.updated_at AS p_updated_at, i.name AS implementation_name, \
      acc.email AS account_email, acc.mfa_enabled_at, st.value AS mfa_setting, \
-     r.kind AS role_kind, r.agency_id AS role_agency_id, r.role \
+     r.agency_id AS role_agency_id, r.role \
      FROM sessions s \
      JOIN people p ON p.id = s.person_id \
      JOIN implementations i ON i.id = p.implementation_id \
      LEFT JOIN agencies ag ON ag.id = p.agency_id \
      LEFT JOIN accounts acc ON acc.person_id = s.person_id \
-     LEFT JOIN implementation_settings st ON st.implementation_id = p.implementation_id AND st.key = 'mfa_for_all_readers' \
+     LEFT JOIN implementation_settings st ON st.implementation_id = p.implementation_id AND st.key = $2 \
      LEFT JOIN (SELECT 0 AS kind, person_id, CAST(NULL AS BIGINT) AS agency_id, role FROM implementation_roles \
                 WHERE person_id = (SELECT person_id FROM sessions WHERE token_hash = $1) \
                 UNION ALL SELECT 1 AS kind, person_id, agency_id, role FROM agency_roles \
@@ -173,24 +172,26 @@ const HOLDER_SQL: &str = "SELECT s.token_hash, s.person_id, s.stage, s.csrf_toke
 
 impl crate::Store {
     /// The session of this token hash and who holds it, in one statement outside any
-    /// transaction (one statement reads one snapshot).
-    pub async fn session_holder(&self, token_hash: &str) -> Result<Option<SessionHolder>> {
+    /// transaction (one statement reads one snapshot), with the implementation setting
+    /// `mfa_setting_key` (the two-step sign-in policy).
+    pub async fn session_holder(
+        &self,
+        token_hash: &str,
+        mfa_setting_key: &str,
+    ) -> Result<Option<SessionHolder>> {
         let rows = crate::on_pool!(self, p => sqlx::query_as::<_, HolderRow>(HOLDER_SQL)
-            .bind(token_hash).fetch_all(p).await)?;
+            .bind(token_hash).bind(mfa_setting_key).fetch_all(p).await)?;
         Ok(holder_of(rows))
     }
 }
 
-fn holder_of(rows: Vec<HolderRow>) -> Option<SessionHolder> {
-    let mut rows = rows.into_iter();
-    let first = rows.next()?;
-    let role_of = |r: &HolderRow| {
-        r.role_kind
-            .and(r.role.clone())
-            .map(|role| (r.role_agency_id, role))
-    };
-    let mut roles: Vec<(Option<i64>, String)> = role_of(&first).into_iter().collect();
-    roles.extend(rows.filter_map(|r| role_of(&r)));
+fn holder_of(mut rows: Vec<HolderRow>) -> Option<SessionHolder> {
+    // A role is never NULL in its table: a NULL role is the row of a person holding none.
+    let roles = rows
+        .iter_mut()
+        .filter_map(|r| r.role.take().map(|role| (r.role_agency_id, role)))
+        .collect();
+    let first = rows.into_iter().next()?;
     let person = Person {
         id: first.session.person_id,
         implementation_id: first.p_implementation_id,

@@ -1746,7 +1746,11 @@ both_backends!(
             .unwrap();
         tx.commit().await.unwrap();
 
-        let h = store.session_holder("h-ana").await.unwrap().unwrap();
+        let h = store
+            .session_holder("h-ana", "mfa_for_all_readers")
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(
             (h.session.person_id, h.session.stage.as_str()),
             (ana, "full")
@@ -1763,6 +1767,12 @@ both_backends!(
         assert_eq!(h.implementation_name, "il-520 HMIS");
         assert_eq!(h.account, Some(("ana@example.org".to_string(), None)));
         assert_eq!(h.mfa_for_all_readers.as_deref(), Some("false"));
+        let other_key = store
+            .session_holder("h-ana", "another_setting")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(other_key.mfa_for_all_readers, None);
         let mut by_agency = vec![
             (Some(hope), "agency_admin".to_string()),
             (Some(door), "supervisor".to_string()),
@@ -1773,11 +1783,19 @@ both_backends!(
         assert_eq!(h.roles, expected);
 
         // Bo has no account; Bo's only role is Bo's own.
-        let h = store.session_holder("h-bo").await.unwrap().unwrap();
+        let h = store
+            .session_holder("h-bo", "mfa_for_all_readers")
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(h.person.agency_name, None);
         assert_eq!(h.account, None);
         assert_eq!(h.roles, vec![(Some(hope), "agency_admin".to_string())]);
-        assert!(store.session_holder("h-none").await.unwrap().is_none());
+        assert!(store
+            .session_holder("h-none", "mfa_for_all_readers")
+            .await
+            .unwrap()
+            .is_none());
     }
 );
 
