@@ -14,6 +14,8 @@ use onramp_domain::values::required_text;
 use onramp_domain::{AgencyRole, Email, ImplementationRole};
 use onramp_store::access::{NewAccessRequest, RequestFilter};
 use onramp_store::people::PersonFields;
+use onramp_store::reads::*;
+use onramp_store::Reads;
 use onramp_store::{
     AccessRequest, AccessRequestSummary, Page, PageRequest, Person, RequestMessage, RequestStep,
     StoreError, Tx,
@@ -1403,8 +1405,8 @@ pub async fn view(app: &App, ctx: &Ctx, request_id: i64) -> AppResult<RequestVie
 
 /// The steps of a request as the viewer sees them, with (settled, applicable) for a
 /// progress bar.
-async fn step_views_in(
-    tx: &mut Tx,
+async fn step_views_in<R: Reads>(
+    tx: &mut R,
     app: &App,
     ctx: &Ctx,
     request: &AccessRequest,
@@ -1457,8 +1459,8 @@ pub struct RequestTracker {
 
 /// The trackers of listed requests (already filtered to what the actor may see), read in
 /// the caller's transaction.
-pub async fn trackers_in(
-    tx: &mut Tx,
+pub async fn trackers_in<R: Reads>(
+    tx: &mut R,
     app: &App,
     ctx: &Ctx,
     listed: Vec<AccessRequestSummary>,
@@ -1496,8 +1498,8 @@ pub async fn list(
 }
 
 /// [`list`], in the caller's transaction.
-pub async fn list_in(
-    tx: &mut Tx,
+pub async fn list_in<R: Reads>(
+    tx: &mut R,
     ctx: &Ctx,
     mut f: RequestFilter,
     page: PageRequest,

@@ -21,6 +21,8 @@ use onramp_domain::values::required_text;
 use onramp_domain::{AgencyRole, Slug};
 use onramp_formats::markdown::render_safe;
 use onramp_store::agreements::NewSignature;
+use onramp_store::reads::*;
+use onramp_store::Reads;
 use onramp_store::{AccessRequest, AgreementRow, AgreementVersion, Signature, StoreError, Tx};
 use serde::Deserialize;
 use serde_json::json;
@@ -377,8 +379,8 @@ pub(crate) struct SigningState {
     pub(crate) next: Option<SignerRole>,
 }
 
-async fn agreement_of_step(
-    tx: &mut Tx,
+async fn agreement_of_step<R: Reads>(
+    tx: &mut R,
     request: &AccessRequest,
     def: &StepDef,
 ) -> AppResult<AgreementRow> {
@@ -397,8 +399,8 @@ async fn agreement_of_step(
         })
 }
 
-pub(crate) async fn signing_state(
-    tx: &mut Tx,
+pub(crate) async fn signing_state<R: Reads>(
+    tx: &mut R,
     request: &AccessRequest,
     def: &StepDef,
 ) -> AppResult<SigningState> {
@@ -455,7 +457,11 @@ fn holds_role_for(actor: &Actor, subject: i64, a: i64, role: SignerRole) -> bool
 }
 
 /// Whether the step's row is open on an open request.
-async fn step_open(tx: &mut Tx, request: &AccessRequest, def: &StepDef) -> AppResult<bool> {
+async fn step_open<R: Reads>(
+    tx: &mut R,
+    request: &AccessRequest,
+    def: &StepDef,
+) -> AppResult<bool> {
     if RequestStatus::parse(&request.status) != Some(RequestStatus::Open) {
         return Ok(false);
     }
@@ -470,8 +476,8 @@ async fn step_open(tx: &mut Tx, request: &AccessRequest, def: &StepDef) -> AppRe
 /// Whether it is the actor's turn to sign this agreement step: the step and the request
 /// are open, and the actor holds the role of the next signer (per the agreement's order,
 /// among this request's signatures on the latest version).
-pub async fn may_sign_now(
-    tx: &mut Tx,
+pub async fn may_sign_now<R: Reads>(
+    tx: &mut R,
     actor: &Actor,
     request: &AccessRequest,
     def: &StepDef,

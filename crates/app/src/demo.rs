@@ -5,6 +5,7 @@ use crate::{auth, App, AppResult};
 use onramp_domain::{AgencyRole, HudProjectType, ImplementationRole, ParticipationStatus};
 use onramp_store::organisation::NewAgency;
 use onramp_store::people::PersonFields;
+use onramp_store::reads::*;
 
 pub const DEMO_SLUG: &str = "demo";
 /// Every demo account signs in with this password.

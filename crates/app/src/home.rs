@@ -15,8 +15,10 @@ use onramp_domain::process::{ProcessTemplate, StepActor, StepDef};
 use onramp_domain::request::RequestStatus;
 use onramp_domain::ImplementationRole;
 use onramp_store::access::RequestFilter;
+use onramp_store::reads::*;
 use onramp_store::waiting::{OpenStep, OpenStepsOf};
-use onramp_store::{AccessRequestSummary, PageRequest, Tx};
+use onramp_store::Reads;
+use onramp_store::{AccessRequestSummary, PageRequest};
 use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -76,8 +78,8 @@ pub struct Home {
 /// Whether a step waits for the actor, by who acts on it. Agency-side steps are the
 /// agency's own (Lead staff acting on them is not waiting for them), signing follows the
 /// agreement's order.
-async fn waits_for(
-    tx: &mut Tx,
+async fn waits_for<R: Reads>(
+    tx: &mut R,
     actor: &Actor,
     request: &onramp_store::AccessRequest,
     def: &StepDef,
@@ -102,8 +104,8 @@ fn live() -> Vec<String> {
 }
 
 /// The steps waiting for the viewer among these open steps.
-async fn waiting(
-    tx: &mut Tx,
+async fn waiting<R: Reads>(
+    tx: &mut R,
     app: &App,
     ctx: &Ctx,
     steps: Vec<OpenStep>,
@@ -173,11 +175,18 @@ pub async fn home(app: &App, ctx: &Ctx) -> AppResult<Home> {
         ..Default::default()
     };
 
+    // Short reads by index, on one snapshot: inline on SQLite (see `onramp_store::snapshot`).
+    let mut snapshot = app.store.snapshot().await?;
+    let tx = &mut snapshot;
     // What waits for them: among the open steps they could be asked for.
     let mut steps = {
-        let mut tx = app.store.read().await?;
         let mut steps = if reads_all {
-            tx.open_steps(imp, &OpenStepsOf::All).await?
+            // Every open step of the implementation: a long read, on a transaction.
+            app.store
+                .read()
+                .await?
+                .open_steps(imp, &OpenStepsOf::All)
+                .await?
         } else if overseen.is_empty() {
             Vec::new()
         } else {
@@ -192,7 +201,7 @@ pub async fn home(app: &App, ctx: &Ctx) -> AppResult<Home> {
                     .filter(|s| !overseen.contains(&s.agency_id)),
             );
         }
-        waiting(&mut tx, app, ctx, steps).await?
+        waiting(tx, app, ctx, steps).await?
     };
     // Lead staff decide agency changes: a request that waits for one has no steps yet.
     if a.may(Permission::WorkQueue) {
@@ -264,13 +273,12 @@ pub async fn home(app: &App, ctx: &Ctx) -> AppResult<Home> {
         )
         .await?;
         out.following_total = page.total;
-        let mut tx = app.store.read().await?;
         let mut by_template: BTreeMap<i64, Option<Arc<ProcessTemplate>>> = BTreeMap::new();
         for r in page.items {
             let request = tx.request_get(imp, r.id).await?;
             if let Entry::Vacant(slot) = by_template.entry(request.template_id) {
                 slot.insert(
-                    processes::load_shared(app, &mut tx, imp, request.template_id)
+                    processes::load_shared(app, tx, imp, request.template_id)
                         .await
                         .ok(),
                 );
@@ -291,9 +299,8 @@ pub async fn home(app: &App, ctx: &Ctx) -> AppResult<Home> {
     }
 
     // Their own requests, step by step.
-    let mut tx = app.store.read().await?;
     let own = access::list_in(
-        &mut tx,
+        tx,
         ctx,
         RequestFilter {
             statuses: live(),
@@ -303,7 +310,7 @@ pub async fn home(app: &App, ctx: &Ctx) -> AppResult<Home> {
         PageRequest::new(1, 5),
     )
     .await?;
-    out.own = access::trackers_in(&mut tx, app, ctx, own.items).await?;
+    out.own = access::trackers_in(tx, app, ctx, own.items).await?;
     Ok(out)
 }
 

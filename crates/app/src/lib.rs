@@ -37,6 +37,8 @@ pub struct App {
     /// Process templates already parsed, by (implementation, id): a stored version never
     /// changes (editing saves a new one), so an entry never goes stale.
     pub(crate) templates: Arc<processes::ParsedTemplates>,
+    /// Each implementation's courses, kept until they change.
+    pub(crate) catalogue: Arc<learning::catalogue::CourseCatalogues>,
 }
 
 /// Who is acting, and from where (for the audit trail).
@@ -75,6 +77,7 @@ impl App {
             clock,
             config: Arc::new(config),
             templates: Arc::default(),
+            catalogue: Arc::default(),
         }
     }
     /// Keeps stored files where `files` says.

@@ -13,6 +13,7 @@ use crate::{agreements, auth, mail, App, AppError, AppResult};
 use onramp_domain::agreement::SignerRole;
 use onramp_domain::process::{ProcessTemplate, StepActor, StepDef, StepKind, StepStatus};
 use onramp_domain::{AgencyRole, ImplementationRole};
+use onramp_store::reads::*;
 use onramp_store::{AccessRequest, Tx};
 
 /// Someone to tell.

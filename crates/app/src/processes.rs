@@ -13,6 +13,8 @@ use onramp_domain::process::ProcessTemplate;
 use onramp_domain::{FieldError, HudProjectType};
 use onramp_formats::process_template::{self as format, FormatProblem};
 use onramp_store::organisation::Catalogue;
+use onramp_store::reads::*;
+use onramp_store::Reads;
 use onramp_store::{CatalogueEntry, PageRequest, ProcessTemplateRow, Tx};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -223,9 +225,9 @@ const PARSED_TEMPLATES_KEPT: usize = 256;
 
 /// One stored version of a template, by id, parsed once per application: for the pages
 /// that read templates on every request (home, request pages).
-pub async fn load_shared(
+pub async fn load_shared<R: Reads>(
     app: &App,
-    tx: &mut Tx,
+    tx: &mut R,
     implementation_id: i64,
     template_id: i64,
 ) -> AppResult<Arc<ProcessTemplate>> {
@@ -250,8 +252,8 @@ pub async fn load_shared(
 }
 
 /// One stored version of a template, by id.
-pub async fn load(
-    tx: &mut Tx,
+pub async fn load<R: Reads>(
+    tx: &mut R,
     implementation_id: i64,
     template_id: i64,
 ) -> AppResult<ProcessTemplate> {

@@ -12,6 +12,7 @@ use onramp_domain::username::UsernamePattern;
 use onramp_formats::csv_export::write_csv;
 use onramp_store::hmis_accounts::{HmisAccountFilter, NewHmisAccount};
 use onramp_store::outbox::NewOutboxMessage;
+use onramp_store::reads::*;
 use onramp_store::{AccessRequest, HmisAccount, HmisAccountEvent, Page, PageRequest, Tx};
 use serde_json::json;
 use std::net::IpAddr;

@@ -7,6 +7,7 @@ use onramp_app::{agreements, auth, processes, provisioning, App, AppConfig, AppE
 use onramp_domain::clock::ManualClock;
 use onramp_domain::process::{StepKind, StepStatus};
 use onramp_domain::request::{RequestMove, RequestStatus};
+use onramp_store::reads::*;
 use onramp_store::{PageRequest, Store};
 use std::sync::Arc;
 

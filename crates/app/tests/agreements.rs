@@ -10,6 +10,7 @@ use onramp_domain::agreement::{text_hash, SignerRole};
 use onramp_domain::clock::ManualClock;
 use onramp_domain::process::StepStatus;
 use onramp_store::organisation::{AgencyFilter, ProjectFilter};
+use onramp_store::reads::*;
 use onramp_store::{PageRequest, Store};
 use std::sync::Arc;
 

@@ -14,6 +14,7 @@ use onramp_domain::request::RequestMove;
 use onramp_store::access::NewAccessRequest;
 use onramp_store::learning::plans::TrainingPlan;
 use onramp_store::people::PersonFields;
+use onramp_store::reads::*;
 use onramp_store::{PageRequest, Store};
 use std::sync::Arc;
 

@@ -9,6 +9,7 @@ use onramp_app::learning::{lessons, plans};
 use onramp_app::{auth, App, Ctx};
 use onramp_domain::learning::plan::ItemStatus;
 use onramp_domain::learning::rules::PlanFacts;
+use onramp_store::reads::*;
 use onramp_store::PageRequest;
 
 #[path = "../../store/tests/support/mod.rs"]
@@ -451,6 +452,93 @@ both_backends!(
                 .len(),
             1
         );
+    }
+);
+
+both_backends!(
+    a_snapshot_reads_what_a_transaction_reads,
+    |store| async move {
+        let app = demo(store).await;
+        onramp_app::demo::load_training_stages(&app).await.unwrap();
+        let mut people = Vec::new();
+        for email in [
+            "trainee@harbor.example.org",
+            "trainee@northside.example.org",
+            "rosa.diaz@harbor.example.org",
+        ] {
+            people.push(ctx(&app, email).await.actor.person_id);
+        }
+        // Every read of a plan decodes the same rows on both drivers: dates, booleans
+        // (integers on SQLite), empty and missing values.
+        async fn reads<R: PlanReads + CourseReads>(r: &mut R, person: i64) -> String {
+            let plan = r.plan_current(person).await.unwrap().unwrap();
+            format!(
+                "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
+                r.completions_of(person).await.unwrap(),
+                r.plan_waivers(plan.id).await.unwrap(),
+                r.enrolments_of_person(person).await.unwrap(),
+                r.lesson_progress_of_person(person).await.unwrap(),
+                r.lesson_outlines_of_open_enrolments(person).await.unwrap(),
+                r.courses(plan.implementation_id).await.unwrap(),
+                plan,
+            )
+        }
+        for &person in &people {
+            let on_tx = reads(&mut app.store.read().await.unwrap(), person).await;
+            let on_snapshot = reads(&mut app.store.snapshot().await.unwrap(), person).await;
+            assert_eq!(on_tx, on_snapshot);
+            assert!(on_tx.contains("LessonProgress") || person != people[1]);
+        }
+        // A snapshot keeps reading what it first read, whatever is written meanwhile.
+        let sam = people[0];
+        let mut snapshot = app.store.snapshot().await.unwrap();
+        let before = snapshot.completions_of(sam).await.unwrap().len();
+        let mut tx = app.store.begin().await.unwrap();
+        tx.completion_add(&onramp_store::learning::plans::NewCompletion {
+            implementation_id: 1,
+            person_id: sam,
+            item_kind: "course",
+            item_key: "security-awareness",
+            item_version: Some(1),
+            completed_at: app.now(),
+            evidence: "recorded",
+            recorded_by: None,
+            reason: "",
+        })
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(snapshot.completions_of(sam).await.unwrap().len(), before);
+        drop(snapshot);
+        let mut after = app.store.snapshot().await.unwrap();
+        assert_eq!(after.completions_of(sam).await.unwrap().len(), before + 1);
+
+        // The courses a plan shows are kept between visits, until a course changes.
+        let sam_ctx = ctx(&app, "trainee@harbor.example.org").await;
+        let plan = |app: &App| {
+            let app = app.clone();
+            let sam_ctx = sam_ctx.clone();
+            async move {
+                plans::person_plan(&app, &sam_ctx, sam_ctx.actor.person_id)
+                    .await
+                    .unwrap()
+                    .unwrap()
+            }
+        };
+        let first = plan(&app).await;
+        let course = &first.courses["security-awareness"];
+        assert!(course.retired_at.is_none());
+        assert!(std::sync::Arc::ptr_eq(
+            &first.courses,
+            &plan(&app).await.courses
+        ));
+        let lead = ctx(&app, "lead@demo.example.org").await;
+        onramp_app::learning::courses::set_retired(&app, &lead, course.id, true)
+            .await
+            .unwrap();
+        let changed = plan(&app).await;
+        assert!(changed.courses["security-awareness"].retired_at.is_some());
+        assert!(!std::sync::Arc::ptr_eq(&first.courses, &changed.courses));
     }
 );
 

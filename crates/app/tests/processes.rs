@@ -3,6 +3,7 @@
 
 use onramp_app::{auth, demo, processes, App, AppConfig, AppError, Ctx};
 use onramp_domain::clock::SystemClock;
+use onramp_store::reads::*;
 use onramp_store::Store;
 use std::sync::Arc;
 

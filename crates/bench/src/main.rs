@@ -13,6 +13,7 @@ use onramp_domain::clock::SystemClock;
 use onramp_domain::{HudProjectType, ParticipationStatus};
 use onramp_store::organisation::NewAgency;
 use onramp_store::people::PersonFields;
+use onramp_store::reads::*;
 use onramp_store::Store;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -701,10 +702,28 @@ fn figures(name: &'static str, mut all: Vec<f64>, args: &Args) -> Figures {
     }
 }
 
-/// Times each read of the trainee's plan on its own (one caller, in the process), beside
-/// the whole plan read: what one statement costs through the SQLite driver, by rows.
+/// Runs `$rows` a number of times and prints the time each took and the rows it gave.
+macro_rules! time {
+    ($name:expr, $rows:expr) => {{
+        const RUNS: u32 = 2000;
+        let t = Instant::now();
+        let mut rows = 0usize;
+        for _ in 0..RUNS {
+            rows = $rows;
+        }
+        println!(
+            "{:<48} {:>9.1} {:>6}",
+            $name,
+            t.elapsed().as_secs_f64() * 1e6 / f64::from(RUNS),
+            rows
+        );
+    }};
+}
+
+/// Times each read of the trainee's plan on its own (one caller, in the process), on a
+/// reading transaction (sqlx) and on a snapshot (inline on SQLite), beside the whole plan
+/// read: what one statement costs through each SQLite driver, by rows.
 async fn statement_figures(app: &App) -> Result<()> {
-    const RUNS: u32 = 2000;
     let mut tx = app.store.read().await?;
     let person = tx
         .account_by_email("trainee@harbor.example.org")
@@ -715,51 +734,11 @@ async fn statement_figures(app: &App) -> Result<()> {
         .plan_current(person)
         .await?
         .context("the trainee's plan")?;
-    println!("{:<40} {:>9} {:>6}", "statement", "µs each", "rows");
-    macro_rules! time {
-        ($name:expr, $rows:expr) => {{
-            let t = Instant::now();
-            let mut rows = 0usize;
-            for _ in 0..RUNS {
-                rows = $rows;
-            }
-            println!(
-                "{:<40} {:>9.1} {:>6}",
-                $name,
-                t.elapsed().as_secs_f64() * 1e6 / f64::from(RUNS),
-                rows
-            );
-        }};
-    }
-    time!(
-        "waivers of no plan (no rows)",
-        tx.plan_waivers(-1).await?.len()
-    );
-    time!("current plan (one row, fetch_optional)", {
-        usize::from(tx.plan_current(person).await?.is_some())
-    });
-    time!("completions", tx.completions_of(person).await?.len());
-    time!("waivers", tx.plan_waivers(plan.id).await?.len());
-    time!("enrolments", tx.enrolments_of_person(person).await?.len());
-    time!(
-        "lesson progress",
-        tx.lesson_progress_of_person(person).await?.len()
-    );
-    time!(
-        "lesson outlines",
-        tx.lesson_outlines_of_open_enrolments(person).await?.len()
-    );
-    time!(
-        "the implementation's courses",
-        tx.courses(plan.implementation_id).await?.len()
-    );
-    time!(
-        "waivers of no plan, again",
-        tx.plan_waivers(-1).await?.len()
-    );
-    time!("waivers, again", tx.plan_waivers(plan.id).await?.len());
+    println!("{:<48} {:>9} {:>6}", "statement", "µs each", "rows");
+    time_reads("transaction", &mut tx, person, &plan).await?;
     drop(tx);
-    time!("the whole plan (its own read transaction)", {
+    time_reads("snapshot", &mut app.store.snapshot().await?, person, &plan).await?;
+    time!("the whole plan (transaction)", {
         let mut tx = app.store.read().await?;
         usize::from(
             onramp_app::learning::plans::state_in(&mut tx, person)
@@ -768,5 +747,54 @@ async fn statement_figures(app: &App) -> Result<()> {
                 .is_some(),
         )
     });
+    time!("the whole plan (snapshot)", {
+        let mut s = app.store.snapshot().await?;
+        usize::from(
+            onramp_app::learning::plans::state_in(&mut s, person)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+                .is_some(),
+        )
+    });
+    Ok(())
+}
+
+async fn time_reads<R: PlanReads + CourseReads>(
+    on: &str,
+    r: &mut R,
+    person: i64,
+    plan: &onramp_store::learning::plans::TrainingPlan,
+) -> Result<()> {
+    time!(
+        format!("{on}: waivers of no plan (no rows)"),
+        r.plan_waivers(-1).await?.len()
+    );
+    time!(format!("{on}: current plan (one row)"), {
+        usize::from(r.plan_current(person).await?.is_some())
+    });
+    time!(
+        format!("{on}: completions"),
+        r.completions_of(person).await?.len()
+    );
+    time!(
+        format!("{on}: waivers"),
+        r.plan_waivers(plan.id).await?.len()
+    );
+    time!(
+        format!("{on}: enrolments"),
+        r.enrolments_of_person(person).await?.len()
+    );
+    time!(
+        format!("{on}: lesson progress"),
+        r.lesson_progress_of_person(person).await?.len()
+    );
+    time!(
+        format!("{on}: lesson outlines"),
+        r.lesson_outlines_of_open_enrolments(person).await?.len()
+    );
+    time!(
+        format!("{on}: the implementation's courses"),
+        r.courses(plan.implementation_id).await?.len()
+    );
     Ok(())
 }

@@ -3,10 +3,12 @@
 
 use crate::query::{Arg, Filter};
 use crate::{
-    exec, like_pattern, on_conn, AccessRequest, AccessRequestSummary, Page, PageRequest,
-    ProcessTemplateRow, RequestMessage, RequestStep, Result, StaffVerification, TrainingRecord, Tx,
+    exec, like_pattern, on_conn, read_all, read_one, AccessRequest, AccessRequestSummary, Page,
+    PageRequest, ProcessTemplateRow, Reads, RequestMessage, RequestStep, Result, StaffVerification,
+    TrainingRecord, Tx,
 };
 use chrono::{DateTime, NaiveDate, Utc};
+use std::future::Future;
 
 #[derive(Debug, Clone)]
 pub struct NewAccessRequest<'a> {
@@ -84,17 +86,6 @@ impl Tx {
         Ok((id, version))
     }
 
-    pub async fn template_get(
-        &mut self,
-        implementation_id: i64,
-        id: i64,
-    ) -> Result<ProcessTemplateRow> {
-        Ok(
-            on_conn!(self, c => sqlx::query_as::<_, ProcessTemplateRow>("SELECT * FROM process_templates WHERE id = $1 AND implementation_id = $2")
-            .bind(id).bind(implementation_id).fetch_one(c).await)?,
-        )
-    }
-
     pub async fn template_latest(
         &mut self,
         implementation_id: i64,
@@ -136,13 +127,6 @@ impl Tx {
             "INSERT INTO access_requests (implementation_id, person_id, agency_id, requested_by, template_id, status, is_returning, access_level, responsibilities, note, status_reason, submitted_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'open', $6, $7, $8, $9, '', $10, $10) RETURNING id")
             .bind(r.implementation_id).bind(r.person_id).bind(r.agency_id).bind(r.requested_by).bind(r.template_id).bind(r.is_returning)
             .bind(r.access_level).bind(r.responsibilities).bind(r.note).bind(now).fetch_one(c).await)?)
-    }
-
-    pub async fn request_get(&mut self, implementation_id: i64, id: i64) -> Result<AccessRequest> {
-        Ok(
-            on_conn!(self, c => sqlx::query_as::<_, AccessRequest>("SELECT * FROM access_requests WHERE id = $1 AND implementation_id = $2")
-            .bind(id).bind(implementation_id).fetch_one(c).await)?,
-        )
     }
 
     pub async fn request_set_status(
@@ -191,39 +175,6 @@ impl Tx {
         )
     }
 
-    pub async fn requests_list(
-        &mut self,
-        implementation_id: i64,
-        filter: &RequestFilter,
-        page: PageRequest,
-    ) -> Result<Page<AccessRequestSummary>> {
-        let mut f = Filter::new("r.implementation_id = ?", Arg::I64(implementation_id));
-        if !filter.statuses.is_empty() {
-            f.and_in("r.status", &filter.statuses, Arg::Text);
-        }
-        f.and_some("r.agency_id = ?", filter.agency_id, Arg::I64);
-        if let Some(only) = &filter.only_agencies {
-            f.and_in("r.agency_id", only, Arg::I64);
-        }
-        f.and_some("r.person_id = ?", filter.person_id, Arg::I64).and_some(
-            "(LOWER(p.given_name || ' ' || p.family_name) LIKE ? ESCAPE '\\' OR LOWER(p.email) LIKE ? ESCAPE '\\')",
-            filter.search.as_deref().map(like_pattern),
-            Arg::Text,
-        );
-        if filter.sla_breached {
-            f.and_raw("EXISTS (SELECT 1 FROM request_steps s WHERE s.request_id = r.id AND s.status = 'open' AND s.sla_breached_at IS NOT NULL)");
-        }
-        self.page_counted(
-            SUMMARY_SELECT,
-            SUMMARY_FROM,
-            "FROM access_requests r JOIN people p ON p.id = r.person_id",
-            &f,
-            "r.submitted_at, r.id",
-            page,
-        )
-        .await
-    }
-
     // ---- steps ----
 
     pub async fn request_step_insert(&mut self, s: &RequestStep) -> Result<()> {
@@ -241,13 +192,6 @@ impl Tx {
             .bind(&s.status).bind(s.opened_at).bind(s.done_at).bind(s.done_by).bind(&s.note).bind(s.due_at).bind(s.sla_due_at)
             .bind(s.sla_breached_at).bind(s.warned_at).bind(s.reminded_at).bind(s.request_id).bind(&s.step_key).execute(c).await)?;
         Ok(())
-    }
-
-    pub async fn request_steps(&mut self, request_id: i64) -> Result<Vec<RequestStep>> {
-        Ok(
-            on_conn!(self, c => sqlx::query_as::<_, RequestStep>("SELECT * FROM request_steps WHERE request_id = $1 ORDER BY position")
-            .bind(request_id).fetch_all(c).await)?,
-        )
     }
 
     /// Ids of open requests (of every implementation) that have an open step, for the sweep.
@@ -329,3 +273,90 @@ impl Tx {
         )
     }
 }
+
+/// The reads of a request and its process that a tracker needs, on a [`Tx`] or a [`crate::Snapshot`].
+pub trait AccessReads: Reads {
+    fn template_get(
+        &mut self,
+        implementation_id: i64,
+        id: i64,
+    ) -> impl Future<Output = Result<ProcessTemplateRow>> + Send {
+        async move {
+            read_one!(
+                self,
+                ProcessTemplateRow,
+                "SELECT * FROM process_templates WHERE id = $1 AND implementation_id = $2",
+                id,
+                implementation_id
+            )
+        }
+    }
+
+    fn request_get(
+        &mut self,
+        implementation_id: i64,
+        id: i64,
+    ) -> impl Future<Output = Result<AccessRequest>> + Send {
+        async move {
+            read_one!(
+                self,
+                AccessRequest,
+                "SELECT * FROM access_requests WHERE id = $1 AND implementation_id = $2",
+                id,
+                implementation_id
+            )
+        }
+    }
+
+    fn requests_list(
+        &mut self,
+        implementation_id: i64,
+        filter: &RequestFilter,
+        page: PageRequest,
+    ) -> impl Future<Output = Result<Page<AccessRequestSummary>>> + Send {
+        async move {
+            let mut f = Filter::new("r.implementation_id = ?", Arg::I64(implementation_id));
+            if !filter.statuses.is_empty() {
+                f.and_in("r.status", &filter.statuses, Arg::Text);
+            }
+            f.and_some("r.agency_id = ?", filter.agency_id, Arg::I64);
+            if let Some(only) = &filter.only_agencies {
+                f.and_in("r.agency_id", only, Arg::I64);
+            }
+            f.and_some("r.person_id = ?", filter.person_id, Arg::I64).and_some(
+                "(LOWER(p.given_name || ' ' || p.family_name) LIKE ? ESCAPE '\\' OR LOWER(p.email) LIKE ? ESCAPE '\\')",
+                filter.search.as_deref().map(like_pattern),
+                Arg::Text,
+            );
+            if filter.sla_breached {
+                f.and_raw("EXISTS (SELECT 1 FROM request_steps s WHERE s.request_id = r.id AND s.status = 'open' AND s.sla_breached_at IS NOT NULL)");
+            }
+            crate::query::page_counted(
+                self,
+                SUMMARY_SELECT,
+                SUMMARY_FROM,
+                "FROM access_requests r JOIN people p ON p.id = r.person_id",
+                &f,
+                "r.submitted_at, r.id",
+                page,
+            )
+            .await
+        }
+    }
+
+    fn request_steps(
+        &mut self,
+        request_id: i64,
+    ) -> impl Future<Output = Result<Vec<RequestStep>>> + Send {
+        async move {
+            read_all!(
+                self,
+                RequestStep,
+                "SELECT * FROM request_steps WHERE request_id = $1 ORDER BY position",
+                request_id
+            )
+        }
+    }
+}
+
+impl<R: Reads> AccessReads for R {}

@@ -1,7 +1,11 @@
 //! Agreements, their versions, and signatures.
 
-use crate::{exec, on_conn, AgreementRow, AgreementVersion, Result, Signature, Tx};
+use crate::{
+    exec, on_conn, read_all, read_optional, AgreementRow, AgreementVersion, Reads, Result,
+    Signature, Tx,
+};
 use chrono::{DateTime, Utc};
+use std::future::Future;
 
 #[derive(Debug, Clone)]
 pub struct NewSignature<'a> {
@@ -52,17 +56,6 @@ impl Tx {
         )
     }
 
-    pub async fn agreement_by_key(
-        &mut self,
-        implementation_id: i64,
-        key: &str,
-    ) -> Result<Option<AgreementRow>> {
-        Ok(
-            on_conn!(self, c => sqlx::query_as::<_, AgreementRow>("SELECT * FROM agreements WHERE implementation_id = $1 AND key = $2")
-            .bind(implementation_id).bind(key).fetch_optional(c).await)?,
-        )
-    }
-
     pub async fn agreements_list(&mut self, implementation_id: i64) -> Result<Vec<AgreementRow>> {
         Ok(
             on_conn!(self, c => sqlx::query_as::<_, AgreementRow>("SELECT * FROM agreements WHERE implementation_id = $1 ORDER BY title, id")
@@ -86,16 +79,6 @@ impl Tx {
             "INSERT INTO agreement_versions (agreement_id, version, body, sha256, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id")
             .bind(agreement_id).bind(version).bind(body).bind(sha256).bind(now).bind(by).fetch_one(c).await)?;
         Ok((id, version))
-    }
-
-    pub async fn agreement_version_latest(
-        &mut self,
-        agreement_id: i64,
-    ) -> Result<Option<AgreementVersion>> {
-        Ok(
-            on_conn!(self, c => sqlx::query_as::<_, AgreementVersion>("SELECT * FROM agreement_versions WHERE agreement_id = $1 ORDER BY version DESC LIMIT 1")
-            .bind(agreement_id).fetch_optional(c).await)?,
-        )
     }
 
     pub async fn agreement_version_get(&mut self, id: i64) -> Result<AgreementVersion> {
@@ -130,16 +113,53 @@ impl Tx {
             .bind(subject_person_id).bind(agreement_id).fetch_all(c).await)?)
     }
 
-    pub async fn signatures_of_request(&mut self, request_id: i64) -> Result<Vec<Signature>> {
-        Ok(
-            on_conn!(self, c => sqlx::query_as::<_, Signature>("SELECT * FROM signatures WHERE request_id = $1 ORDER BY signed_at, id")
-            .bind(request_id).fetch_all(c).await)?,
-        )
-    }
-
     pub async fn signature_get(&mut self, id: i64) -> Result<Signature> {
         Ok(
             on_conn!(self, c => sqlx::query_as::<_, Signature>("SELECT * FROM signatures WHERE id = $1").bind(id).fetch_one(c).await)?,
         )
     }
 }
+
+/// The reads of an agreement step's signing state, on a [`Tx`] or a [`crate::Snapshot`].
+pub trait AgreementReads: Reads {
+    fn agreement_by_key(
+        &mut self,
+        implementation_id: i64,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<AgreementRow>>> + Send {
+        async move {
+            read_optional!(
+                self,
+                AgreementRow,
+                "SELECT * FROM agreements WHERE implementation_id = $1 AND key = $2",
+                implementation_id,
+                key
+            )
+        }
+    }
+
+    fn agreement_version_latest(
+        &mut self,
+        agreement_id: i64,
+    ) -> impl Future<Output = Result<Option<AgreementVersion>>> + Send {
+        async move {
+            read_optional!(self, AgreementVersion, "SELECT * FROM agreement_versions WHERE agreement_id = $1 ORDER BY version DESC LIMIT 1", agreement_id)
+        }
+    }
+
+    fn signatures_of_request(
+        &mut self,
+        request_id: i64,
+    ) -> impl Future<Output = Result<Vec<Signature>>> + Send {
+        async move {
+            read_all!(
+                self,
+                Signature,
+                "SELECT * FROM signatures WHERE request_id = $1 ORDER BY signed_at, id",
+                request_id
+            )
+        }
+    }
+}
+
+impl<R: Reads> AgreementReads for R {}

@@ -127,8 +127,7 @@ impl Tx {
         .and_some("actor_id = ?", filter.actor_id, Arg::I64)
         .and_some("occurred_at >= ?", filter.from, Arg::Time)
         .and_some("occurred_at < ?", filter.to, Arg::Time);
-        self.page_of("SELECT *", "FROM audit_events", &f, "seq DESC", page)
-            .await
+        crate::query::page_of(self, "SELECT *", "FROM audit_events", &f, "seq DESC", page).await
     }
 
     /// For tests and `audit verify` demonstrations: an event by id.

@@ -149,7 +149,14 @@ impl Tx {
             filter.search.as_deref().map(like_pattern),
             Arg::Text,
         );
-        self.page_of("SELECT *", "FROM hmis_accounts", &f, "username, id", page)
-            .await
+        crate::query::page_of(
+            self,
+            "SELECT *",
+            "FROM hmis_accounts",
+            &f,
+            "username, id",
+            page,
+        )
+        .await
     }
 }

@@ -22,6 +22,7 @@ pub mod people;
 mod query;
 pub mod records;
 pub mod sessions;
+pub mod snapshot;
 pub mod waiting;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -33,6 +34,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use records::*;
+pub use snapshot::{ReadConn, Reads, Snapshot};
+
+/// Every family of reads that runs on a [`Tx`] and on a [`Snapshot`]: `use onramp_store::reads::*`.
+pub mod reads {
+    pub use crate::access::AccessReads;
+    pub use crate::agreements::AgreementReads;
+    pub use crate::learning::courses::CourseReads;
+    pub use crate::learning::plans::PlanReads;
+    pub use crate::waiting::WaitingReads;
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -44,6 +55,9 @@ pub enum StoreError {
     Conflict(String),
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
+    /// From a [`Snapshot`]'s inline SQLite connection.
+    #[error("database error: {0}")]
+    Sqlite(#[source] rusqlite::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("stored data is not valid: {0}")]
@@ -130,7 +144,11 @@ pub enum Backend {
 }
 
 pub(crate) enum Pools {
-    Sqlite { write: SqlitePool, read: SqlitePool },
+    Sqlite {
+        write: SqlitePool,
+        read: SqlitePool,
+        inline: Arc<snapshot::InlinePool>,
+    },
     Postgres(PgPool),
 }
 
@@ -190,7 +208,11 @@ impl Store {
             .connect_with(opts.read_only(false))
             .await?;
         Ok(Self {
-            pools: Arc::new(Pools::Sqlite { write, read }),
+            pools: Arc::new(Pools::Sqlite {
+                write,
+                read,
+                inline: snapshot::InlinePool::new(path),
+            }),
         })
     }
 
@@ -236,7 +258,11 @@ impl Store {
     pub async fn read(&self) -> Result<Tx> {
         let inner = match &*self.pools {
             Pools::Sqlite { read, .. } => TxInner::Sqlite(read.begin().await?),
-            Pools::Postgres(pool) => TxInner::Postgres(pool.begin().await?),
+            // PostgreSQL's default (read committed) gives each statement its own snapshot.
+            Pools::Postgres(pool) => TxInner::Postgres(
+                pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ")
+                    .await?,
+            ),
         };
         Ok(Tx { inner })
     }
@@ -250,7 +276,12 @@ impl Store {
 
     pub async fn close(&self) {
         match &*self.pools {
-            Pools::Sqlite { write, read } => {
+            Pools::Sqlite {
+                write,
+                read,
+                inline,
+            } => {
+                inline.close();
                 write.close().await;
                 read.close().await;
             }
@@ -339,25 +370,6 @@ pub fn like_pattern(search: &str) -> String {
     }
     s.push('%');
     s
-}
-
-/// Runs `$body` with `$p` bound to the pool that serves reads, once per backend: for a
-/// single statement, which needs no transaction to read one snapshot.
-#[macro_export]
-#[doc(hidden)]
-macro_rules! on_pool {
-    ($store:expr, $p:ident => $body:expr) => {
-        match &*$store.pools {
-            $crate::Pools::Sqlite { read, .. } => {
-                let $p = read;
-                $body
-            }
-            $crate::Pools::Postgres(pool) => {
-                let $p = pool;
-                $body
-            }
-        }
-    };
 }
 
 /// Runs a statement with [`on_conn!`] and gives the number of rows it changed.

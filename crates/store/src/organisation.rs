@@ -168,7 +168,8 @@ impl Tx {
         if let Some(only) = &filter.only {
             f.and_in("id", only, Arg::I64);
         }
-        self.page_of(
+        crate::query::page_of(
+            self,
             &format!("SELECT {AGENCY_COLS}"),
             "FROM agencies",
             &f,
@@ -236,7 +237,8 @@ impl Tx {
         if let Some(only) = &filter.only_agencies {
             f.and_in("p.agency_id", only, Arg::I64);
         }
-        self.page_counted(
+        crate::query::page_counted(
+            self,
             PROJECT_SELECT,
             PROJECT_FROM,
             "FROM projects p",
@@ -307,7 +309,8 @@ impl Tx {
             Arg::Text,
         )
         .and_some("active = ?", active, Arg::Bool);
-        self.page_of(
+        crate::query::page_of(
+            self,
             "SELECT *",
             &format!("FROM {}", cat.table()),
             &f,

@@ -115,8 +115,7 @@ impl Tx {
     ) -> Result<Page<OutboxMessage>> {
         let mut f = Filter::new("implementation_id = ?", Arg::I64(implementation_id));
         f.and_some("status = ?", status.map(str::to_string), Arg::Text);
-        self.page_of("SELECT *", "FROM outbox", &f, "id DESC", page)
-            .await
+        crate::query::page_of(self, "SELECT *", "FROM outbox", &f, "id DESC", page).await
     }
 
     /// Counts by status, for metrics and the outbox page.

@@ -105,7 +105,8 @@ impl Tx {
         if let Some(only) = &filter.only_agencies {
             f.and_in("p.agency_id", only, Arg::I64);
         }
-        self.page_counted(
+        crate::query::page_counted(
+            self,
             PERSON_SELECT,
             PERSON_FROM,
             "FROM people p",
@@ -189,7 +190,8 @@ impl Tx {
         let mut f = Filter::new("g.agency_id = ?", Arg::I64(agency_id));
         f.and_raw("p.active = TRUE")
             .and_in("g.role", roles, |r| Arg::Text(r.to_string()));
-        self.all_of(
+        crate::query::all_of(
+            self,
             HOLDER_SELECT,
             "FROM people p JOIN agency_roles g ON g.person_id = p.id",
             &f,
@@ -207,7 +209,8 @@ impl Tx {
         let mut f = Filter::new("p.implementation_id = ?", Arg::I64(implementation_id));
         f.and_raw("p.active = TRUE")
             .and_in("g.role", roles, |r| Arg::Text(r.to_string()));
-        self.all_of(
+        crate::query::all_of(
+            self,
             HOLDER_SELECT,
             "FROM people p JOIN implementation_roles g ON g.person_id = p.id",
             &f,

@@ -1,8 +1,9 @@
 //! Filtered, paged lists: a WHERE clause built with its arguments in step, so that every
 //! list query binds exactly what it numbered.
 
-use crate::{on_conn, Page, PageRequest, Result, Tx};
+use crate::{Page, PageRequest, ReadConn, Reads, Result};
 use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
 use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
 
@@ -110,75 +111,128 @@ macro_rules! bind_args {
     }};
 }
 
-impl Tx {
-    /// Every row of `<select> <from><where> ORDER BY <order>`.
-    pub(crate) async fn all_of<T>(
-        &mut self,
-        select: &str,
-        from: &str,
-        f: &Filter,
-        order: &str,
-    ) -> Result<Vec<T>>
-    where
-        T: for<'r> sqlx::FromRow<'r, SqliteRow> + for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin,
-    {
-        let sql = format!("{select} {from}{} ORDER BY {order}", f.sql());
-        Ok(
-            on_conn!(self, c => bind_args!(sqlx::query_as::<_, T>(&sql), &f.args).fetch_all(c).await)?,
-        )
-    }
+/// A row type a list decodes into on every driver.
+pub(crate) trait ListRow:
+    for<'r> sqlx::FromRow<'r, SqliteRow>
+    + for<'r> sqlx::FromRow<'r, PgRow>
+    + DeserializeOwned
+    + Send
+    + Unpin
+{
+}
 
-    /// Runs `SELECT COUNT(*) <from><where>` and `<select><from><where> <order> LIMIT OFFSET`.
-    pub(crate) async fn page_of<T>(
-        &mut self,
-        select: &str,
-        from: &str,
-        f: &Filter,
-        order: &str,
-        page: PageRequest,
-    ) -> Result<Page<T>>
-    where
-        T: for<'r> sqlx::FromRow<'r, SqliteRow> + for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin,
-    {
-        self.page_counted(select, from, from, f, order, page).await
-    }
+impl<T> ListRow for T where
+    T: for<'r> sqlx::FromRow<'r, SqliteRow>
+        + for<'r> sqlx::FromRow<'r, PgRow>
+        + DeserializeOwned
+        + Send
+        + Unpin
+{
+}
 
-    /// As [`Tx::page_of`], counting over `count_from`: the tables the filter needs, without
-    /// the joins that only add columns to the list.
-    pub(crate) async fn page_counted<T>(
-        &mut self,
-        select: &str,
-        from: &str,
-        count_from: &str,
-        f: &Filter,
-        order: &str,
-        page: PageRequest,
-    ) -> Result<Page<T>>
-    where
-        T: for<'r> sqlx::FromRow<'r, SqliteRow> + for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin,
-    {
-        let count_sql = format!("SELECT COUNT(*) {count_from}{}", f.sql());
-        let n = f.next();
-        let list_sql = format!(
-            "{select} {from}{} ORDER BY {order} LIMIT ${n} OFFSET ${}",
-            f.sql(),
-            n + 1
-        );
-        let items: Vec<T> = on_conn!(self, c => bind_args!(sqlx::query_as::<_, T>(&list_sql), &f.args).bind(page.per_page).bind(page.offset()).fetch_all(c).await)?;
-        // A first page that is not full holds everything: no need to count.
-        let short = i64::try_from(items.len()).is_ok_and(|n| n < page.per_page);
-        let total: i64 = if page.offset() == 0 && short {
-            i64::try_from(items.len()).unwrap_or(i64::MAX)
-        } else {
-            on_conn!(self, c => bind_args!(sqlx::query_scalar(&count_sql), &f.args).fetch_one(c).await)?
-        };
-        Ok(Page {
-            items,
-            total,
-            page: page.page,
-            per_page: page.per_page,
+impl rusqlite::ToSql for Arg {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        use rusqlite::types::{ToSqlOutput, Value};
+        Ok(match self {
+            Arg::I64(v) => ToSqlOutput::Owned(Value::Integer(*v)),
+            Arg::I32(v) => ToSqlOutput::Owned(Value::Integer(i64::from(*v))),
+            Arg::Text(v) => ToSqlOutput::Borrowed(rusqlite::types::ValueRef::Text(v.as_bytes())),
+            Arg::Bool(v) => ToSqlOutput::Owned(Value::Integer(i64::from(*v))),
+            // As sqlx writes a time on SQLite, so that stored and bound times compare.
+            Arg::Time(v) => ToSqlOutput::Owned(Value::Text(crate::snapshot::sqlite_time(v))),
         })
     }
+}
+
+/// Every row of `<select> <from><where> ORDER BY <order>`.
+pub(crate) async fn all_of<R: Reads + ?Sized, T: ListRow>(
+    r: &mut R,
+    select: &str,
+    from: &str,
+    f: &Filter,
+    order: &str,
+) -> Result<Vec<T>> {
+    let sql = format!("{select} {from}{} ORDER BY {order}", f.sql());
+    rows_of(r, &sql, &f.args, &[]).await
+}
+
+/// The rows of `sql` with `args` and then `more` bound, on any driver.
+async fn rows_of<R: Reads + ?Sized, T: ListRow>(
+    r: &mut R,
+    sql: &str,
+    args: &[Arg],
+    more: &[i64],
+) -> Result<Vec<T>> {
+    Ok(match r.read_conn() {
+        ReadConn::Sqlite(c) => {
+            let q = bind_args!(sqlx::query_as::<_, T>(sql), args);
+            more.iter().fold(q, |q, v| q.bind(*v)).fetch_all(c).await?
+        }
+        ReadConn::Postgres(c) => {
+            let q = bind_args!(sqlx::query_as::<_, T>(sql), args);
+            more.iter().fold(q, |q, v| q.bind(*v)).fetch_all(c).await?
+        }
+        ReadConn::Inline(c) => {
+            let params: Vec<&dyn rusqlite::ToSql> = args
+                .iter()
+                .map(|a| a as &dyn rusqlite::ToSql)
+                .chain(more.iter().map(|v| v as &dyn rusqlite::ToSql))
+                .collect();
+            crate::snapshot::inline_all(c, sql, &params)?
+        }
+    })
+}
+
+/// Runs `SELECT COUNT(*) <from><where>` and `<select><from><where> <order> LIMIT OFFSET`.
+pub(crate) async fn page_of<R: Reads + ?Sized, T: ListRow>(
+    r: &mut R,
+    select: &str,
+    from: &str,
+    f: &Filter,
+    order: &str,
+    page: PageRequest,
+) -> Result<Page<T>> {
+    page_counted(r, select, from, from, f, order, page).await
+}
+
+/// As [`page_of`], counting over `count_from`: the tables the filter needs, without the
+/// joins that only add columns to the list.
+pub(crate) async fn page_counted<R: Reads + ?Sized, T: ListRow>(
+    r: &mut R,
+    select: &str,
+    from: &str,
+    count_from: &str,
+    f: &Filter,
+    order: &str,
+    page: PageRequest,
+) -> Result<Page<T>> {
+    let n = f.next();
+    let list_sql = format!(
+        "{select} {from}{} ORDER BY {order} LIMIT ${n} OFFSET ${}",
+        f.sql(),
+        n + 1
+    );
+    let items: Vec<T> = rows_of(r, &list_sql, &f.args, &[page.per_page, page.offset()]).await?;
+    // A first page that is not full holds everything: no need to count.
+    let short = i64::try_from(items.len()).is_ok_and(|n| n < page.per_page);
+    let total: i64 = if page.offset() == 0 && short {
+        i64::try_from(items.len()).unwrap_or(i64::MAX)
+    } else {
+        let count_sql = format!("SELECT COUNT(*) AS n {count_from}{}", f.sql());
+        let counted: Vec<Count> = rows_of(r, &count_sql, &f.args, &[]).await?;
+        counted.first().map_or(0, |c| c.n)
+    };
+    Ok(Page {
+        items,
+        total,
+        page: page.page,
+        per_page: page.per_page,
+    })
+}
+
+#[derive(sqlx::FromRow, serde::Deserialize)]
+struct Count {
+    n: i64,
 }
 
 #[cfg(test)]

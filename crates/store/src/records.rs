@@ -14,7 +14,7 @@ pub struct Implementation {
     pub updated_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, serde::Deserialize)]
 pub struct Agency {
     pub id: i64,
     pub implementation_id: i64,
@@ -26,7 +26,7 @@ pub struct Agency {
     pub updated_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, serde::Deserialize)]
 pub struct Project {
     pub id: i64,
     pub implementation_id: i64,
@@ -39,7 +39,7 @@ pub struct Project {
     pub updated_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, serde::Deserialize)]
 pub struct Person {
     pub id: i64,
     pub implementation_id: i64,
@@ -60,7 +60,7 @@ impl Person {
 }
 
 /// An entry of a per-implementation catalogue (access levels, responsibilities).
-#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, serde::Deserialize)]
 pub struct CatalogueEntry {
     pub id: i64,
     pub implementation_id: i64,
@@ -126,7 +126,7 @@ pub struct ApiToken {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, serde::Deserialize)]
 pub struct AuditEvent {
     pub id: i64,
     pub seq: i64,
@@ -143,7 +143,7 @@ pub struct AuditEvent {
     pub hash: String,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, serde::Deserialize)]
 pub struct OutboxMessage {
     pub id: i64,
     pub implementation_id: Option<i64>,
@@ -169,7 +169,7 @@ pub struct EmailTemplate {
     pub updated_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, serde::Deserialize)]
 pub struct ProcessTemplateRow {
     pub id: i64,
     pub implementation_id: i64,
@@ -181,7 +181,7 @@ pub struct ProcessTemplateRow {
     pub created_by: Option<i64>,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, serde::Deserialize)]
 pub struct AgreementRow {
     pub id: i64,
     pub implementation_id: i64,
@@ -193,7 +193,7 @@ pub struct AgreementRow {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, serde::Deserialize)]
 pub struct AgreementVersion {
     pub id: i64,
     pub agreement_id: i64,
@@ -204,7 +204,7 @@ pub struct AgreementVersion {
     pub created_by: Option<i64>,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, serde::Deserialize)]
 pub struct AccessRequest {
     pub id: i64,
     pub implementation_id: i64,
@@ -227,7 +227,7 @@ pub struct AccessRequest {
 }
 
 /// A request with the names a list needs.
-#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, serde::Deserialize)]
 pub struct AccessRequestSummary {
     pub id: i64,
     pub person_id: i64,
@@ -246,7 +246,7 @@ pub struct AccessRequestSummary {
     pub sla_breached: i64,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, serde::Deserialize)]
 pub struct RequestStep {
     pub request_id: i64,
     pub step_key: String,
@@ -273,7 +273,7 @@ pub struct RequestMessage {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, serde::Deserialize)]
 pub struct Signature {
     pub id: i64,
     pub agreement_version_id: i64,
@@ -310,7 +310,7 @@ pub struct StaffVerification {
     pub attested_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, serde::Deserialize)]
 pub struct HmisAccount {
     pub id: i64,
     pub implementation_id: i64,

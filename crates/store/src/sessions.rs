@@ -125,10 +125,21 @@ pub struct SessionHolder {
     pub roles: Vec<(Option<i64>, String)>,
 }
 
-#[derive(sqlx::FromRow)]
+/// Decoded by sqlx on a transaction and by serde on an inline snapshot (so no `flatten`:
+/// serde would buffer the session's columns and lose SQLite's integer booleans).
+#[derive(sqlx::FromRow, serde::Deserialize)]
 struct HolderRow {
-    #[sqlx(flatten)]
-    session: Session,
+    token_hash: String,
+    person_id: i64,
+    stage: String,
+    csrf_token: String,
+    created_at: DateTime<Utc>,
+    last_seen_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+    source_addr: String,
+    user_agent: String,
+    mfa_needs_password: bool,
+    mfa_pending_secret: Option<String>,
     p_implementation_id: i64,
     p_given_name: String,
     p_family_name: String,
@@ -172,15 +183,20 @@ const HOLDER_SQL: &str = "SELECT s.token_hash, s.person_id, s.stage, s.csrf_toke
 
 impl crate::Store {
     /// The session of this token hash and who holds it, in one statement outside any
-    /// transaction (one statement reads one snapshot), with the implementation setting
+    /// transaction (one statement reads one snapshot; inline on SQLite), with the implementation setting
     /// `mfa_setting_key` (the two-step sign-in policy).
     pub async fn session_holder(
         &self,
         token_hash: &str,
         mfa_setting_key: &str,
     ) -> Result<Option<SessionHolder>> {
-        let rows = crate::on_pool!(self, p => sqlx::query_as::<_, HolderRow>(HOLDER_SQL)
-            .bind(token_hash).bind(mfa_setting_key).fetch_all(p).await)?;
+        let rows = crate::read_all!(
+            &mut self.single().await?,
+            HolderRow,
+            HOLDER_SQL,
+            token_hash,
+            mfa_setting_key
+        )?;
         Ok(holder_of(rows))
     }
 }
@@ -193,7 +209,7 @@ fn holder_of(mut rows: Vec<HolderRow>) -> Option<SessionHolder> {
         .collect();
     let first = rows.into_iter().next()?;
     let person = Person {
-        id: first.session.person_id,
+        id: first.person_id,
         implementation_id: first.p_implementation_id,
         given_name: first.p_given_name,
         family_name: first.p_family_name,
@@ -206,7 +222,19 @@ fn holder_of(mut rows: Vec<HolderRow>) -> Option<SessionHolder> {
     };
     Some(SessionHolder {
         account: first.account_email.map(|e| (e, first.mfa_enabled_at)),
-        session: first.session,
+        session: Session {
+            token_hash: first.token_hash,
+            person_id: first.person_id,
+            stage: first.stage,
+            csrf_token: first.csrf_token,
+            created_at: first.created_at,
+            last_seen_at: first.last_seen_at,
+            expires_at: first.expires_at,
+            source_addr: first.source_addr,
+            user_agent: first.user_agent,
+            mfa_needs_password: first.mfa_needs_password,
+            mfa_pending_secret: first.mfa_pending_secret,
+        },
         person,
         implementation_name: first.implementation_name,
         mfa_for_all_readers: first.mfa_setting,

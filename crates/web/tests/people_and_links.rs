@@ -16,6 +16,7 @@ mod support;
 
 use onramp_jobs::testing::TestSmtpServer;
 use onramp_jobs::{Mailer, OutboxWorker, WorkerConfig};
+use onramp_store::reads::*;
 use onramp_store::Person;
 use serde_json::{json, Value};
 use std::time::Duration as StdDuration;

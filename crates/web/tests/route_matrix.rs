@@ -22,6 +22,7 @@ mod support;
 
 use onramp_app::auth;
 use onramp_app::demo::DEMO_LOGINS;
+use onramp_store::reads::*;
 use std::collections::{BTreeSet, HashMap};
 use support::{Fingerprint, Reply, TestApp, TestClient, OTHER_EMAIL};
 

@@ -17,6 +17,7 @@ mod support;
 use onramp_domain::agreement::SignerRole;
 use onramp_domain::process::{StepActor, StepDef, StepKind, StepStatus};
 use onramp_domain::request::RequestStatus;
+use onramp_store::reads::*;
 use std::collections::{HashMap, HashSet};
 use support::{email_text, link_in, Backend, Reply, TestApp, TestClient};
 

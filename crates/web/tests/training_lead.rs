@@ -7,6 +7,7 @@
 mod support;
 
 use onramp_domain::learning::rules::PlanFacts;
+use onramp_store::reads::*;
 use support::{html_unescape, strip_tags, Backend, TestApp};
 
 const LEAD: &str = "lead@demo.example.org";

@@ -14,6 +14,7 @@ use onramp_domain::learning::course::{
 };
 use onramp_domain::{FieldError, Slug};
 use onramp_store::learning::courses::{Course, CourseFields, CourseVersion, Lesson, NewLesson};
+use onramp_store::reads::*;
 use onramp_store::Tx;
 use serde_json::json;
 use sha2::{Digest, Sha256};

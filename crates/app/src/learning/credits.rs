@@ -27,6 +27,7 @@ use onramp_store::learning::credits::{
     CreditMovement, CreditMovementLine, NewCharge, NewMovement, TrainingCharge, TrainingChargeLine,
 };
 use onramp_store::learning::plans::TrainingPlan;
+use onramp_store::reads::*;
 use onramp_store::{AccessRequest, Agency, Tx};
 use serde_json::json;
 

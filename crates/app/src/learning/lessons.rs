@@ -15,6 +15,7 @@ use onramp_domain::learning::plan::counts_for_plan;
 use onramp_domain::learning::rules::ItemRef;
 use onramp_domain::Slug;
 use onramp_store::learning::courses::{Course, CourseVersion, Enrolment, Lesson, LessonProgress};
+use onramp_store::reads::*;
 use onramp_store::Tx;
 use serde_json::json;
 

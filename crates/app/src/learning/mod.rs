@@ -2,6 +2,7 @@
 //! them, requirement rules and the training plans they build.
 
 pub mod authoring;
+pub mod catalogue;
 pub mod certificates;
 pub mod courses;
 pub mod credits;

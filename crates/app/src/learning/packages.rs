@@ -14,6 +14,7 @@ use onramp_formats::course_package::{
     VideoFormat,
 };
 use onramp_store::learning::courses::Lesson;
+use onramp_store::reads::*;
 use onramp_store::Tx;
 use serde_json::json;
 use std::collections::BTreeMap;

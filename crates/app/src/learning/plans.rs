@@ -7,6 +7,7 @@
 //! from the person's completion records, enrolments and waivers, so that a completion
 //! anywhere shows everywhere at once.
 
+use super::catalogue::{self, CourseCatalogues, Courses};
 use super::courses::prerequisites_of;
 use crate::audit::record;
 use crate::{App, AppError, AppResult, Ctx};
@@ -21,9 +22,12 @@ use onramp_domain::process::ProcessTemplate;
 use onramp_domain::{FieldError, Slug};
 use onramp_store::learning::courses::{Course, Enrolment, Lesson, LessonProgress};
 use onramp_store::learning::plans::{CompletionRecord, NewCompletion, NewPlan, TrainingPlan};
+use onramp_store::reads::*;
+use onramp_store::Reads;
 use onramp_store::{AccessRequest, Tx};
 use serde_json::json;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// The form field that problems of the rules' text are reported on.
 pub const RULES_FIELD: &str = "rules";
@@ -490,13 +494,23 @@ pub struct PlanState {
     pub spec: PlanSpec,
     pub view: PlanView,
     /// Courses of the implementation, by key.
-    pub courses: BTreeMap<String, Course>,
+    pub courses: Arc<Courses>,
     pub enrolments: Vec<Enrolment>,
     pub completions: Vec<CompletionRecord>,
 }
 
 /// Works out each item's status for a person's current plan.
-pub async fn state_in(tx: &mut Tx, person_id: i64) -> AppResult<Option<PlanState>> {
+pub async fn state_in<R: Reads>(tx: &mut R, person_id: i64) -> AppResult<Option<PlanState>> {
+    state_with(tx, person_id, None).await
+}
+
+/// [`state_in`], with the courses from `catalogue` when given: only where `tx` reads
+/// committed data (see [`CourseCatalogues::courses`]).
+async fn state_with<R: Reads>(
+    tx: &mut R,
+    person_id: i64,
+    catalogue: Option<&CourseCatalogues>,
+) -> AppResult<Option<PlanState>> {
     let Some(plan) = tx.plan_current(person_id).await? else {
         return Ok(None);
     };
@@ -516,12 +530,10 @@ pub async fn state_in(tx: &mut Tx, person_id: i64) -> AppResult<Option<PlanState
             lessons.entry(l.version_id).or_default().push(l);
         }
     }
-    let courses: BTreeMap<String, Course> = tx
-        .courses(plan.implementation_id)
-        .await?
-        .into_iter()
-        .map(|c| (c.key.clone(), c))
-        .collect();
+    let courses = match catalogue {
+        Some(c) => c.courses(tx, plan.implementation_id).await?,
+        None => Arc::new(catalogue::by_key(tx.courses(plan.implementation_id).await?)),
+    };
     let carry = u32::try_from(plan.carry_over_days).unwrap_or(0);
     let counted = |item: &ItemRef| -> Option<&CompletionRecord> {
         completions.iter().find(|c| {
@@ -793,12 +805,18 @@ async fn may_view_person(
 
 /// A person's plan, with every item's status, for them or whoever oversees them.
 pub async fn person_plan(app: &App, ctx: &Ctx, person_id: i64) -> AppResult<Option<PlanState>> {
-    let mut tx = app.store.read().await?;
-    // Everyone sees their own plan (their home page asks on every visit).
     if person_id != ctx.actor.person_id {
+        let mut tx = app.store.read().await?;
         may_view_person(&mut tx, ctx, person_id).await?;
+        return state_with(&mut tx, person_id, Some(&app.catalogue)).await;
     }
-    state_in(&mut tx, person_id).await
+    // Everyone sees their own plan: their home page asks on every visit, on a snapshot.
+    state_with(
+        &mut app.store.snapshot().await?,
+        person_id,
+        Some(&app.catalogue),
+    )
+    .await
 }
 
 /// Everything the page of a person's training shows their overseers.
@@ -816,7 +834,7 @@ pub struct PersonTraining {
 pub async fn person_training(app: &App, ctx: &Ctx, person_id: i64) -> AppResult<PersonTraining> {
     let mut tx = app.store.read().await?;
     let person = may_view_person(&mut tx, ctx, person_id).await?;
-    let state = state_in(&mut tx, person.id).await?;
+    let state = state_with(&mut tx, person.id, Some(&app.catalogue)).await?;
     let history = tx.plan_history(person.id).await?;
     let accommodations = tx.accommodations_of(person.id).await?;
     Ok(PersonTraining {

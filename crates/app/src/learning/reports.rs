@@ -8,6 +8,7 @@ use onramp_domain::authz::Permission;
 use onramp_store::learning::courses::Course;
 use onramp_store::organisation::AgencyFilter;
 use onramp_store::people::PeopleFilter;
+use onramp_store::reads::*;
 use onramp_store::{Agency, PageRequest};
 
 /// One course's line of the completion report.

@@ -1,10 +1,11 @@
 //! Courses, their versions and lessons; enrolments and lesson progress; accommodations.
 
-use crate::{exec, on_conn, Result, Tx};
+use crate::{exec, on_conn, read_all, read_one, Reads, Result, Tx};
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use std::future::Future;
 
-#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, Deserialize)]
 pub struct Course {
     pub id: i64,
     pub implementation_id: i64,
@@ -52,7 +53,7 @@ pub struct CourseVersion {
     pub published_by: Option<i64>,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Lesson {
     pub id: i64,
     pub version_id: i64,
@@ -86,7 +87,7 @@ pub struct NewLesson<'a> {
     pub quiz_key: &'a str,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, Deserialize)]
 pub struct Enrolment {
     pub id: i64,
     pub implementation_id: i64,
@@ -97,7 +98,7 @@ pub struct Enrolment {
     pub completed_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, Deserialize)]
 pub struct LessonProgress {
     pub enrolment_id: i64,
     pub lesson_id: i64,
@@ -205,14 +206,6 @@ impl Tx {
         )
     }
 
-    /// Every course of an implementation, by title (retired ones too).
-    pub async fn courses(&mut self, implementation_id: i64) -> Result<Vec<Course>> {
-        Ok(
-            on_conn!(self, c => sqlx::query_as::<_, Course>("SELECT * FROM courses WHERE implementation_id = $1 ORDER BY title, id")
-            .bind(implementation_id).fetch_all(c).await)?,
-        )
-    }
-
     // ---- versions and lessons ----
 
     pub async fn course_version_create(
@@ -285,22 +278,6 @@ impl Tx {
             on_conn!(self, c => sqlx::query_as::<_, Lesson>("SELECT * FROM lessons WHERE version_id = $1 ORDER BY position, id")
             .bind(version_id).fetch_all(c).await)?,
         )
-    }
-
-    /// The lessons of every course a person is enrolled in and has not completed, in one
-    /// read, without their texts (`body`, `transcript` and `instructions` are empty): what a
-    /// plan's progress bars need.
-    pub async fn lesson_outlines_of_open_enrolments(
-        &mut self,
-        person_id: i64,
-    ) -> Result<Vec<Lesson>> {
-        Ok(on_conn!(self, c => sqlx::query_as::<_, Lesson>(
-            "SELECT l.id, l.version_id, l.position, l.key, l.title, l.kind, '' AS body, l.file_hash, \
-             l.duration_ms, l.captions_hash, '' AS transcript, l.url, '' AS instructions, l.quiz_key \
-             FROM lessons l WHERE l.version_id IN \
-             (SELECT e.version_id FROM enrolments e WHERE e.person_id = $1 AND e.completed_at IS NULL) \
-             ORDER BY l.version_id, l.position, l.id")
-            .bind(person_id).fetch_all(c).await)?)
     }
 
     /// One lesson of a version by its key, without its texts (`body`, `transcript` and
@@ -381,28 +358,10 @@ impl Tx {
         )
     }
 
-    pub async fn enrolments_of_person(&mut self, person_id: i64) -> Result<Vec<Enrolment>> {
-        Ok(
-            on_conn!(self, c => sqlx::query_as::<_, Enrolment>("SELECT * FROM enrolments WHERE person_id = $1 ORDER BY id")
-            .bind(person_id).fetch_all(c).await)?,
-        )
-    }
-
     pub async fn enrolment_complete(&mut self, id: i64, at: DateTime<Utc>) -> Result<()> {
         exec!(self, c => sqlx::query("UPDATE enrolments SET completed_at = $2 WHERE id = $1 AND completed_at IS NULL")
             .bind(id).bind(at).execute(c).await)?;
         Ok(())
-    }
-
-    /// Every lesson progress row of a person's enrolments.
-    pub async fn lesson_progress_of_person(
-        &mut self,
-        person_id: i64,
-    ) -> Result<Vec<LessonProgress>> {
-        Ok(
-            on_conn!(self, c => sqlx::query_as::<_, LessonProgress>("SELECT p.* FROM lesson_progress p JOIN enrolments e ON e.id = p.enrolment_id WHERE e.person_id = $1")
-            .bind(person_id).fetch_all(c).await)?,
-        )
     }
 
     pub async fn lesson_progress_of_enrolment(
@@ -571,4 +530,89 @@ impl crate::Store {
         }
         Ok(())
     }
+}
+
+/// The reads of courses and enrolments that a person's plan needs, on a [`Tx`] or a
+/// [`crate::Snapshot`].
+pub trait CourseReads: Reads {
+    /// A number that changes whenever any course of the implementation changes (kept by
+    /// triggers on `courses`): the catalogue read with it stays true until it moves.
+    fn catalogue_version(
+        &mut self,
+        implementation_id: i64,
+    ) -> impl Future<Output = Result<i64>> + Send {
+        async move {
+            read_one!(
+                self,
+                CatalogueVersion,
+                "SELECT catalogue_version FROM implementations WHERE id = $1",
+                implementation_id
+            )
+            .map(|v| v.catalogue_version)
+        }
+    }
+
+    /// Every course of an implementation, by title (retired ones too).
+    fn courses(
+        &mut self,
+        implementation_id: i64,
+    ) -> impl Future<Output = Result<Vec<Course>>> + Send {
+        async move {
+            read_all!(
+                self,
+                Course,
+                "SELECT * FROM courses WHERE implementation_id = $1 ORDER BY title, id",
+                implementation_id
+            )
+        }
+    }
+
+    fn enrolments_of_person(
+        &mut self,
+        person_id: i64,
+    ) -> impl Future<Output = Result<Vec<Enrolment>>> + Send {
+        async move {
+            read_all!(
+                self,
+                Enrolment,
+                "SELECT * FROM enrolments WHERE person_id = $1 ORDER BY id",
+                person_id
+            )
+        }
+    }
+
+    /// Every lesson progress row of a person's enrolments.
+    fn lesson_progress_of_person(
+        &mut self,
+        person_id: i64,
+    ) -> impl Future<Output = Result<Vec<LessonProgress>>> + Send {
+        async move {
+            read_all!(self, LessonProgress, "SELECT p.* FROM lesson_progress p JOIN enrolments e ON e.id = p.enrolment_id WHERE e.person_id = $1", person_id)
+        }
+    }
+
+    /// The lessons of every course a person is enrolled in and has not completed, in one
+    /// read, without their texts (`body`, `transcript` and `instructions` are empty): what a
+    /// plan's progress bars need.
+    fn lesson_outlines_of_open_enrolments(
+        &mut self,
+        person_id: i64,
+    ) -> impl Future<Output = Result<Vec<Lesson>>> + Send {
+        async move {
+            read_all!(self, Lesson,
+                "SELECT l.id, l.version_id, l.position, l.key, l.title, l.kind, '' AS body, l.file_hash, \
+                 l.duration_ms, l.captions_hash, '' AS transcript, l.url, '' AS instructions, l.quiz_key \
+                 FROM lessons l WHERE l.version_id IN \
+                 (SELECT e.version_id FROM enrolments e WHERE e.person_id = $1 AND e.completed_at IS NULL) \
+                 ORDER BY l.version_id, l.position, l.id",
+                person_id)
+        }
+    }
+}
+
+impl<R: Reads> CourseReads for R {}
+
+#[derive(sqlx::FromRow, Deserialize)]
+struct CatalogueVersion {
+    catalogue_version: i64,
 }

@@ -1,11 +1,12 @@
 //! Completion records, requirement rules, training plans and their waivers, and the funding
 //! sources of projects that the rules read.
 
-use crate::{exec, on_conn, Result, Tx};
+use crate::{exec, on_conn, read_all, read_optional, Reads, Result, Tx};
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use std::future::Future;
 
-#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, Deserialize)]
 pub struct CompletionRecord {
     pub id: i64,
     pub implementation_id: i64,
@@ -42,7 +43,7 @@ pub struct RuleSetVersion {
     pub created_by: Option<i64>,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, Deserialize)]
 pub struct TrainingPlan {
     pub id: i64,
     pub implementation_id: i64,
@@ -74,7 +75,7 @@ pub struct NewPlan<'a> {
     pub reason: &'a str,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, Deserialize)]
 pub struct PlanWaiver {
     pub plan_id: i64,
     pub item: String,
@@ -91,14 +92,6 @@ impl Tx {
             "INSERT INTO completions (implementation_id, person_id, item_kind, item_key, item_version, completed_at, evidence, recorded_by, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id")
             .bind(c0.implementation_id).bind(c0.person_id).bind(c0.item_kind).bind(c0.item_key).bind(c0.item_version).bind(c0.completed_at).bind(c0.evidence).bind(c0.recorded_by).bind(c0.reason)
             .fetch_one(c).await)?)
-    }
-
-    /// A person's completions, latest first.
-    pub async fn completions_of(&mut self, person_id: i64) -> Result<Vec<CompletionRecord>> {
-        Ok(
-            on_conn!(self, c => sqlx::query_as::<_, CompletionRecord>("SELECT * FROM completions WHERE person_id = $1 ORDER BY completed_at DESC, id DESC")
-            .bind(person_id).fetch_all(c).await)?,
-        )
     }
 
     // ---- requirement rules ----
@@ -152,14 +145,6 @@ impl Tx {
             .fetch_one(c).await)?)
     }
 
-    /// A person's current plan.
-    pub async fn plan_current(&mut self, person_id: i64) -> Result<Option<TrainingPlan>> {
-        Ok(
-            on_conn!(self, c => sqlx::query_as::<_, TrainingPlan>("SELECT * FROM training_plans WHERE person_id = $1 AND superseded_at IS NULL")
-            .bind(person_id).fetch_optional(c).await)?,
-        )
-    }
-
     /// Every version of a person's plan, latest first.
     pub async fn plan_history(&mut self, person_id: i64) -> Result<Vec<TrainingPlan>> {
         Ok(
@@ -205,13 +190,6 @@ impl Tx {
         Ok(())
     }
 
-    pub async fn plan_waivers(&mut self, plan_id: i64) -> Result<Vec<PlanWaiver>> {
-        Ok(
-            on_conn!(self, c => sqlx::query_as::<_, PlanWaiver>("SELECT * FROM plan_waivers WHERE plan_id = $1")
-            .bind(plan_id).fetch_all(c).await)?,
-        )
-    }
-
     // ---- project funders ----
 
     pub async fn project_funders_set(&mut self, project_id: i64, sources: &[i32]) -> Result<()> {
@@ -230,3 +208,47 @@ impl Tx {
         )
     }
 }
+
+/// The reads of a person's plan, on a [`Tx`] or a [`crate::Snapshot`].
+pub trait PlanReads: Reads {
+    /// A person's completions, latest first.
+    fn completions_of(
+        &mut self,
+        person_id: i64,
+    ) -> impl Future<Output = Result<Vec<CompletionRecord>>> + Send {
+        async move {
+            read_all!(self, CompletionRecord, "SELECT * FROM completions WHERE person_id = $1 ORDER BY completed_at DESC, id DESC", person_id)
+        }
+    }
+
+    /// A person's current plan.
+    fn plan_current(
+        &mut self,
+        person_id: i64,
+    ) -> impl Future<Output = Result<Option<TrainingPlan>>> + Send {
+        async move {
+            read_optional!(
+                self,
+                TrainingPlan,
+                "SELECT * FROM training_plans WHERE person_id = $1 AND superseded_at IS NULL",
+                person_id
+            )
+        }
+    }
+
+    fn plan_waivers(
+        &mut self,
+        plan_id: i64,
+    ) -> impl Future<Output = Result<Vec<PlanWaiver>>> + Send {
+        async move {
+            read_all!(
+                self,
+                PlanWaiver,
+                "SELECT * FROM plan_waivers WHERE plan_id = $1",
+                plan_id
+            )
+        }
+    }
+}
+
+impl<R: Reads> PlanReads for R {}
