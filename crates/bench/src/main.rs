@@ -747,6 +747,35 @@ async fn statement_figures(app: &App) -> Result<()> {
                 .is_some(),
         )
     });
+    let ctx = onramp_app::Ctx::new(
+        onramp_app::auth::load_actor(&mut app.store.read().await?, person)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?,
+        "127.0.0.1",
+    );
+    time!("the trainee's own plan (as the pages read it)", {
+        usize::from(
+            onramp_app::learning::plans::person_plan(app, &ctx, person)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+                .is_some(),
+        )
+    });
+    time!("the trainee's home without the plan", {
+        onramp_app::home::home(app, &ctx)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .own
+            .len()
+    });
+    time!("who holds a session", {
+        usize::from(
+            app.store
+                .session_holder("no such session", "mfa_for_all_readers")
+                .await?
+                .is_some(),
+        )
+    });
     time!("the whole plan (snapshot)", {
         let mut s = app.store.snapshot().await?;
         usize::from(

@@ -16,6 +16,7 @@ use onramp_domain::learning::rules::ItemRef;
 use onramp_domain::Slug;
 use onramp_store::learning::courses::{Course, CourseVersion, Enrolment, Lesson, LessonProgress};
 use onramp_store::reads::*;
+use onramp_store::Reads;
 use onramp_store::Tx;
 use serde_json::json;
 
@@ -54,7 +55,11 @@ fn now_of(app: &App) -> DateTime<Utc> {
 }
 
 /// The restriction of a course for a person, in words (None: open).
-async fn restriction_in(tx: &mut Tx, course: &Course, person_id: i64) -> AppResult<Option<String>> {
+async fn restriction_in<R: Reads>(
+    tx: &mut R,
+    course: &Course,
+    person_id: i64,
+) -> AppResult<Option<String>> {
     let prereqs = prerequisites_of(course);
     if prereqs.is_empty() {
         return Ok(None);
@@ -511,7 +516,7 @@ pub async fn report_progress(
     // statement that checks the row did not move since. Only a report that completes the
     // video takes a writing transaction.
     let (course, enrolment, lesson, duration, mut p) = {
-        let mut tx = app.store.read().await?;
+        let mut tx = app.store.snapshot().await?;
         let course = tx.course_get(ctx.implementation_id(), course_id).await?;
         let enrolment = tx
             .enrolment_of(ctx.actor.person_id, course.id)

@@ -1,6 +1,6 @@
 //! Courses, their versions and lessons; enrolments and lesson progress; accommodations.
 
-use crate::{exec, on_conn, read_all, read_one, Reads, Result, Tx};
+use crate::{exec, on_conn, read_all, read_one, read_optional, Reads, Result, Tx};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::future::Future;
@@ -188,24 +188,6 @@ impl Tx {
         Ok(())
     }
 
-    pub async fn course_get(&mut self, implementation_id: i64, id: i64) -> Result<Course> {
-        Ok(
-            on_conn!(self, c => sqlx::query_as::<_, Course>("SELECT * FROM courses WHERE id = $1 AND implementation_id = $2")
-            .bind(id).bind(implementation_id).fetch_one(c).await)?,
-        )
-    }
-
-    pub async fn course_by_key(
-        &mut self,
-        implementation_id: i64,
-        key: &str,
-    ) -> Result<Option<Course>> {
-        Ok(
-            on_conn!(self, c => sqlx::query_as::<_, Course>("SELECT * FROM courses WHERE implementation_id = $1 AND key = $2")
-            .bind(implementation_id).bind(key).fetch_optional(c).await)?,
-        )
-    }
-
     // ---- versions and lessons ----
 
     pub async fn course_version_create(
@@ -280,20 +262,6 @@ impl Tx {
         )
     }
 
-    /// One lesson of a version by its key, without its texts (`body`, `transcript` and
-    /// `instructions` are empty): what judging a progress report needs.
-    pub async fn lesson_outline_by_key(
-        &mut self,
-        version_id: i64,
-        key: &str,
-    ) -> Result<Option<Lesson>> {
-        Ok(on_conn!(self, c => sqlx::query_as::<_, Lesson>(
-            "SELECT l.id, l.version_id, l.position, l.key, l.title, l.kind, '' AS body, l.file_hash, \
-             l.duration_ms, l.captions_hash, '' AS transcript, l.url, '' AS instructions, l.quiz_key \
-             FROM lessons l WHERE l.version_id = $1 AND l.key = $2")
-            .bind(version_id).bind(key).fetch_optional(c).await)?)
-    }
-
     pub async fn lesson_get(&mut self, id: i64) -> Result<Lesson> {
         Ok(
             on_conn!(self, c => sqlx::query_as::<_, Lesson>("SELECT * FROM lessons WHERE id = $1")
@@ -347,17 +315,6 @@ impl Tx {
         ))
     }
 
-    pub async fn enrolment_of(
-        &mut self,
-        person_id: i64,
-        course_id: i64,
-    ) -> Result<Option<Enrolment>> {
-        Ok(
-            on_conn!(self, c => sqlx::query_as::<_, Enrolment>("SELECT * FROM enrolments WHERE person_id = $1 AND course_id = $2")
-            .bind(person_id).bind(course_id).fetch_optional(c).await)?,
-        )
-    }
-
     pub async fn enrolment_complete(&mut self, id: i64, at: DateTime<Utc>) -> Result<()> {
         exec!(self, c => sqlx::query("UPDATE enrolments SET completed_at = $2 WHERE id = $1 AND completed_at IS NULL")
             .bind(id).bind(at).execute(c).await)?;
@@ -371,17 +328,6 @@ impl Tx {
         Ok(
             on_conn!(self, c => sqlx::query_as::<_, LessonProgress>("SELECT * FROM lesson_progress WHERE enrolment_id = $1")
             .bind(enrolment_id).fetch_all(c).await)?,
-        )
-    }
-
-    pub async fn lesson_progress_get(
-        &mut self,
-        enrolment_id: i64,
-        lesson_id: i64,
-    ) -> Result<Option<LessonProgress>> {
-        Ok(
-            on_conn!(self, c => sqlx::query_as::<_, LessonProgress>("SELECT * FROM lesson_progress WHERE enrolment_id = $1 AND lesson_id = $2")
-            .bind(enrolment_id).bind(lesson_id).fetch_optional(c).await)?,
         )
     }
 
@@ -606,6 +552,86 @@ pub trait CourseReads: Reads {
                  (SELECT e.version_id FROM enrolments e WHERE e.person_id = $1 AND e.completed_at IS NULL) \
                  ORDER BY l.version_id, l.position, l.id",
                 person_id)
+        }
+    }
+
+    fn course_get(
+        &mut self,
+        implementation_id: i64,
+        id: i64,
+    ) -> impl Future<Output = Result<Course>> + Send {
+        async move {
+            read_one!(
+                self,
+                Course,
+                "SELECT * FROM courses WHERE id = $1 AND implementation_id = $2",
+                id,
+                implementation_id
+            )
+        }
+    }
+
+    fn course_by_key(
+        &mut self,
+        implementation_id: i64,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<Course>>> + Send {
+        async move {
+            read_optional!(
+                self,
+                Course,
+                "SELECT * FROM courses WHERE implementation_id = $1 AND key = $2",
+                implementation_id,
+                key
+            )
+        }
+    }
+
+    /// One lesson of a version by its key, without its texts (`body`, `transcript` and
+    /// `instructions` are empty): what judging a progress report needs.
+    fn lesson_outline_by_key(
+        &mut self,
+        version_id: i64,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<Lesson>>> + Send {
+        async move {
+            read_optional!(self, Lesson,
+                "SELECT l.id, l.version_id, l.position, l.key, l.title, l.kind, '' AS body, l.file_hash, \
+                 l.duration_ms, l.captions_hash, '' AS transcript, l.url, '' AS instructions, l.quiz_key \
+                 FROM lessons l WHERE l.version_id = $1 AND l.key = $2",
+                version_id, key)
+        }
+    }
+
+    fn enrolment_of(
+        &mut self,
+        person_id: i64,
+        course_id: i64,
+    ) -> impl Future<Output = Result<Option<Enrolment>>> + Send {
+        async move {
+            read_optional!(
+                self,
+                Enrolment,
+                "SELECT * FROM enrolments WHERE person_id = $1 AND course_id = $2",
+                person_id,
+                course_id
+            )
+        }
+    }
+
+    fn lesson_progress_get(
+        &mut self,
+        enrolment_id: i64,
+        lesson_id: i64,
+    ) -> impl Future<Output = Result<Option<LessonProgress>>> + Send {
+        async move {
+            read_optional!(
+                self,
+                LessonProgress,
+                "SELECT * FROM lesson_progress WHERE enrolment_id = $1 AND lesson_id = $2",
+                enrolment_id,
+                lesson_id
+            )
         }
     }
 }
