@@ -213,19 +213,28 @@ pub fn inline_optional<T: DeserializeOwned>(
     first
 }
 
+/// One statement on any [`Reads`], with sqlx's `$fetch` or the inline `$inline`.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! read_with {
+    ($fetch:ident, $inline:ident, $r:expr, $t:ty, $sql:expr $(, $arg:expr)*) => {
+        match $crate::Reads::read_conn($r) {
+            $crate::ReadConn::Sqlite(c) => sqlx::query_as::<_, $t>($sql)$(.bind($arg))*
+                .$fetch(c).await.map_err($crate::StoreError::from),
+            $crate::ReadConn::Postgres(c) => sqlx::query_as::<_, $t>($sql)$(.bind($arg))*
+                .$fetch(c).await.map_err($crate::StoreError::from),
+            $crate::ReadConn::Inline(c) => $crate::snapshot::$inline::<$t>(
+                c, $sql, &[$(&$arg as &dyn rusqlite::ToSql),*]),
+        }
+    };
+}
+
 /// Every row of one statement, on any [`Reads`]: `read_all!(reads, Row, "SQL", $1, $2…)`.
 #[macro_export]
 #[doc(hidden)]
 macro_rules! read_all {
     ($r:expr, $t:ty, $sql:expr $(, $arg:expr)* $(,)?) => {
-        match $crate::Reads::read_conn($r) {
-            $crate::ReadConn::Sqlite(c) => sqlx::query_as::<_, $t>($sql)$(.bind($arg))*
-                .fetch_all(c).await.map_err($crate::StoreError::from),
-            $crate::ReadConn::Postgres(c) => sqlx::query_as::<_, $t>($sql)$(.bind($arg))*
-                .fetch_all(c).await.map_err($crate::StoreError::from),
-            $crate::ReadConn::Inline(c) => $crate::snapshot::inline_all::<$t>(
-                c, $sql, &[$(&$arg as &dyn rusqlite::ToSql),*]),
-        }
+        $crate::read_with!(fetch_all, inline_all, $r, $t, $sql $(, $arg)*)
     };
 }
 
@@ -234,14 +243,7 @@ macro_rules! read_all {
 #[doc(hidden)]
 macro_rules! read_optional {
     ($r:expr, $t:ty, $sql:expr $(, $arg:expr)* $(,)?) => {
-        match $crate::Reads::read_conn($r) {
-            $crate::ReadConn::Sqlite(c) => sqlx::query_as::<_, $t>($sql)$(.bind($arg))*
-                .fetch_optional(c).await.map_err($crate::StoreError::from),
-            $crate::ReadConn::Postgres(c) => sqlx::query_as::<_, $t>($sql)$(.bind($arg))*
-                .fetch_optional(c).await.map_err($crate::StoreError::from),
-            $crate::ReadConn::Inline(c) => $crate::snapshot::inline_optional::<$t>(
-                c, $sql, &[$(&$arg as &dyn rusqlite::ToSql),*]),
-        }
+        $crate::read_with!(fetch_optional, inline_optional, $r, $t, $sql $(, $arg)*)
     };
 }
 
