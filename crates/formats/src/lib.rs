@@ -6,3 +6,4 @@ pub mod csv_export;
 pub mod markdown;
 pub mod media;
 pub mod process_template;
+pub mod quiz;

@@ -7,4 +7,5 @@ pub mod course;
 pub mod coverage;
 pub mod credits;
 pub mod plan;
+pub mod question;
 pub mod rules;

@@ -1,0 +1,3 @@
+//! Question banks in the formats Leads already keep them in.
+
+pub mod gift;
