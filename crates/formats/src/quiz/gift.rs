@@ -49,11 +49,16 @@ pub fn read_gift(text: &str) -> Vec<GiftEntry> {
         }
         if trimmed.is_empty() {
             if !block.is_empty() {
-                let joined = block.join("\n");
-                if let Some(path) = category_of(&joined) {
+                // A category is one line; what follows it in the block is a question.
+                let mut first = start;
+                if let Some(path) = category_of(block[0]) {
                     category = path;
-                } else {
-                    out.push(entry(start, &joined, &category, std::mem::take(&mut meta)));
+                    block.remove(0);
+                    first += 1;
+                }
+                if !block.is_empty() {
+                    let joined = block.join("\n");
+                    out.push(entry(first, &joined, &category, std::mem::take(&mut meta)));
                 }
                 block.clear();
             }
@@ -149,7 +154,8 @@ const ESCAPES: [(char, char); 7] = [
 
 fn encode_escapes(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars();
+    // Line endings are line breaks only, as the writer writes them.
+    let mut chars = s.chars().filter(|c| *c != '\r');
     while let Some(c) = chars.next() {
         if c != '\\' {
             out.push(c);
@@ -210,9 +216,10 @@ fn question(coded: &str, category: &[String], meta: Meta) -> Result<(String, Que
         }
     }
     let label = |text: &str| {
-        name.clone()
-            .filter(|n| !n.is_empty())
-            .unwrap_or_else(|| decode(text).chars().take(50).collect())
+        name.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| {
+            let start: String = decode(text).chars().take(50).collect();
+            start.trim_end().to_string()
+        })
     };
     let Some(open) = rest.find('{') else {
         return Err(Problem::Skip(
@@ -233,6 +240,8 @@ fn question(coded: &str, category: &[String], meta: Meta) -> Result<(String, Que
         decode(before)
     } else {
         format!("{} _____ {}", decode(before), decode(after))
+            .trim()
+            .to_string()
     };
     let label = label(&text);
     if text.is_empty() {
@@ -472,8 +481,14 @@ pub fn write_gift(questions: &[Question]) -> String {
     let mut category: Option<&[String]> = None;
     for q in questions {
         if category != Some(q.category.as_slice()) {
+            // Spaces around each separator keep a name's own slashes, doubled, apart from it.
             let path: Vec<String> = q.category.iter().map(|c| c.replace('/', "//")).collect();
-            out.push_str(&format!("$CATEGORY: top/{}\n\n", path.join("/")));
+            let mut line = String::from("$CATEGORY: top");
+            for p in path {
+                line.push_str(" / ");
+                line.push_str(&p);
+            }
+            out.push_str(&format!("{line}\n\n"));
             category = Some(q.category.as_slice());
         }
         let mut meta = String::new();

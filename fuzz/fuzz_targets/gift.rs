@@ -1,0 +1,27 @@
+//! Any bytes read as a GIFT file: no panic, no hang, and every question that imports
+//! writes out and reads back the same.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use onramp_formats::quiz::gift::{read_gift, write_gift, GiftOutcome};
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let questions: Vec<_> = read_gift(text)
+        .into_iter()
+        .filter_map(|e| match e.outcome {
+            GiftOutcome::Imported(q) => Some(q),
+            _ => None,
+        })
+        .collect();
+    let again: Vec<_> = read_gift(&write_gift(&questions))
+        .into_iter()
+        .filter_map(|e| match e.outcome {
+            GiftOutcome::Imported(q) => Some(q),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(questions, again);
+});
