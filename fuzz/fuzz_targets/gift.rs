@@ -3,25 +3,23 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use onramp_domain::learning::question::Question;
 use onramp_formats::quiz::gift::{read_gift, write_gift, GiftOutcome};
+
+fn imported(text: &str) -> Vec<Question> {
+    read_gift(text)
+        .into_iter()
+        .filter_map(|e| match e.outcome {
+            GiftOutcome::Imported(q) => Some(q),
+            _ => None,
+        })
+        .collect()
+}
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let questions: Vec<_> = read_gift(text)
-        .into_iter()
-        .filter_map(|e| match e.outcome {
-            GiftOutcome::Imported(q) => Some(q),
-            _ => None,
-        })
-        .collect();
-    let again: Vec<_> = read_gift(&write_gift(&questions))
-        .into_iter()
-        .filter_map(|e| match e.outcome {
-            GiftOutcome::Imported(q) => Some(q),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(questions, again);
+    let questions = imported(text);
+    assert_eq!(questions, imported(&write_gift(&questions)));
 });
