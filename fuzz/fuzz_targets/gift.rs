@@ -4,13 +4,14 @@
 
 use libfuzzer_sys::fuzz_target;
 use onramp_domain::learning::question::Question;
-use onramp_formats::quiz::gift::{read_gift, write_gift, GiftOutcome};
+use onramp_formats::quiz::gift::{read_gift, write_gift};
+use onramp_formats::quiz::QuestionOutcome;
 
 fn imported(text: &str) -> Vec<Question> {
     read_gift(text)
         .into_iter()
         .filter_map(|e| match e.outcome {
-            GiftOutcome::Imported(q) => Some(q),
+            QuestionOutcome::Imported(q) => Some(q),
             _ => None,
         })
         .collect()

@@ -5,14 +5,15 @@
 use onramp_domain::learning::question::{
     Choice, MatchPair, NumericAnswer, Question, QuestionKind, RichText, TextFormat,
 };
-use onramp_formats::quiz::gift::{read_gift, write_gift, GiftEntry, GiftOutcome};
+use onramp_formats::quiz::gift::{read_gift, write_gift};
+use onramp_formats::quiz::{QuestionEntry, QuestionOutcome};
 use proptest::prelude::*;
 
-fn imported(entries: &[GiftEntry]) -> Vec<&Question> {
+fn imported(entries: &[QuestionEntry]) -> Vec<&Question> {
     entries
         .iter()
         .filter_map(|e| match &e.outcome {
-            GiftOutcome::Imported(q) => Some(q),
+            QuestionOutcome::Imported(q) => Some(q),
             _ => None,
         })
         .collect()
@@ -225,9 +226,9 @@ fn every_kind_imports_as_moodle_reads_it() {
 #[test]
 fn bad_questions_are_reported_by_line_and_the_rest_still_import() {
     let entries = read_gift(BANK);
-    let problems: Vec<(usize, &str, &GiftOutcome)> = entries
+    let problems: Vec<(usize, &str, &QuestionOutcome)> = entries
         .iter()
-        .filter(|e| !matches!(e.outcome, GiftOutcome::Imported(_)))
+        .filter(|e| !matches!(e.outcome, QuestionOutcome::Imported(_)))
         .map(|e| (e.line, e.label.as_str(), &e.outcome))
         .collect();
     let line_of = |needle: &str| {
@@ -238,21 +239,21 @@ fn bad_questions_are_reported_by_line_and_the_rest_still_import() {
     };
     assert_eq!(problems.len(), 4, "{problems:#?}");
     assert_eq!(problems[0].0, line_of("This line is a description"));
-    assert!(matches!(problems[0].2, GiftOutcome::Skipped(why) if why.contains("description")));
+    assert!(matches!(problems[0].2, QuestionOutcome::Skipped(why) if why.contains("description")));
     assert_eq!(
         (problems[1].0, problems[1].1),
         (line_of("::Broken::"), "Broken")
     );
     assert!(
-        matches!(problems[1].2, GiftOutcome::Rejected(why) if why.contains("never closed with }"))
+        matches!(problems[1].2, QuestionOutcome::Rejected(why) if why.contains("never closed with }"))
     );
     assert_eq!(problems[2].0, line_of("::Bad weight::"));
     assert!(
-        matches!(problems[2].2, GiftOutcome::Rejected(why) if why.contains("\u{201c}abc\u{201d} is not a weight"))
+        matches!(problems[2].2, QuestionOutcome::Rejected(why) if why.contains("\u{201c}abc\u{201d} is not a weight"))
     );
     assert_eq!(problems[3].0, line_of("::No right answer::"));
     assert!(
-        matches!(problems[3].2, GiftOutcome::Rejected(why) if why.contains("No answer is right"))
+        matches!(problems[3].2, QuestionOutcome::Rejected(why) if why.contains("No answer is right"))
     );
 }
 
@@ -272,13 +273,16 @@ fn weights_that_cannot_give_full_marks_are_refused() {
         let e = read_gift(gift);
         assert_eq!(e.len(), 1, "{gift}");
         match &e[0].outcome {
-            GiftOutcome::Rejected(w) => assert!(w.contains(why), "{gift}: {w}"),
+            QuestionOutcome::Rejected(w) => assert!(w.contains(why), "{gift}: {w}"),
             other => panic!("{gift}: {other:?}"),
         }
     }
     // Thirds, as Moodle writes them, add up.
     let e = read_gift("Q {~%33.33333%a ~%33.33333%b ~%33.33333%c ~%-100%d}");
-    assert!(matches!(e[0].outcome, GiftOutcome::Imported(_)), "{e:?}");
+    assert!(
+        matches!(e[0].outcome, QuestionOutcome::Imported(_)),
+        "{e:?}"
+    );
 }
 
 #[test]
@@ -350,7 +354,7 @@ proptest! {
         let back = read_gift(&written);
         prop_assert_eq!(back.len(), 1, "{}", written);
         match &back[0].outcome {
-            GiftOutcome::Imported(read) => prop_assert_eq!(read, &q, "{}", written),
+            QuestionOutcome::Imported(read) => prop_assert_eq!(read, &q, "{}", written),
             other => prop_assert!(false, "{:?} from {}", other, written),
         }
     }

@@ -9,30 +9,13 @@
 //! block `{…}` (text after the block makes a missing-word question); `\~ \= \# \{ \} \:
 //! \\` and `\n` escape.
 
+use super::{QuestionEntry, QuestionOutcome};
 use onramp_domain::learning::question::{
     Choice, MatchPair, NumericAnswer, Question, QuestionKind, RichText, TextFormat,
 };
 
-/// What became of one question of the file.
-#[derive(Debug, Clone, PartialEq)]
-pub enum GiftOutcome {
-    Imported(Question),
-    /// Not a question a quiz can ask (a description); nothing wrong with the file.
-    Skipped(String),
-    Rejected(String),
-}
-
-/// One question of the file, by the line it starts on.
-#[derive(Debug, Clone, PartialEq)]
-pub struct GiftEntry {
-    pub line: usize,
-    /// The question's name, or the start of its text, to name it in a report.
-    pub label: String,
-    pub outcome: GiftOutcome,
-}
-
 /// Reads every question of a GIFT file.
-pub fn read_gift(text: &str) -> Vec<GiftEntry> {
+pub fn read_gift(text: &str) -> Vec<QuestionEntry> {
     let mut out = Vec::new();
     let mut category: Vec<String> = Vec::new();
     let mut meta = Meta::default();
@@ -100,36 +83,20 @@ impl Meta {
     }
 }
 
-/// The category a `$CATEGORY:` block names, without Moodle's context prefix and `top`.
-fn category_of(block: &str) -> Option<Vec<String>> {
-    let path = block.trim().strip_prefix("$CATEGORY:")?.trim();
-    // A slash within a name is written twice.
-    let path = path.replace("//", "\u{E010}");
-    let mut parts: Vec<String> = path
-        .split('/')
-        .map(|p| p.replace('\u{E010}', "/").trim().to_string())
-        .filter(|p| !p.is_empty())
-        .collect();
-    if parts
-        .first()
-        .is_some_and(|p| p.starts_with('$') && p.ends_with('$'))
-    {
-        parts.remove(0);
-    }
-    if parts.first().is_some_and(|p| p == "top") {
-        parts.remove(0);
-    }
-    Some(parts)
+/// The category a `$CATEGORY:` line names.
+fn category_of(line: &str) -> Option<Vec<String>> {
+    let path = line.trim().strip_prefix("$CATEGORY:")?;
+    Some(super::category_path(path))
 }
 
-fn entry(line: usize, block: &str, category: &[String], meta: Meta) -> GiftEntry {
+fn entry(line: usize, block: &str, category: &[String], meta: Meta) -> QuestionEntry {
     let coded = encode_escapes(block);
     let (name, outcome) = match question(&coded, category, meta) {
-        Ok((name, q)) => (name, GiftOutcome::Imported(q)),
-        Err(Problem::Skip(name, why)) => (name, GiftOutcome::Skipped(why)),
-        Err(Problem::Reject(name, why)) => (name, GiftOutcome::Rejected(why)),
+        Ok((name, q)) => (name, QuestionOutcome::Imported(q)),
+        Err(Problem::Skip(name, why)) => (name, QuestionOutcome::Skipped(why)),
+        Err(Problem::Reject(name, why)) => (name, QuestionOutcome::Rejected(why)),
     };
-    GiftEntry {
+    QuestionEntry {
         line,
         label: name,
         outcome,
