@@ -448,14 +448,8 @@ pub fn write_gift(questions: &[Question]) -> String {
     let mut category: Option<&[String]> = None;
     for q in questions {
         if category != Some(q.category.as_slice()) {
-            // Spaces around each separator keep a name's own slashes, doubled, apart from it.
-            let path: Vec<String> = q.category.iter().map(|c| c.replace('/', "//")).collect();
-            let mut line = String::from("$CATEGORY: top");
-            for p in path {
-                line.push_str(" / ");
-                line.push_str(&p);
-            }
-            out.push_str(&format!("{line}\n\n"));
+            let path = super::write_category_path("top", &q.category);
+            out.push_str(&format!("$CATEGORY: {path}\n\n"));
             category = Some(q.category.as_slice());
         }
         let mut meta = String::new();

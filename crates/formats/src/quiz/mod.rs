@@ -43,3 +43,14 @@ pub(crate) fn category_path(path: &str) -> Vec<String> {
     }
     parts
 }
+
+/// A category path after `prefix`, as [`category_path`] reads it back: a name's own slashes
+/// are doubled, and spaces around each separator keep them apart from it.
+pub(crate) fn write_category_path(prefix: &str, category: &[String]) -> String {
+    let mut path = prefix.to_string();
+    for name in category {
+        path.push_str(" / ");
+        path.push_str(&name.replace('/', "//"));
+    }
+    path
+}

@@ -287,12 +287,7 @@ pub fn write_moodle_xml(questions: &[Question]) -> String {
     let mut category: Option<&[String]> = None;
     for q in questions {
         if category != Some(q.category.as_slice()) {
-            let path: Vec<String> = q.category.iter().map(|c| c.replace('/', "//")).collect();
-            let mut full = String::from("$course$/top");
-            for p in path {
-                full.push_str(" / ");
-                full.push_str(&p);
-            }
+            let full = super::write_category_path("$course$/top", &q.category);
             out.push_str(&format!(
                 "  <question type=\"category\">\n    <category><text>{}</text></category>\n  </question>\n",
                 esc(&full)
