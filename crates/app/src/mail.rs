@@ -182,6 +182,22 @@ pub const DEFAULTS: &[DefaultTemplate] = &[
         text: "Hello {{name}},\n\nYou completed {{title}} on {{completed}}, and {{implementation}} has issued your certificate. {{validity}}\n\nDownload it (PDF):\n{{certificate_link}}\n\nAnyone you show it to can check it with its code, {{code}}, at:\n{{verify_link}}\n",
         html: "<p>Hello {{name}},</p><p>You completed {{title}} on {{completed}}, and {{implementation}} has issued your certificate. {{validity}}</p><p><a href=\"{{certificate_link}}\">Download your certificate (PDF)</a></p><p>Anyone you show it to can check it with its code, <strong>{{code}}</strong>, at <a href=\"{{verify_link}}\">{{verify_link}}</a>.</p>",
     },
+    DefaultTemplate {
+        key: "quiz_result",
+        title: "A quiz's result (to the person, with the right answers when the quiz shows them)",
+        placeholders: &["name", "quiz", "outcome", "score", "pass_mark", "next", "review", "result_link"],
+        subject: "{{quiz}}: you {{outcome}} with {{score}}",
+        text: "Hello {{name}},\n\nYou {{outcome}} {{quiz}} with {{score}} (the pass mark is {{pass_mark}}). {{next}}\n\n{{review}}\nSee your result: {{result_link}}\n",
+        html: "<p>Hello {{name}},</p><p>You {{outcome}} <strong>{{quiz}}</strong> with {{score}} (the pass mark is {{pass_mark}}). {{next}}</p><pre>{{review}}</pre><p><a href=\"{{result_link}}\">See your result</a></p>",
+    },
+    DefaultTemplate {
+        key: "quiz_failed",
+        title: "Someone did not pass a quiz (to their agency administrator or the Lead, when the quiz says so)",
+        placeholders: &["name", "person", "quiz", "score", "pass_mark", "attempt", "next"],
+        subject: "{{person}} did not pass {{quiz}}",
+        text: "Hello {{name}},\n\n{{person}} did not pass {{quiz}} on attempt {{attempt}}, with {{score}} (the pass mark is {{pass_mark}}). What they were told: {{next}}\n",
+        html: "<p>Hello {{name}},</p><p>{{person}} did not pass <strong>{{quiz}}</strong> on attempt {{attempt}}, with {{score}} (the pass mark is {{pass_mark}}). What they were told: {{next}}</p>",
+    },
 ];
 
 pub fn default_template(key: &str) -> Option<&'static DefaultTemplate> {

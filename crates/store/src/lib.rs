@@ -112,6 +112,10 @@ pub fn conflict_message(detail: &str) -> &'static str {
         ("agreements", "An agreement with this key already exists."),
         ("email_templates", "This email template was saved by someone else at the same moment. Try again."),
         ("hmis_accounts", "Another HMIS account already uses this username."),
+        ("question_categories", "A category with this name already exists here."),
+        ("questions", "Another question of the bank already has this id number."),
+        ("quiz_attempts", "An attempt at this quiz is already open: it was resumed."),
+        ("quizzes", "A quiz with this key already exists."),
         ("certificates", "Another certificate drew the same verification code. Try again."),
         ("audit_events", "Someone else made a change at the same moment. Try again."),
     ];

@@ -9,4 +9,5 @@ pub mod credits;
 pub mod lessons;
 pub mod packages;
 pub mod plans;
+pub mod quizzes;
 pub mod reports;

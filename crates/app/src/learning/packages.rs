@@ -511,6 +511,7 @@ pub async fn install_starter_in(
         )
         .await?;
     }
+    super::quizzes::install_starter_in(tx, app, &ctx).await?;
     super::plans::parse_rules_in(tx, implementation_id, DEMO_RULES).await?;
     tx.rules_save(implementation_id, DEMO_RULES, None, app.now())
         .await?;

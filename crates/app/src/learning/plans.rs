@@ -52,6 +52,15 @@ pub async fn catalogue_in(tx: &mut Tx, implementation_id: i64) -> AppResult<Cata
     let mut cat = Catalogue::default();
     cat.checked_kinds.insert(ItemKind::Course);
     cat.checked_kinds.insert(ItemKind::Agreement);
+    cat.checked_kinds.insert(ItemKind::Quiz);
+    for q in tx.quizzes(implementation_id).await? {
+        if let Ok(k) = Slug::parse(&q.key) {
+            cat.items.insert(ItemRef {
+                kind: ItemKind::Quiz,
+                key: k,
+            });
+        }
+    }
     for c in tx.courses(implementation_id).await? {
         if let Ok(k) = Slug::parse(&c.key) {
             cat.items.insert(ItemRef::course(k));

@@ -8,4 +8,6 @@ pub mod coverage;
 pub mod credits;
 pub mod plan;
 pub mod question;
+pub mod quiz;
+pub mod quiz_statistics;
 pub mod rules;

@@ -223,6 +223,50 @@ pub fn matches_answer(expected: &str, given: &str) -> bool {
     pattern[p..].iter().all(|c| *c == '*')
 }
 
+/// The right answer in words, to show a person who missed it; `None` for an essay.
+pub fn right_answer_text(kind: &QuestionKind) -> Option<String> {
+    let full = |ws: &[Choice]| -> Vec<String> {
+        let best = ws.iter().map(|c| c.weight).fold(f64::MIN, f64::max);
+        ws.iter()
+            .filter(|c| c.weight > 0.0 && (c.weight - best).abs() < 1e-9)
+            .map(|c| c.text.clone())
+            .collect()
+    };
+    Some(match kind {
+        QuestionKind::SingleChoice { choices } | QuestionKind::ShortAnswer { answers: choices } => {
+            full(choices).join(" or ")
+        }
+        QuestionKind::MultipleResponse { choices } => choices
+            .iter()
+            .filter(|c| c.weight > 0.0)
+            .map(|c| c.text.clone())
+            .collect::<Vec<_>>()
+            .join("; "),
+        QuestionKind::TrueFalse { answer, .. } => if *answer { "True" } else { "False" }.to_string(),
+        QuestionKind::Matching { pairs } => pairs
+            .iter()
+            .map(|p| format!("{} \u{2192} {}", p.prompt, p.answer))
+            .collect::<Vec<_>>()
+            .join("; "),
+        QuestionKind::Numeric { answers } => {
+            let best = answers.iter().map(|a| a.weight).fold(f64::MIN, f64::max);
+            answers
+                .iter()
+                .filter(|a| (a.weight - best).abs() < 1e-9)
+                .map(|a| {
+                    if a.tolerance > 0.0 {
+                        format!("{} (\u{b1} {})", a.value, a.tolerance)
+                    } else {
+                        a.value.to_string()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(" or ")
+        }
+        QuestionKind::Essay => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,4 +5,5 @@ pub mod certificates;
 pub mod courses;
 pub mod credits;
 pub mod plans;
+pub mod quizzes;
 pub mod reports;
