@@ -408,7 +408,11 @@ both_backends!(
         let items: Vec<String> = s.spec.items().iter().map(|i| i.to_string()).collect();
         assert_eq!(
             items,
-            ["course:security-awareness", "course:hmis-fundamentals", "quiz:hmis-fundamentals"]
+            [
+                "course:security-awareness",
+                "course:hmis-fundamentals",
+                "quiz:hmis-fundamentals"
+            ]
         );
         assert_eq!(share(&s), 0.0);
         let ada = ctx(&app, "trainee@northside.example.org").await;

@@ -23,6 +23,11 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
         "text/javascript; charset=utf-8",
         include_bytes!("../static/video-progress.js"),
     ),
+    (
+        "quiz-autosave.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../static/quiz-autosave.js"),
+    ),
 ];
 
 pub fn routes() -> Vec<Route> {

@@ -64,10 +64,22 @@ impl Chrome {
                 current: false,
             });
         }
+        if a.may(Permission::ManageCourses) {
+            nav.push(NavItem {
+                href: "/quizzes",
+                label: "Quizzes",
+                current: false,
+            });
+        }
         if a.may(Permission::ViewTrainingReports) {
             nav.push(NavItem {
                 href: "/reports/training",
                 label: "Training report",
+                current: false,
+            });
+            nav.push(NavItem {
+                href: "/quiz-reviews",
+                label: "Quiz reviews",
                 current: false,
             });
         }

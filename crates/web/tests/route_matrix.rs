@@ -121,6 +121,16 @@ enum Id {
     /// That course and the id of a lesson of its published version (`id|lesson`), as the
     /// course writers' pages name lessons (cross-implementation: a course imported there).
     CourseLessonRow,
+    /// The HMIS Fundamentals quiz's key, which is in Harbor House's trainee's plan.
+    QuizKey,
+    /// That quiz (cross-implementation: the other implementation's copy).
+    Quiz,
+    /// The trainee's submitted attempt at it.
+    SubmittedAttempt,
+    /// The trainee's open attempt at it.
+    OpenAttempt,
+    /// A question bank export format.
+    BankFormat,
 }
 
 struct Row {
@@ -238,6 +248,13 @@ const LESSON_DOERS: [X; 10] = [S, O, N, N, N, N, N, N, F, F];
 /// empty form is refused with field messages.
 const COURSE_WRITERS: [X; 10] = LEAD_STAFF;
 const COURSE_WRITERS_INVALID: [X; 10] = LEAD_STAFF_INVALID;
+/// A quiz in the trainee's plan: the trainee, and course writers (who may try any quiz);
+/// to everyone else it does not exist.
+const QUIZ_TAKERS: [X; 10] = [S, O, N, N, N, N, N, N, O, O];
+/// An attempt is its person's alone.
+const ATTEMPT_OWNER: [X; 10] = [S, O, N, N, N, N, N, N, N, N];
+/// A submitted attempt's result: its person, and readers of training reports.
+const RESULT_READERS: [X; 10] = [S, O, F, F, F, F, O, O, O, O];
 /// Who sees Harbor House's request: not another trainee (not found), everyone overseeing.
 const REQUEST_VIEWERS: [X; 10] = [S, N, O, O, O, O, O, O, O, O];
 
@@ -536,6 +553,29 @@ const ROWS: &[Row] = &[
     post("/courses/{id}/retire", Id::Course, &[], COURSE_WRITERS),
     post("/courses/{id}/unretire", Id::Course, &[], COURSE_WRITERS),
     get("/courses/{id}/package.zip", Id::Course, COURSE_WRITERS),
+    // ---- quizzes: taken by the people whose plan holds them; an attempt is its person's
+    get("/training/quizzes/{key}", Id::QuizKey, QUIZ_TAKERS),
+    post("/training/quizzes/{key}/start", Id::QuizKey, &[], QUIZ_TAKERS),
+    get("/training/attempts/{id}", Id::OpenAttempt, ATTEMPT_OWNER),
+    post("/training/attempts/{id}/save", Id::OpenAttempt, &[], ATTEMPT_OWNER),
+    post("/training/attempts/{id}/submit", Id::OpenAttempt, &[], ATTEMPT_OWNER),
+    get("/training/attempts/{id}/result", Id::SubmittedAttempt, RESULT_READERS),
+    // ---- the question bank and quizzes: the people who write courses
+    get("/questions", Id::None, COURSE_WRITERS),
+    get("/questions/import", Id::None, COURSE_WRITERS),
+    post("/questions/import", Id::None, &[], COURSE_WRITERS_INVALID),
+    get("/questions/export/{format}", Id::BankFormat, COURSE_WRITERS),
+    get("/quizzes", Id::None, COURSE_WRITERS),
+    get("/quizzes/new", Id::None, COURSE_WRITERS),
+    post("/quizzes/new", Id::None, &[("title", "")], COURSE_WRITERS_INVALID),
+    get("/quizzes/{id}", Id::Quiz, COURSE_WRITERS),
+    post("/quizzes/{id}", Id::Quiz, &[("title", "")], COURSE_WRITERS_INVALID),
+    // ---- quiz reviews: readers of training reports look; Lead staff decide
+    get("/quiz-reviews", Id::None, STAFF_READERS),
+    get("/quiz-reviews/{id}", Id::SubmittedAttempt, STAFF_READERS),
+    post("/quiz-reviews/{id}/clear", Id::SubmittedAttempt, &[], LEAD_STAFF_INVALID),
+    post("/quiz-reviews/{id}/grade", Id::SubmittedAttempt, &[("position", "1"), ("mark", "")], LEAD_STAFF),
+    get("/quizzes/{id}/statistics", Id::Quiz, STAFF_READERS),
 ];
 
 /// A form posted to a path without an id, naming another agency's or implementation's
@@ -800,12 +840,46 @@ async fn agreement_id(app: &TestApp, implementation_id: i64) -> i64 {
         .id
 }
 
+/// The HMIS Fundamentals quiz in Harbor House's trainee's plan (the demo's training stages
+/// put it there), with one attempt submitted and a second open.
+async fn quiz_attempts(app: &TestApp) -> (i64, i64, i64) {
+    use onramp_app::learning::quizzes::attempts;
+    onramp_app::demo::load_training_stages(&app.app)
+        .await
+        .expect("training stages");
+    let imp = app.implementation_id;
+    let quiz = {
+        let mut tx = app.app.store.read().await.expect("read");
+        tx.quiz_by_key(imp, "hmis-fundamentals")
+            .await
+            .expect("quiz")
+            .expect("the starter quiz")
+            .id
+    };
+    let trainee = app.ctx("trainee@harbor.example.org").await;
+    let started = |what: Result<Result<i64, _>, onramp_app::AppError>| match what {
+        Ok(Ok(id)) => id,
+        other => panic!("the trainee could not start the quiz: {other:?}"),
+    };
+    let first = started(attempts::start(&app.app, &trainee, "hmis-fundamentals").await);
+    let submitted = attempts::submit(&app.app, &trainee, first, &[])
+        .await
+        .expect("submit");
+    assert!(
+        matches!(submitted, attempts::Submitted::Graded),
+        "{submitted:?}"
+    );
+    let second = started(attempts::start(&app.app, &trainee, "hmis-fundamentals").await);
+    (quiz, first, second)
+}
+
 async fn world() -> World {
     use onramp_store::organisation::Catalogue;
     let app = TestApp::sqlite().await;
     let imp = app.implementation_id;
     let harbor = app.agency_id("Harbor House").await;
     let northside = app.agency_id("Northside Outreach Collective").await;
+    let (quiz, submitted_attempt, open_attempt) = quiz_attempts(&app).await;
 
     // Live links: a reset for Northside's trainee, an invitation for a new Northside person
     // (an invitation of someone who has a password no longer works).
@@ -916,6 +990,11 @@ async fn world() -> World {
         (intro.id, video, lesson)
     };
     let demo = Ids(HashMap::from([
+        (Id::QuizKey, "hmis-fundamentals".to_string()),
+        (Id::Quiz, quiz.to_string()),
+        (Id::SubmittedAttempt, submitted_attempt.to_string()),
+        (Id::OpenAttempt, open_attempt.to_string()),
+        (Id::BankFormat, "gift".to_string()),
         (Id::Agency, harbor.to_string()),
         (
             Id::Project,
@@ -1047,7 +1126,22 @@ async fn world() -> World {
         let lesson = tx.lessons_of_version(version).await.expect("lessons")[0].id;
         (c.id, lesson)
     };
+    // And its own starter quizzes.
+    let other_quiz = {
+        let mut tx = app.app.store.begin().await.expect("begin");
+        onramp_app::learning::quizzes::install_starter_in(&mut tx, &app.app, &other_ctx)
+            .await
+            .expect("quizzes elsewhere");
+        let q = tx
+            .quiz_by_key(other.implementation_id, "hmis-fundamentals")
+            .await
+            .expect("quiz")
+            .expect("installed");
+        tx.commit().await.expect("commit");
+        q.id
+    };
     let foreign = Ids(HashMap::from([
+        (Id::Quiz, other_quiz.to_string()),
         (Id::Agency, other.agency_id.to_string()),
         (Id::Project, other.project_id.to_string()),
         (Id::Person, other.person_id.to_string()),

@@ -427,9 +427,10 @@ impl<'a> Walk<'a> {
             let plan = me.get("/training").await;
             plan.expect(200);
             let courses = hrefs(&plan.body, "/training/courses/");
+            let quizzes = hrefs(&plan.body, "/training/quizzes/");
             assert!(
-                !courses.is_empty(),
-                "the plan links to no course it can open:\n{}",
+                !courses.is_empty() || !quizzes.is_empty(),
+                "the plan links to no course or quiz it can open:\n{}",
                 plan.text()
             );
             for course in courses {
@@ -438,6 +439,9 @@ impl<'a> Walk<'a> {
                 for lesson in hrefs(&page.body, &format!("{course}/lessons/")) {
                     complete_lesson(self.app, me, &lesson).await;
                 }
+            }
+            for quiz in quizzes {
+                pass_quiz(self.app, me, &quiz).await;
             }
         }
         panic!("{} did not complete by training", def.key);
@@ -586,6 +590,133 @@ async fn complete_lesson(app: &TestApp, me: &TestClient, lesson: &str) {
     };
     let r = me.post_form(&done, &[("what", what)]).await;
     assert_eq!(r.status.as_u16(), 303, "{lesson}: {}", r.text());
+}
+
+/// What a trainee who studied the starter courses answers: a piece of each question's text,
+/// and the answer (the label of a choice, several labels, "true"/"false", the text typed,
+/// or for matching, each prompt's answer).
+const STARTER_ANSWERS: &[(&str, &[&str])] = &[
+    ("Who administers", &["The HMIS Lead chosen by the CoC"]),
+    ("records the people a community serves", &["true"]),
+    (
+        "uses of HMIS data",
+        &[
+            "Reports to HUD and other funders",
+            "Understanding the community",
+        ],
+    ),
+    (
+        "Before creating a new client record",
+        &["search for the client thoroughly"],
+    ),
+    ("duplicate client record is harmless", &["false"]),
+    ("approximate date of birth", &["approximate"]),
+    (
+        "whether they are a veteran",
+        &["Client prefers not to answer"],
+    ),
+    ("How many heads of household", &["1"]),
+    (
+        "Match each household member",
+        &[
+            "Head of household's child",
+            "Head of household's spouse or partner",
+            "Head of household's other relation member",
+        ],
+    ),
+    (
+        "Which report does a HUD CoC Program grantee",
+        &["The Annual Performance Report (APR)"],
+    ),
+    ("Data quality problems should be fixed", &["true"]),
+    ("how many months long", &["12"]),
+];
+
+/// The `(value, label)` of each radio button or checkbox in a question's block.
+fn choices_in(block: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for part in block.split("<input type=\"").skip(1) {
+        if !(part.starts_with("radio") || part.starts_with("checkbox")) {
+            continue;
+        }
+        let value = attr(part, "value").unwrap_or_default();
+        let label = part
+            .split("<label")
+            .nth(1)
+            .and_then(|l| l.split_once('>'))
+            .map(|(_, rest)| rest.split("</label>").next().unwrap_or_default())
+            .unwrap_or_default();
+        out.push((value, support::html_unescape(label)));
+    }
+    out
+}
+
+/// Takes a quiz from its page as the trainee would, answering what they learned, and
+/// checks that the result page says it passed.
+async fn pass_quiz(app: &TestApp, me: &TestClient, quiz: &str) {
+    let page = me.get(quiz).await;
+    page.expect(200);
+    if page.body.contains("id=\"quiz-passed\"") {
+        return;
+    }
+    let started = me.post_form(&format!("{quiz}/start"), &[]).await;
+    started.expect(303);
+    let attempt = started.location().expect("the attempt's page");
+    let form = me.get(&attempt).await;
+    form.expect(200);
+    let mut fields: Vec<(String, String)> = Vec::new();
+    for block in form
+        .body
+        .split("<fieldset class=\"question\" id=\"question-")
+        .skip(1)
+    {
+        let position: String = block.chars().take_while(char::is_ascii_digit).collect();
+        let name = format!("q{position}");
+        let text = support::html_unescape(block);
+        let (_, answer) = STARTER_ANSWERS
+            .iter()
+            .find(|(fragment, _)| text.contains(fragment))
+            .unwrap_or_else(|| panic!("a question the trainee never learned: {text}"));
+        let choices = choices_in(block);
+        if block.contains("<select") {
+            for (i, a) in answer.iter().enumerate() {
+                fields.push((format!("{name}_{i}"), (*a).to_string()));
+            }
+            // The page keeps the prompts in their written order; the key follows it.
+        } else if choices.is_empty() {
+            fields.push((name, answer[0].to_string()));
+        } else if choices.iter().any(|(v, _)| v == "true") {
+            fields.push((name, answer[0].to_string()));
+        } else {
+            for a in answer.iter() {
+                let (value, _) = choices
+                    .iter()
+                    .find(|(_, label)| label.contains(a))
+                    .unwrap_or_else(|| panic!("no choice {a} in {text}"));
+                fields.push((name.clone(), value.clone()));
+            }
+        }
+    }
+    assert!(
+        !fields.is_empty(),
+        "the attempt asks nothing:\n{}",
+        form.text()
+    );
+    // Reading and answering takes a while.
+    app.advance(chrono::Duration::seconds(90));
+    let pairs: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let submitted = me.post_form(&format!("{attempt}/submit"), &pairs).await;
+    submitted.expect(303);
+    let result = me.get(&format!("{attempt}/result")).await;
+    result.expect(200);
+    assert!(
+        result.text().contains("You passed"),
+        "the trainee did not pass {quiz}:\n{}",
+        result.text()
+    );
 }
 
 async fn seed_000_online_courses_then_login(backend: Backend) {

@@ -506,6 +506,22 @@ pub struct PlanState {
     pub courses: Arc<Courses>,
     pub enrolments: Vec<Enrolment>,
     pub completions: Vec<CompletionRecord>,
+    /// Titles of the quizzes the plan asks for, by key.
+    pub quiz_titles: BTreeMap<String, String>,
+}
+
+impl PlanState {
+    /// What the plan's pages call an item: a course's or quiz's title.
+    pub fn title_of(&self, item: &ItemRef) -> String {
+        match item.kind {
+            ItemKind::Quiz => self
+                .quiz_titles
+                .get(item.key.as_str())
+                .cloned()
+                .unwrap_or_else(|| item_title(item, &self.courses)),
+            _ => item_title(item, &self.courses),
+        }
+    }
 }
 
 /// Works out each item's status for a person's current plan.
@@ -607,6 +623,15 @@ async fn state_with<R: Reads>(
         }
     };
     let view = PlanView::new(&spec, status);
+    let quiz_titles = if spec.items().iter().any(|i| i.kind == ItemKind::Quiz) {
+        tx.quiz_titles(plan.implementation_id)
+            .await?
+            .into_iter()
+            .map(|q| (q.key, q.title))
+            .collect()
+    } else {
+        BTreeMap::new()
+    };
     Ok(Some(PlanState {
         plan,
         spec,
@@ -614,6 +639,7 @@ async fn state_with<R: Reads>(
         courses,
         enrolments,
         completions,
+        quiz_titles,
     }))
 }
 

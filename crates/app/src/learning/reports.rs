@@ -1,7 +1,7 @@
 //! Training reports: per-course completion for the HMIS Lead, and an agency's staff and
 //! where each stands with their plan, for its administrators.
 
-use super::plans::{item_title, state_in};
+use super::plans::state_in;
 use crate::{App, AppError, AppResult, Ctx};
 use chrono::{DateTime, Utc};
 use onramp_domain::authz::Permission;
@@ -163,7 +163,7 @@ pub async fn staff_plans(app: &App, ctx: &Ctx, agency_id: i64) -> AppResult<Staf
                 version: s.plan.version,
                 share: s.view.share(&[]),
                 complete: s.view.has_groups(&[]) && s.view.is_complete(&[]),
-                next: s.view.next().map(|n| item_title(&n.item, &s.courses)),
+                next: s.view.next().map(|n| s.title_of(&n.item)),
                 restricted,
                 computed_at: s.plan.computed_at,
             }

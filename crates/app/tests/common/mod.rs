@@ -8,6 +8,7 @@ use onramp_store::Store;
 use std::sync::Arc;
 
 /// The demo implementation loaded on `store`, with the clock at 2 March 2026, 09:00 UTC.
+#[allow(dead_code)]
 pub async fn demo(store: Store) -> App {
     demo_with_clock(store).await.0
 }

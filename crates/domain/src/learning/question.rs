@@ -242,7 +242,9 @@ pub fn right_answer_text(kind: &QuestionKind) -> Option<String> {
             .map(|c| c.text.clone())
             .collect::<Vec<_>>()
             .join("; "),
-        QuestionKind::TrueFalse { answer, .. } => if *answer { "True" } else { "False" }.to_string(),
+        QuestionKind::TrueFalse { answer, .. } => {
+            if *answer { "True" } else { "False" }.to_string()
+        }
         QuestionKind::Matching { pairs } => pairs
             .iter()
             .map(|p| format!("{} \u{2192} {}", p.prompt, p.answer))

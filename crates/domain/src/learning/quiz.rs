@@ -190,7 +190,10 @@ impl QuizSettings {
             return Err(StartRefused::NoAttemptsLeft { allowed });
         }
         if self.delay_minutes > 0 {
-            if let Some(last) = Self::submitted(attempts).filter_map(|a| a.submitted_at).max() {
+            if let Some(last) = Self::submitted(attempts)
+                .filter_map(|a| a.submitted_at)
+                .max()
+            {
                 let until = last + Duration::minutes(i64::from(self.delay_minutes));
                 if now < until {
                     return Err(StartRefused::TooSoon { until });
@@ -453,7 +456,10 @@ mod tests {
             Err(StartRefused::TooSoon { until: at(70) })
         );
         assert_eq!(s.may_start(&one, at(70)), Ok(()));
-        let two = [attempt(1, Some(50.0), Some(10)), attempt(2, Some(60.0), Some(80))];
+        let two = [
+            attempt(1, Some(50.0), Some(10)),
+            attempt(2, Some(60.0), Some(80)),
+        ];
         assert_eq!(
             s.may_start(&two, at(500)),
             Err(StartRefused::NoAttemptsLeft { allowed: 2 })
@@ -480,7 +486,10 @@ mod tests {
         };
         assert_eq!(latest.kept(&a).map(|a| a.number), Some(2));
         // Ties keep the first to reach the grade.
-        let tie = [attempt(1, Some(80.0), Some(1)), attempt(2, Some(80.0), Some(2))];
+        let tie = [
+            attempt(1, Some(80.0), Some(1)),
+            attempt(2, Some(80.0), Some(2)),
+        ];
         assert_eq!(highest.kept(&tie).map(|a| a.number), Some(1));
         assert_eq!(highest.kept(&[]), None);
     }
@@ -502,7 +511,11 @@ mod tests {
             (ReviewPolicy::Never, true, Some(0), false),
         ];
         for (review, passed, left, shown) in cases {
-            assert_eq!(with(review).shows_answers(passed, left), shown, "{review:?} {passed} {left:?}");
+            assert_eq!(
+                with(review).shows_answers(passed, left),
+                shown,
+                "{review:?} {passed} {left:?}"
+            );
         }
     }
 
@@ -515,7 +528,10 @@ mod tests {
         assert!(s.passes(80.0) && !s.passes(79.99) && s.passes(100.0));
         let d = s.deadline(at(0));
         assert_eq!(d, Some(at(20)));
-        assert!(!QuizSettings::is_late(d, at(20) + Duration::seconds(LATE_GRACE_SECONDS)));
+        assert!(!QuizSettings::is_late(
+            d,
+            at(20) + Duration::seconds(LATE_GRACE_SECONDS)
+        ));
         assert!(QuizSettings::is_late(d, at(21)));
         assert!(!QuizSettings::is_late(None, at(100_000)));
         // 20 questions at 3 s each: under a minute is too fast.
@@ -537,7 +553,10 @@ mod tests {
         };
         let problems = bad.problems();
         let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
-        assert_eq!(fields, ["pass_percent", "max_attempts", "time_limit_minutes"]);
+        assert_eq!(
+            fields,
+            ["pass_percent", "max_attempts", "time_limit_minutes"]
+        );
         assert!(QuizSettings::default().problems().is_empty());
     }
 
@@ -562,7 +581,8 @@ mod tests {
 
     #[test]
     fn places_are_read_line_by_line() {
-        let text = "# fixed first\nquestion: HMIS-001\n\ndraw 3 from: HMIS fundamentals / Records\n";
+        let text =
+            "# fixed first\nquestion: HMIS-001\n\ndraw 3 from: HMIS fundamentals / Records\n";
         let slots = parse_slots(text).unwrap();
         assert_eq!(
             slots,
@@ -575,9 +595,14 @@ mod tests {
             ]
         );
         assert_eq!(parse_slots(&write_slots(&slots)).unwrap(), slots);
-        let bad = parse_slots("question:\ndraw lots from: X\ndraw 0 from: X\nnonsense\ndraw 2 from:").unwrap_err();
+        let bad =
+            parse_slots("question:\ndraw lots from: X\ndraw 0 from: X\nnonsense\ndraw 2 from:")
+                .unwrap_err();
         assert_eq!(bad.len(), 5, "{bad:?}");
-        assert!(bad[0].starts_with("Line 1:") && bad[3].starts_with("Line 4:"), "{bad:?}");
+        assert!(
+            bad[0].starts_with("Line 1:") && bad[3].starts_with("Line 4:"),
+            "{bad:?}"
+        );
         assert!(parse_slots("  \n# nothing\n").is_err());
     }
 

@@ -46,7 +46,13 @@ pub fn item_statistics(scores: &[ItemScore]) -> ItemStatistics {
     }
     let shares: Vec<f64> = scores
         .iter()
-        .map(|s| if s.max_mark > 0.0 { s.mark / s.max_mark } else { 0.0 })
+        .map(|s| {
+            if s.max_mark > 0.0 {
+                s.mark / s.max_mark
+            } else {
+                0.0
+            }
+        })
         .collect();
     let facility = Some(100.0 * mean(&shares));
     if n < 2 {

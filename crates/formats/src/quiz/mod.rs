@@ -83,8 +83,10 @@ pub fn html_to_text(html: &str) -> String {
         let tag = after[1..end].trim().to_ascii_lowercase();
         let name = tag.trim_start_matches('/');
         let name = name.split([' ', '/']).next().unwrap_or("");
-        if matches!(name, "br" | "p" | "div" | "li" | "tr" | "h1" | "h2" | "h3" | "h4")
-            && (tag.starts_with('/') || name == "br")
+        if matches!(
+            name,
+            "br" | "p" | "div" | "li" | "tr" | "h1" | "h2" | "h3" | "h4"
+        ) && (tag.starts_with('/') || name == "br")
         {
             out.push('\n');
         }
@@ -124,10 +126,24 @@ mod text_tests {
 
     #[test]
     fn texts_become_safe_html() {
-        let t = |text: &str, format| text_to_html(&RichText { text: text.into(), format });
-        assert_eq!(t("<p>Who <b>owns</b> it?</p><script>x</script>", TextFormat::Html), "Who owns it?<br>x");
+        let t = |text: &str, format| {
+            text_to_html(&RichText {
+                text: text.into(),
+                format,
+            })
+        };
+        assert_eq!(
+            t(
+                "<p>Who <b>owns</b> it?</p><script>x</script>",
+                TextFormat::Html
+            ),
+            "Who owns it?<br>x"
+        );
         assert_eq!(t("a < b\nc", TextFormat::Moodle), "a &lt; b<br>c");
-        assert_eq!(t("**bold** <i>", TextFormat::Markdown), "<p><strong>bold</strong> &lt;i&gt;</p>\n");
+        assert_eq!(
+            t("**bold** <i>", TextFormat::Markdown),
+            "<p><strong>bold</strong> &lt;i&gt;</p>\n"
+        );
         assert_eq!(html_to_text("x &amp;lt; y"), "x &lt; y");
     }
 }

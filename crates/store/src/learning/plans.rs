@@ -6,6 +6,13 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::future::Future;
 
+/// A quiz's key and title.
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, Deserialize)]
+pub struct QuizTitle {
+    pub key: String,
+    pub title: String,
+}
+
 #[derive(Debug, Clone, sqlx::FromRow, Serialize, Deserialize)]
 pub struct CompletionRecord {
     pub id: i64,
@@ -246,6 +253,21 @@ pub trait PlanReads: Reads {
                 PlanWaiver,
                 "SELECT * FROM plan_waivers WHERE plan_id = $1",
                 plan_id
+            )
+        }
+    }
+
+    /// The titles of an implementation's quizzes, for the plan to name its quiz items.
+    fn quiz_titles(
+        &mut self,
+        implementation_id: i64,
+    ) -> impl Future<Output = Result<Vec<QuizTitle>>> + Send {
+        async move {
+            read_all!(
+                self,
+                QuizTitle,
+                "SELECT key, title FROM quizzes WHERE implementation_id = $1",
+                implementation_id
             )
         }
     }

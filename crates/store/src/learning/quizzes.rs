@@ -242,12 +242,14 @@ impl Tx {
              WHERE id = $6 AND implementation_id = $7 RETURNING current_version")
             .bind(q.category_id).bind(q.name).bind(q.id_number).bind(q.tags).bind(q.kind)
             .bind(question_id).bind(q.implementation_id).fetch_one(c).await)?;
-        self.question_version_add(question_id, version, q.body, q.by, now).await
+        self.question_version_add(question_id, version, q.body, q.by, now)
+            .await
     }
 
     /// The implementation's questions with their current versions, by category and name.
     pub async fn bank_questions(&mut self, implementation_id: i64) -> Result<Vec<BankQuestion>> {
-        let sql = format!("{BANK_QUESTION} WHERE q.implementation_id = $1 ORDER BY c.path, q.name, q.id");
+        let sql =
+            format!("{BANK_QUESTION} WHERE q.implementation_id = $1 ORDER BY c.path, q.name, q.id");
         Ok(on_conn!(self, c => sqlx::query_as::<_, BankQuestion>(&sql)
             .bind(implementation_id).fetch_all(c).await)?)
     }
@@ -296,8 +298,10 @@ impl Tx {
 
     /// A question version's body.
     pub async fn question_version_body(&mut self, version_id: i64) -> Result<String> {
-        Ok(on_conn!(self, c => sqlx::query_scalar("SELECT body FROM question_versions WHERE id = $1")
-            .bind(version_id).fetch_one(c).await)?)
+        Ok(
+            on_conn!(self, c => sqlx::query_scalar("SELECT body FROM question_versions WHERE id = $1")
+            .bind(version_id).fetch_one(c).await)?,
+        )
     }
 
     // ---- quizzes ----
@@ -420,8 +424,10 @@ impl Tx {
 
     pub async fn attempt_questions(&mut self, attempt_id: i64) -> Result<Vec<AttemptQuestion>> {
         let sql = format!("{ATTEMPT_QUESTION} WHERE aq.attempt_id = $1 ORDER BY aq.position");
-        Ok(on_conn!(self, c => sqlx::query_as::<_, AttemptQuestion>(&sql)
-            .bind(attempt_id).fetch_all(c).await)?)
+        Ok(
+            on_conn!(self, c => sqlx::query_as::<_, AttemptQuestion>(&sql)
+            .bind(attempt_id).fetch_all(c).await)?,
+        )
     }
 
     /// The question versions a person's latest attempt at a quiz asked.
@@ -513,7 +519,10 @@ impl Tx {
     }
 
     /// Submitted attempts with a question that waits for a person to grade it.
-    pub async fn attempts_to_grade(&mut self, implementation_id: i64) -> Result<Vec<AttemptListed>> {
+    pub async fn attempts_to_grade(
+        &mut self,
+        implementation_id: i64,
+    ) -> Result<Vec<AttemptListed>> {
         let sql = format!(
             "{ATTEMPT_LISTED} WHERE a.implementation_id = $1 AND a.submitted_at IS NOT NULL \
              AND EXISTS (SELECT 1 FROM attempt_questions aq WHERE aq.attempt_id = a.id AND aq.mark IS NULL) ORDER BY a.submitted_at, a.id");

@@ -35,7 +35,10 @@ pub fn quiz_link(app: &App, key: &str) -> String {
 
 /// Where an attempt's result is.
 pub fn result_link(app: &App, attempt_id: i64) -> String {
-    format!("{}/training/attempts/{attempt_id}/result", app.config.base_url)
+    format!(
+        "{}/training/attempts/{attempt_id}/result",
+        app.config.base_url
+    )
 }
 
 fn summaries(attempts: &[Attempt]) -> Vec<AttemptSummary> {
@@ -69,7 +72,12 @@ async fn may_take(tx: &mut Tx, ctx: &Ctx, quiz: &Quiz) -> AppResult<()> {
     let item = item_of(quiz)?;
     let in_plan = plans::state_in(tx, ctx.actor.person_id)
         .await?
-        .is_some_and(|s| s.view.groups.iter().any(|g| g.items.iter().any(|i| i.item == item)));
+        .is_some_and(|s| {
+            s.view
+                .groups
+                .iter()
+                .any(|g| g.items.iter().any(|i| i.item == item))
+        });
     if in_plan {
         Ok(())
     } else {
@@ -104,7 +112,11 @@ pub async fn overview(app: &App, ctx: &Ctx, key: &str) -> AppResult<QuizOverview
     let s = summaries(&attempts);
     let kept = settings
         .kept(&s)
-        .and_then(|k| attempts.iter().find(|a| a.number == i32::try_from(k.number).unwrap_or(0)))
+        .and_then(|k| {
+            attempts
+                .iter()
+                .find(|a| a.number == i32::try_from(k.number).unwrap_or(0))
+        })
         .cloned();
     let questions = tx
         .quiz_slots(quiz.id)
@@ -397,7 +409,9 @@ async fn own_attempt(tx: &mut Tx, ctx: &Ctx, attempt_id: i64) -> AppResult<(Atte
     if attempt.person_id != ctx.actor.person_id {
         return Err(AppError::NotFound);
     }
-    let quiz = tx.quiz_get(ctx.implementation_id(), attempt.quiz_id).await?;
+    let quiz = tx
+        .quiz_get(ctx.implementation_id(), attempt.quiz_id)
+        .await?;
     Ok((attempt, quiz))
 }
 
@@ -411,9 +425,7 @@ pub async fn view(app: &App, ctx: &Ctx, attempt_id: i64) -> AppResult<AttemptVie
     }
     let now = app.now();
     Ok(AttemptView {
-        seconds_left: attempt
-            .deadline_at
-            .map(|d| (d - now).num_seconds().max(0)),
+        seconds_left: attempt.deadline_at.map(|d| (d - now).num_seconds().max(0)),
         attempt,
         quiz,
         settings,
@@ -477,7 +489,9 @@ fn responses_of(
             (Some(_), None) => form.iter().filter(|(n, _)| n == name).count() == 1,
         };
         if !fits {
-            return Err(bad(format!("{name} is not an answer to a question of this attempt")));
+            return Err(bad(format!(
+                "{name} is not an answer to a question of this attempt"
+            )));
         }
     }
     let values = |name: &str| -> Vec<&str> {
@@ -492,10 +506,12 @@ fn responses_of(
         let vals = values(&name);
         let first = vals.first().map(|v| v.trim()).filter(|v| !v.is_empty());
         let index = |v: &str, n: usize| -> AppResult<usize> {
-            v.parse::<usize>()
-                .ok()
-                .filter(|i| *i < n)
-                .ok_or_else(|| bad(format!("{v:?} is not an answer of question {}", aq.position)))
+            v.parse::<usize>().ok().filter(|i| *i < n).ok_or_else(|| {
+                bad(format!(
+                    "{v:?} is not an answer of question {}",
+                    aq.position
+                ))
+            })
         };
         let response = match &q.kind {
             QuestionKind::SingleChoice { choices } => match first {
@@ -527,7 +543,10 @@ fn responses_of(
                         .filter(|v| !v.is_empty());
                     if let Some(v) = &v {
                         if !answers.contains(v) {
-                            return Err(bad(format!("{v:?} is not an answer of question {}", aq.position)));
+                            return Err(bad(format!(
+                                "{v:?} is not an answer of question {}",
+                                aq.position
+                            )));
                         }
                         any = true;
                     }
@@ -539,7 +558,11 @@ fn responses_of(
                 first.map(|v| Response::Text(v.chars().take(20_000).collect()))
             }
             QuestionKind::Numeric { .. } => first.map(|v| {
-                let normal = if v.contains('.') { v.to_string() } else { v.replace(',', ".") };
+                let normal = if v.contains('.') {
+                    v.to_string()
+                } else {
+                    v.replace(',', ".")
+                };
                 match normal.trim().parse::<f64>() {
                     Ok(n) if n.is_finite() => Response::Number(n),
                     // Kept as typed; it earns nothing.
@@ -716,7 +739,8 @@ async fn settle_in(
         .map(|s| (s - attempt.started_at).num_seconds())
         .unwrap_or(0);
     let too_fast = settings.too_fast(questions.len(), took);
-    tx.attempt_grade(attempt_id, None, None, None, too_fast).await?;
+    tx.attempt_grade(attempt_id, None, None, None, too_fast)
+        .await?;
     record(
         tx,
         app,
@@ -752,8 +776,14 @@ pub(super) async fn finish_in(
         0.0
     };
     let passed = settings.passes(percent);
-    tx.attempt_grade(attempt_id, Some(mark), Some(percent), Some(passed), attempt.too_fast)
-        .await?;
+    tx.attempt_grade(
+        attempt_id,
+        Some(mark),
+        Some(percent),
+        Some(passed),
+        attempt.too_fast,
+    )
+    .await?;
     record(
         tx,
         app,
@@ -776,14 +806,20 @@ pub(super) async fn finish_in(
             attempt.person_id,
             &item_of(quiz)?,
             None,
-            &format!("Passed {} with {:.0}% (attempt {})", quiz.title, percent, attempt.number),
+            &format!(
+                "Passed {} with {:.0}% (attempt {})",
+                quiz.title, percent, attempt.number
+            ),
             None,
             "",
         )
         .await?;
     }
     let left = settings.attempts_left(&summaries(&attempts));
-    tell_in(tx, app, quiz, settings, &attempt, &questions, percent, passed, left).await?;
+    tell_in(
+        tx, app, quiz, settings, &attempt, &questions, percent, passed, left,
+    )
+    .await?;
     Ok(true)
 }
 
@@ -885,7 +921,10 @@ async fn tell_in(
         }
         if settings.tell_lead {
             for (_, email, given) in tx
-                .implementation_role_holders(quiz.implementation_id, &["lead_admin", "training_coordinator"])
+                .implementation_role_holders(
+                    quiz.implementation_id,
+                    &["lead_admin", "training_coordinator"],
+                )
                 .await?
             {
                 told.push((email, given));
@@ -971,7 +1010,13 @@ pub fn answer_in_words(q: &Question, r: Option<&Response>) -> String {
         (QuestionKind::Matching { pairs }, Response::Matches(given)) => pairs
             .iter()
             .zip(given.iter().chain(std::iter::repeat(&None)))
-            .map(|(p, g)| format!("{} \u{2192} {}", plain(&p.prompt), g.as_deref().unwrap_or("—")))
+            .map(|(p, g)| {
+                format!(
+                    "{} \u{2192} {}",
+                    plain(&p.prompt),
+                    g.as_deref().unwrap_or("—")
+                )
+            })
             .collect::<Vec<_>>()
             .join("; "),
         (_, Response::Text(t)) => t.clone(),
@@ -990,9 +1035,19 @@ fn feedback_of(q: &Question, r: Option<&Response>) -> Vec<String> {
             }
         }
         (QuestionKind::MultipleResponse { choices }, Some(Response::Choices(is))) => {
-            out.extend(is.iter().filter_map(|i| choices.get(*i).map(|c| c.feedback.clone())));
+            out.extend(
+                is.iter()
+                    .filter_map(|i| choices.get(*i).map(|c| c.feedback.clone())),
+            );
         }
-        (QuestionKind::TrueFalse { feedback_true, feedback_false, .. }, Some(Response::Bool(b))) => {
+        (
+            QuestionKind::TrueFalse {
+                feedback_true,
+                feedback_false,
+                ..
+            },
+            Some(Response::Bool(b)),
+        ) => {
             out.push(if *b { feedback_true } else { feedback_false }.clone());
         }
         (QuestionKind::ShortAnswer { answers }, Some(Response::Text(t))) => {
@@ -1039,15 +1094,26 @@ pub async fn result(app: &App, ctx: &Ctx, attempt_id: i64) -> AppResult<AttemptR
     let mut items = Vec::new();
     for aq in tx.attempt_questions(attempt.id).await? {
         let q = parse_question(&aq.body)?;
-        let r: Option<Response> = aq.response.as_deref().and_then(|r| serde_json::from_str(r).ok());
+        let r: Option<Response> = aq
+            .response
+            .as_deref()
+            .and_then(|r| serde_json::from_str(r).ok());
         items.push(ReviewItem {
             position: aq.position,
             text_html: text_to_html(&q.text),
             your_answer: answer_in_words(&q, r.as_ref()),
             mark: aq.mark,
             max_mark: aq.max_mark,
-            right_answer: if shows { right_answer_text(&q.kind) } else { None },
-            feedback: if shows { feedback_of(&q, r.as_ref()) } else { Vec::new() },
+            right_answer: if shows {
+                right_answer_text(&q.kind)
+            } else {
+                None
+            },
+            feedback: if shows {
+                feedback_of(&q, r.as_ref())
+            } else {
+                Vec::new()
+            },
             grader_comment: aq.grader_comment.clone(),
         });
     }
@@ -1079,8 +1145,9 @@ mod tests {
             body: String::new(),
             answer_order: "[]".into(),
             response: None,
-            answered_at: answered_min
-                .map(|m| Utc.with_ymd_and_hms(2026, 1, 1, 9, 0, 0).unwrap() + chrono::Duration::seconds(m)),
+            answered_at: answered_min.map(|m| {
+                Utc.with_ymd_and_hms(2026, 1, 1, 9, 0, 0).unwrap() + chrono::Duration::seconds(m)
+            }),
             seconds: 0,
             mark: None,
             max_mark: 1.0,

@@ -99,7 +99,9 @@ fn unaskable(q: &Question) -> Option<String> {
         QuestionKind::SingleChoice { choices } if choices.len() < 2 => {
             Some("A single-choice question needs at least two answers".into())
         }
-        QuestionKind::SingleChoice { choices } if best(&mut choices.iter().map(|c| c.weight)) < 100.0 - 1e-9 => {
+        QuestionKind::SingleChoice { choices }
+            if best(&mut choices.iter().map(|c| c.weight)) < 100.0 - 1e-9 =>
+        {
             Some("No answer earns the whole mark: mark the right answer (=) or give it 100%".into())
         }
         QuestionKind::MultipleResponse { choices }
@@ -217,7 +219,10 @@ async fn store_question(
     };
     if let Some(id_number) = new.id_number {
         if let Some(existing) = tx.bank_question_by_id_number(imp, id_number).await? {
-            let same = serde_json::from_str::<Question>(&existing.body).ok().as_ref() == Some(q)
+            let same = serde_json::from_str::<Question>(&existing.body)
+                .ok()
+                .as_ref()
+                == Some(q)
                 && existing.category_id == category_id;
             if same {
                 return Ok(ImportedAs::Unchanged);
@@ -250,7 +255,10 @@ pub async fn import(
 ) -> AppResult<ImportReport> {
     ctx.require(Permission::ManageCourses)?;
     if text.trim().is_empty() {
-        return Err(AppError::field("file", "Choose a file of questions to import"));
+        return Err(AppError::field(
+            "file",
+            "Choose a file of questions to import",
+        ));
     }
     let entries = read_file(format, text).map_err(|m| AppError::field("file", m))?;
     if entries.is_empty() {

@@ -99,7 +99,10 @@ fn number(p: &mut Problems, field: &str, what: &str, s: &str, max: u32) -> Optio
     match s.trim().parse::<u32>() {
         Ok(n) if n <= max => Some(n),
         _ => {
-            p.push(field, format!("Enter {what}, a whole number from 0 to {max}"));
+            p.push(
+                field,
+                format!("Enter {what}, a whole number from 0 to {max}"),
+            );
             None
         }
     }
@@ -129,15 +132,39 @@ async fn parse_input(
     if input.intro.len() > 20_000 {
         p.push("intro", "Keep the introduction under 20,000 characters");
     }
-    let pass_percent = number(&mut p, "pass_percent", "the pass mark", &input.pass_percent, 100);
+    let pass_percent = number(
+        &mut p,
+        "pass_percent",
+        "the pass mark",
+        &input.pass_percent,
+        100,
+    );
     let settings = QuizSettings {
         pass_percent: pass_percent
             .and_then(|n| u8::try_from(n).ok())
             .unwrap_or(80),
-        max_attempts: optional(&mut p, "max_attempts", "the attempts allowed", &input.max_attempts, 1000),
-        delay_minutes: number(&mut p, "delay_minutes", "the minutes between attempts", &input.delay_minutes, 100_000)
-            .unwrap_or(0),
-        time_limit_minutes: optional(&mut p, "time_limit_minutes", "the time limit in minutes", &input.time_limit_minutes, 10_000),
+        max_attempts: optional(
+            &mut p,
+            "max_attempts",
+            "the attempts allowed",
+            &input.max_attempts,
+            1000,
+        ),
+        delay_minutes: number(
+            &mut p,
+            "delay_minutes",
+            "the minutes between attempts",
+            &input.delay_minutes,
+            100_000,
+        )
+        .unwrap_or(0),
+        time_limit_minutes: optional(
+            &mut p,
+            "time_limit_minutes",
+            "the time limit in minutes",
+            &input.time_limit_minutes,
+            10_000,
+        ),
         grading: GradingMethod::parse(&input.grading).unwrap_or_else(|| {
             p.push("grading", "Choose which attempt's grade counts");
             GradingMethod::Highest
@@ -149,8 +176,14 @@ async fn parse_input(
         shuffle_answers: input.shuffle_answers,
         open_book: input.open_book,
         email_results: input.email_results,
-        min_seconds_per_question: number(&mut p, "min_seconds_per_question", "the seconds per question", &input.min_seconds_per_question, 3600)
-            .unwrap_or(0),
+        min_seconds_per_question: number(
+            &mut p,
+            "min_seconds_per_question",
+            "the seconds per question",
+            &input.min_seconds_per_question,
+            3600,
+        )
+        .unwrap_or(0),
         tell_agency_administrator: input.tell_agency_administrator,
         tell_lead: input.tell_lead,
         recertification: input.recertification,
@@ -199,7 +232,11 @@ async fn parse_input(
                             }),
                             None => p.push(
                                 "questions",
-                                format!("Line {}: the bank has no category {}", i + 1, category.join(" / ")),
+                                format!(
+                                    "Line {}: the bank has no category {}",
+                                    i + 1,
+                                    category.join(" / ")
+                                ),
                             ),
                         }
                     }
@@ -240,7 +277,10 @@ pub async fn save_in(
         }
         None => {
             if tx.quiz_by_key(imp, &key).await?.is_some() {
-                return Err(AppError::field("key", "A quiz with this key already exists"));
+                return Err(AppError::field(
+                    "key",
+                    "A quiz with this key already exists",
+                ));
             }
             tx.quiz_insert(imp, &key, &title, input.intro.trim(), &json_settings, now)
                 .await?
@@ -295,8 +335,13 @@ pub async fn for_edit(app: &App, ctx: &Ctx, id: i64) -> AppResult<(Quiz, QuizInp
     for s in tx.quiz_slots(quiz.id).await? {
         if let Some(qid) = s.question_id {
             let q = tx.bank_question_get(imp, qid).await?;
-            specs.push(SlotSpec::Question(q.id_number.unwrap_or_else(|| format!("#{}", q.id))));
-        } else if let Some(c) = s.category_id.and_then(|c| categories.iter().find(|k| k.id == c)) {
+            specs.push(SlotSpec::Question(
+                q.id_number.unwrap_or_else(|| format!("#{}", q.id)),
+            ));
+        } else if let Some(c) = s
+            .category_id
+            .and_then(|c| categories.iter().find(|k| k.id == c))
+        {
             specs.push(SlotSpec::Draw {
                 count: u32::try_from(s.draw_count).unwrap_or(1),
                 category: serde_json::from_str(&c.path).unwrap_or_default(),
@@ -318,8 +363,8 @@ struct StarterQuizzes {
 
 /// Puts the starter bank and quizzes in an implementation, as `ctx`.
 pub async fn install_starter_in(tx: &mut Tx, app: &App, ctx: &Ctx) -> AppResult<()> {
-    let entries = bank::read_file(bank::BankFormat::Gift, STARTER_QUESTIONS)
-        .map_err(AppError::Internal)?;
+    let entries =
+        bank::read_file(bank::BankFormat::Gift, STARTER_QUESTIONS).map_err(AppError::Internal)?;
     let report = bank::import_in(tx, app, ctx, entries).await?;
     if let Some(bad) = report
         .lines
@@ -334,7 +379,11 @@ pub async fn install_starter_in(tx: &mut Tx, app: &App, ctx: &Ctx) -> AppResult<
     let starter: StarterQuizzes =
         toml::from_str(STARTER_QUIZZES).map_err(|e| AppError::Internal(e.to_string()))?;
     for q in &starter.quizzes {
-        if tx.quiz_by_key(ctx.implementation_id(), &q.key).await?.is_none() {
+        if tx
+            .quiz_by_key(ctx.implementation_id(), &q.key)
+            .await?
+            .is_none()
+        {
             save_in(tx, app, ctx, None, q).await?;
         }
     }

@@ -8,7 +8,9 @@ use crate::{App, AppError, AppResult, Ctx};
 use chrono::{DateTime, Utc};
 use onramp_domain::authz::Permission;
 use onramp_domain::learning::question::{Question, QuestionKind, Response};
-use onramp_domain::learning::quiz_statistics::{item_statistics, median, ItemScore, ItemStatistics};
+use onramp_domain::learning::quiz_statistics::{
+    item_statistics, median, ItemScore, ItemStatistics,
+};
 use onramp_store::learning::quizzes::{Attempt, AttemptListed, Quiz};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -68,9 +70,12 @@ pub async fn attempt_review(app: &App, ctx: &Ctx, attempt_id: i64) -> AppResult<
     let mut timeline = Vec::new();
     let questions = tx.attempt_questions(attempt.id).await?;
     for aq in &questions {
-        let q: Question = serde_json::from_str(&aq.body)
-            .map_err(|e| AppError::Internal(e.to_string()))?;
-        let r: Option<Response> = aq.response.as_deref().and_then(|r| serde_json::from_str(r).ok());
+        let q: Question =
+            serde_json::from_str(&aq.body).map_err(|e| AppError::Internal(e.to_string()))?;
+        let r: Option<Response> = aq
+            .response
+            .as_deref()
+            .and_then(|r| serde_json::from_str(r).ok());
         timeline.push(TimelineEntry {
             position: aq.position,
             text: onramp_formats::quiz::html_to_text(&q.text.text),
@@ -104,10 +109,16 @@ pub async fn clear_flag(app: &App, ctx: &Ctx, attempt_id: i64, note: &str) -> Ap
     ctx.require(Permission::ManageTrainingPlans)?;
     let note = note.trim();
     if note.is_empty() {
-        return Err(AppError::field("note", "Say what you found, for the record"));
+        return Err(AppError::field(
+            "note",
+            "Say what you found, for the record",
+        ));
     }
     if note.chars().count() > 1000 {
-        return Err(AppError::field("note", "Keep the note under 1,000 characters"));
+        return Err(AppError::field(
+            "note",
+            "Keep the note under 1,000 characters",
+        ));
     }
     let mut tx = app.store.begin().await?;
     let imp = ctx.implementation_id();
@@ -116,9 +127,20 @@ pub async fn clear_flag(app: &App, ctx: &Ctx, attempt_id: i64, note: &str) -> Ap
         .attempt_flag_clear(imp, attempt_id, ctx.actor.person_id, note, app.now())
         .await?
     {
-        return Err(AppError::Conflict("This attempt has no flag to clear.".into()));
+        return Err(AppError::Conflict(
+            "This attempt has no flag to clear.".into(),
+        ));
     }
-    record(&mut tx, app, ctx, "quiz.flag_clear", "quiz_attempt", Some(attempt_id), json!({"note": note})).await?;
+    record(
+        &mut tx,
+        app,
+        ctx,
+        "quiz.flag_clear",
+        "quiz_attempt",
+        Some(attempt_id),
+        json!({"note": note}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -146,7 +168,9 @@ pub async fn grade_essay(
         .find(|q| q.position == position)
         .ok_or(AppError::NotFound)?;
     if attempt.submitted_at.is_none() || aq.mark.is_some() {
-        return Err(AppError::Conflict("This answer is not waiting for a grade.".into()));
+        return Err(AppError::Conflict(
+            "This answer is not waiting for a grade.".into(),
+        ));
     }
     let value = mark
         .trim()
@@ -157,8 +181,14 @@ pub async fn grade_essay(
         .ok_or_else(|| {
             AppError::field("mark", format!("Enter a mark from 0 to {}", aq.max_mark))
         })?;
-    tx.attempt_question_mark(aq.id, Some(value), aq.seconds, Some(ctx.actor.person_id), comment.trim())
-        .await?;
+    tx.attempt_question_mark(
+        aq.id,
+        Some(value),
+        aq.seconds,
+        Some(ctx.actor.person_id),
+        comment.trim(),
+    )
+    .await?;
     record(
         &mut tx,
         app,
@@ -232,8 +262,8 @@ pub fn analyse(
     let mut out = Vec::new();
     for items in by_version.values() {
         let Some(first) = items.first() else { continue };
-        let q: Question = serde_json::from_str(&first.body)
-            .map_err(|e| AppError::Internal(e.to_string()))?;
+        let q: Question =
+            serde_json::from_str(&first.body).map_err(|e| AppError::Internal(e.to_string()))?;
         let scores: Vec<ItemScore> = items
             .iter()
             .map(|r| ItemScore {
@@ -247,7 +277,11 @@ pub fn analyse(
             QuestionKind::SingleChoice { choices } | QuestionKind::MultipleResponse { choices } => {
                 let mut counts = vec![0usize; choices.len()];
                 for r in items {
-                    match r.response.as_deref().and_then(|s| serde_json::from_str::<Response>(s).ok()) {
+                    match r
+                        .response
+                        .as_deref()
+                        .and_then(|s| serde_json::from_str::<Response>(s).ok())
+                    {
                         Some(Response::Choice(i)) => {
                             if let Some(c) = counts.get_mut(i) {
                                 *c += 1;
@@ -277,15 +311,27 @@ pub fn analyse(
                 let mut t = 0;
                 let mut f = 0;
                 for r in items {
-                    match r.response.as_deref().and_then(|s| serde_json::from_str::<Response>(s).ok()) {
+                    match r
+                        .response
+                        .as_deref()
+                        .and_then(|s| serde_json::from_str::<Response>(s).ok())
+                    {
                         Some(Response::Bool(true)) => t += 1,
                         Some(Response::Bool(false)) => f += 1,
                         _ => {}
                     }
                 }
                 vec![
-                    AnswerCount { answer: "True".into(), right: *answer, count: t },
-                    AnswerCount { answer: "False".into(), right: !*answer, count: f },
+                    AnswerCount {
+                        answer: "True".into(),
+                        right: *answer,
+                        count: t,
+                    },
+                    AnswerCount {
+                        answer: "False".into(),
+                        right: !*answer,
+                        count: f,
+                    },
                 ]
             }
             _ => Vec::new(),

@@ -6,6 +6,7 @@ pub mod authoring;
 pub mod certificates;
 pub mod credits;
 pub mod plans;
+pub mod quizzes;
 pub mod reports;
 pub mod rules;
 pub mod training;
@@ -21,5 +22,6 @@ pub fn routes() -> Vec<Route> {
     r.extend(rules::routes());
     r.extend(reports::routes());
     r.extend(plans::routes());
+    r.extend(quizzes::routes());
     r
 }

@@ -178,7 +178,7 @@ fn page(v: &Viewer, t: &PersonTraining, forms: Forms) -> PersonPlanPage {
             for i in &g.items {
                 let r = i.item.to_string();
                 if !i.status.is_done() && !open_items.iter().any(|o: &SelectOption| o.value == r) {
-                    open_items.push(SelectOption::new(r, plans::item_title(&i.item, &s.courses)));
+                    open_items.push(SelectOption::new(r, s.title_of(&i.item)));
                 }
                 if i.item.kind == ItemKind::Course {
                     if let Some(c) = s.courses.get(i.item.key.as_str()) {

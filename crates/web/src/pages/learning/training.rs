@@ -129,12 +129,15 @@ pub fn plan_lines(s: &PlanState, links: bool) -> PlanLines {
                     };
                     ItemLine {
                         item_ref: i.item.to_string(),
-                        title: plans::item_title(&i.item, &s.courses),
+                        title: s.title_of(&i.item),
                         kind: i.item.kind.label(),
-                        href: course
-                            .filter(|_| links)
-                            .filter(|_| !matches!(i.status, ItemStatus::Restricted { .. }))
-                            .map(|c| format!("/training/courses/{}", c.id)),
+                        href: if !links || matches!(i.status, ItemStatus::Restricted { .. }) {
+                            None
+                        } else if i.item.kind == ItemKind::Quiz {
+                            Some(format!("/training/quizzes/{}", i.item.key.as_str()))
+                        } else {
+                            course.map(|c| format!("/training/courses/{}", c.id))
+                        },
                         status,
                         class,
                         percent: percent(i.status.share()),
@@ -149,13 +152,18 @@ pub fn plan_lines(s: &PlanState, links: bool) -> PlanLines {
         })
         .collect();
     let next = s.view.next().map(|n| {
-        let title = plans::item_title(&n.item, &s.courses);
-        let href = s
-            .courses
-            .get(n.item.key.as_str())
-            .filter(|_| n.item.kind == ItemKind::Course && links)
-            .map(|c| format!("/training/courses/{}", c.id))
-            .unwrap_or_default();
+        let title = s.title_of(&n.item);
+        let href = if !links {
+            String::new()
+        } else if n.item.kind == ItemKind::Quiz {
+            format!("/training/quizzes/{}", n.item.key.as_str())
+        } else {
+            s.courses
+                .get(n.item.key.as_str())
+                .filter(|_| n.item.kind == ItemKind::Course)
+                .map(|c| format!("/training/courses/{}", c.id))
+                .unwrap_or_default()
+        };
         (title, href)
     });
     PlanLines {
