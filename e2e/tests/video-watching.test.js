@@ -2,13 +2,15 @@
 // judges them: seeking ahead does not complete a video, watching it through (at the top
 // speed the server allows, 2x) does, and when every lesson of the plan is done the request's
 // training step completes by itself. Sam Ortiz is the demo trainee whose seed 000 request
-// the Lead has accepted; his plan holds the two online courses. Every page passes axe-core.
+// the Lead has accepted; his plan holds the two online courses and the HMIS Fundamentals
+// quiz. Every page passes axe-core.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { serverAndBrowser } from '../support/fixture.js';
 import { DEMO_PASSWORD, login } from '../support/demo.js';
 import { newContext, axe, formatViolations, clickAndWait, signIn } from '../support/browser.js';
+import { answerAll } from '../support/quiz.js';
 
 const env = serverAndBrowser();
 
@@ -139,6 +141,13 @@ test('a trainee watches the videos in full and the training step completes by it
       await page.goto(course);
       assert.doesNotMatch(await page.locator('main ol.lessons').innerText(), /Not started|In progress/, `${course} is complete`);
     }
+
+    // The plan's last item: the quiz on what the courses taught.
+    await page.goto('/training/quizzes/hmis-fundamentals');
+    await clickAndWait(page, page.getByRole('button', { name: 'Start the quiz' }));
+    await answerAll(page);
+    await clickAndWait(page, page.getByRole('button', { name: 'Submit for grading' }));
+    assert.match(await page.locator('#quiz-outcome').innerText(), /Passed/);
 
     await page.goto('/');
     const step = page.locator('li.step', { hasText: 'Complete the online training and quizzes' });

@@ -95,6 +95,48 @@ pub fn route_list() -> Vec<(Method, &'static str)> {
         .collect()
 }
 
+/// The most of a refused body read (and thrown away) so that its client gets the answer.
+const DRAIN_LIMIT: u64 = 8 * BODY_LIMIT as u64;
+
+/// Refuses a body declared larger than [`BODY_LIMIT`] with 413 at once. What the client is
+/// still sending is read and thrown away (up to [`DRAIN_LIMIT`], for ten seconds at most)
+/// so that it reads the answer instead of a reset connection; bodies without a declared
+/// length are cut off at the limit by the layer inside.
+async fn refuse_oversized(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::body::HttpBody;
+    use axum::response::IntoResponse;
+    let declared = req
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match declared {
+        Some(n) if n > BODY_LIMIT as u64 => {
+            if n <= DRAIN_LIMIT {
+                let mut body = req.into_body();
+                tokio::spawn(async move {
+                    let drain = async {
+                        while let Some(Ok(_)) =
+                            std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx))
+                                .await
+                        {}
+                    };
+                    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), drain).await;
+                });
+            }
+            (
+                axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                "The request is larger than this page takes (2 MB).",
+            )
+                .into_response()
+        }
+        _ => next.run(req).await,
+    }
+}
+
 /// The whole application router.
 pub fn router(state: AppState) -> Router {
     let mut router: Router<AppState> = Router::new();
@@ -107,6 +149,7 @@ pub fn router(state: AppState) -> Router {
         } else {
             r.handler_fn()
                 .layer(tower_http::limit::RequestBodyLimitLayer::new(BODY_LIMIT))
+                .layer(axum::middleware::from_fn(refuse_oversized))
         };
         router = router.route(path, on(filter, handler));
     }

@@ -547,7 +547,7 @@ async fn upload_routes_take_large_files_and_other_routes_do_not() {
     .expect_redirect(&base);
     let page = lead.get(&base).await;
     assert!(page.text().contains("Large video"));
-    let filler = "x".repeat(3 << 20);
+    let filler = "x".repeat(8 << 20);
     let r = lead
         .post_form("/courses/new", &[("key", "too-big"), ("summary", &filler)])
         .await;

@@ -683,9 +683,8 @@ async fn pass_quiz(app: &TestApp, me: &TestClient, quiz: &str) {
                 fields.push((format!("{name}_{i}"), (*a).to_string()));
             }
             // The page keeps the prompts in their written order; the key follows it.
-        } else if choices.is_empty() {
-            fields.push((name, answer[0].to_string()));
-        } else if choices.iter().any(|(v, _)| v == "true") {
+        } else if choices.is_empty() || choices.iter().any(|(v, _)| v == "true") {
+            // Typed, or true or false.
             fields.push((name, answer[0].to_string()));
         } else {
             for a in answer.iter() {
