@@ -6,6 +6,8 @@
 //! of concurrent keep-alive clients for a fixed time per scenario. Figures are printed,
 //! never asserted: these machines are noisy.
 
+mod quizzes;
+
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use onramp_app::{App, AppConfig};
@@ -72,6 +74,18 @@ async fn main() -> Result<()> {
     if args.statements {
         return statement_figures(&app).await;
     }
+    let quiz_data = if args.wants(quizzes::SUBMIT) || args.wants(quizzes::ANALYSIS) {
+        let t = Instant::now();
+        let d = quizzes::generate(&app, &args).await?;
+        println!(
+            "quizzes: {} past attempts of 20 questions, one quiz with 10,000 graded, generated in {:.1} s",
+            d.past_attempts,
+            t.elapsed().as_secs_f64()
+        );
+        Some(d)
+    } else {
+        None
+    };
     let onramp = serve(onramp_web::router(onramp_web::AppState::new(
         app.clone(),
         false,
@@ -152,6 +166,14 @@ async fn main() -> Result<()> {
     if args.wants(PREVIEW) {
         let preview = preview_figures(&app, &args).await?;
         print_row(&preview, baseline.rps);
+    }
+    if let Some(d) = &quiz_data {
+        if args.wants(quizzes::SUBMIT) {
+            print_row(&quizzes::submission_figures(&app, onramp, &args).await?, baseline.rps);
+        }
+        if args.wants(quizzes::ANALYSIS) {
+            print_row(&quizzes::analysis_figures(&app, d, &args).await?, baseline.rps);
+        }
     }
     println!("\nratio = requests/s of the scenario ÷ requests/s of the bare handler, measured in this run.");
     Ok(())

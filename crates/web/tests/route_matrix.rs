@@ -129,7 +129,7 @@ enum Id {
     SubmittedAttempt,
     /// The trainee's open attempt at it.
     OpenAttempt,
-    /// A question bank export format.
+    /// A question bank export's file name.
     BankFormat,
 }
 
@@ -564,7 +564,7 @@ const ROWS: &[Row] = &[
     get("/questions", Id::None, COURSE_WRITERS),
     get("/questions/import", Id::None, COURSE_WRITERS),
     post("/questions/import", Id::None, &[], COURSE_WRITERS_INVALID),
-    get("/questions/export/{format}", Id::BankFormat, COURSE_WRITERS),
+    get("/questions/export/{file}", Id::BankFormat, COURSE_WRITERS),
     get("/quizzes", Id::None, COURSE_WRITERS),
     get("/quizzes/new", Id::None, COURSE_WRITERS),
     post("/quizzes/new", Id::None, &[("title", "")], COURSE_WRITERS_INVALID),
@@ -994,7 +994,7 @@ async fn world() -> World {
         (Id::Quiz, quiz.to_string()),
         (Id::SubmittedAttempt, submitted_attempt.to_string()),
         (Id::OpenAttempt, open_attempt.to_string()),
-        (Id::BankFormat, "gift".to_string()),
+        (Id::BankFormat, "questions.gift.txt".to_string()),
         (Id::Agency, harbor.to_string()),
         (
             Id::Project,

@@ -23,7 +23,7 @@ pub fn routes() -> Vec<Route> {
         Route::get("/questions", get(bank_page)),
         Route::get("/questions/import", get(import_form)),
         Route::upload("/questions/import", post(import)),
-        Route::get("/questions/export/{format}", get(export)),
+        Route::get("/questions/export/{file}", get(export)),
     ]
 }
 
@@ -213,9 +213,12 @@ async fn import(State(state): State<AppState>, v: Viewer, f: UploadForm) -> WebR
 async fn export(
     State(state): State<AppState>,
     v: Viewer,
-    Path(format): Path<String>,
+    Path(file): Path<String>,
 ) -> WebResult<Response> {
-    let format = BankFormat::parse(&format).ok_or(AppError::NotFound)?;
+    let format = [BankFormat::Gift, BankFormat::MoodleXml]
+        .into_iter()
+        .find(|f| f.file_name() == file)
+        .ok_or(AppError::NotFound)?;
     let text = bank::export(&state.app, &v.ctx, format).await?;
     Ok((
         [

@@ -56,6 +56,8 @@ fn queue_lines(rows: &[AttemptListed]) -> Vec<QueueLine> {
 #[template(path = "learning/quizzes/reviews.html")]
 struct QueuesPage {
     chrome: Chrome,
+    /// Whether the viewer may open the quizzes (and their item analysis).
+    may_open_quizzes: bool,
     too_fast: Vec<QueueLine>,
     to_grade: Vec<QueueLine>,
 }
@@ -71,6 +73,10 @@ async fn queues_page(
         jar,
         render(&QueuesPage {
             chrome,
+            may_open_quizzes: v
+                .ctx
+                .require(onramp_domain::authz::Permission::ManageCourses)
+                .is_ok(),
             too_fast: queue_lines(&q.too_fast),
             to_grade: queue_lines(&q.to_grade),
         })?,
