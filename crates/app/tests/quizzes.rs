@@ -12,6 +12,7 @@ use onramp_app::learning::quizzes::{self, review, QuizInput};
 use onramp_app::{auth, App, AppError, Ctx};
 use onramp_domain::learning::plan::ItemStatus;
 use onramp_domain::learning::question::{Question, QuestionKind};
+use onramp_store::reads::*;
 use onramp_store::PageRequest;
 
 #[path = "../../store/tests/support/mod.rs"]
@@ -509,5 +510,94 @@ both_backends!(
             .unwrap()
             .to_grade
             .is_empty());
+    }
+);
+
+both_backends!(
+    a_quiz_lesson_is_done_when_its_quiz_is_passed,
+    |store| async move {
+        use onramp_app::learning::courses::{self, CourseInput, LessonInput};
+        use onramp_app::learning::lessons::{self, Confirmation};
+        let (app, clock, sam) = sam_world(store).await;
+        let lead = ctx(&app, "lead@demo.example.org").await;
+        let course = courses::create(
+            &app,
+            &lead,
+            &CourseInput {
+                key: "reporting-check".into(),
+                title: "Reporting check".into(),
+                summary: "A reading, then the reporting quiz.".into(),
+                ..CourseInput::default()
+            },
+        )
+        .await
+        .unwrap();
+        let lesson = |key: &str, kind: &str, quiz: &str| LessonInput {
+            key: key.into(),
+            title: format!("Lesson {key}"),
+            kind: kind.into(),
+            body: "Read about the APR.".into(),
+            quiz: quiz.into(),
+            ..LessonInput::default()
+        };
+        courses::save_lesson(&app, &lead, course, None, &lesson("apr", "reading", ""))
+            .await
+            .unwrap();
+        let slot = courses::save_lesson(&app, &lead, course, None, &lesson("check", "quiz", "no-such-quiz"))
+            .await
+            .unwrap();
+        // A quiz lesson names a quiz that exists.
+        match courses::publish(&app, &lead, course).await {
+            Err(AppError::Invalid(f)) => assert!(
+                f.iter().any(|e| e.field == "lesson-check-quiz" && e.message.contains("no-such-quiz")),
+                "{f:?}"
+            ),
+            other => panic!("published with a missing quiz: {other:?}"),
+        }
+        courses::save_lesson(&app, &lead, course, Some(slot), &lesson("check", "quiz", "hmis-reporting"))
+            .await
+            .unwrap();
+        courses::publish(&app, &lead, course).await.unwrap();
+
+        // Not in Sam's plan, not a lesson of his: he cannot take it.
+        assert!(matches!(
+            attempts::start(&app, &sam, "hmis-reporting").await,
+            Err(AppError::NotFound)
+        ));
+        {
+            let mut tx = app.store.begin().await.unwrap();
+            let c = tx.course_get(sam.implementation_id(), course).await.unwrap();
+            plans::enrol_in(&mut tx, &c, sam.actor.person_id, app.now())
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+        }
+        let page = lessons::open(&app, &sam, course, "check", || "v".into())
+            .await
+            .unwrap();
+        assert!(!page.course.lessons[page.index].complete);
+        let id = attempts::start(&app, &sam, "hmis-reporting")
+            .await
+            .unwrap()
+            .unwrap();
+        let right = form(&app, id, true).await;
+        clock.advance(chrono::Duration::minutes(3));
+        assert_eq!(
+            attempts::submit(&app, &sam, id, &right).await.unwrap(),
+            Submitted::Graded
+        );
+        let c = lessons::course(&app, &sam, course).await.unwrap();
+        let done: Vec<(&str, bool)> = c
+            .lessons
+            .iter()
+            .map(|l| (l.lesson.key.as_str(), l.complete))
+            .collect();
+        assert_eq!(done, [("apr", false), ("check", true)]);
+        assert!(!c.complete);
+        lessons::confirm(&app, &sam, course, "apr", Confirmation::Read)
+            .await
+            .unwrap();
+        let c = lessons::course(&app, &sam, course).await.unwrap();
+        assert!(c.complete, "the course completes with its last lesson");
     }
 );

@@ -15,7 +15,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 pub const SUBMIT: &str = "POST quiz submission (20 questions)";
-pub const ANALYSIS: &str = "item analysis, 10,000 attempts (in process)";
+pub const ANALYSIS: &str = "quiz item analysis, 10,000 attempts (in process)";
 
 /// Questions per quiz.
 const QUESTIONS: usize = 20;

@@ -706,6 +706,29 @@ pub fn problems_as_fields(problems: Vec<CourseProblem>) -> Vec<FieldError> {
         .collect()
 }
 
+/// Quiz lessons that name a quiz the implementation does not have.
+async fn missing_quizzes(
+    tx: &mut Tx,
+    implementation_id: i64,
+    contents: &[LessonContent],
+) -> AppResult<Vec<CourseProblem>> {
+    let mut out = Vec::new();
+    for l in contents {
+        let key = l.quiz.trim();
+        if l.kind != Some(LessonKind::Quiz) || key.is_empty() {
+            continue;
+        }
+        if tx.quiz_by_key(implementation_id, key).await?.is_none() {
+            out.push(CourseProblem {
+                place: format!("lesson {}", l.key),
+                field: "quiz".into(),
+                message: format!("There is no quiz with the key {key}"),
+            });
+        }
+    }
+    Ok(out)
+}
+
 pub(crate) async fn publish_in(
     tx: &mut Tx,
     app: &App,
@@ -727,7 +750,8 @@ pub(crate) async fn publish_in(
         })?;
     let lessons = tx.lessons_of_version(draft.id).await?;
     let contents: Vec<LessonContent> = lessons.iter().map(content_of).collect();
-    let problems = publish_problems(&course.title, &contents);
+    let mut problems = publish_problems(&course.title, &contents);
+    problems.extend(missing_quizzes(tx, course.implementation_id, &contents).await?);
     if !problems.is_empty() {
         return Err(AppError::Invalid(problems_as_fields(problems)));
     }
@@ -784,7 +808,9 @@ pub async fn detail(app: &App, ctx: &Ctx, course_id: i64) -> AppResult<CourseDet
     };
     let problems = if shown.as_ref().is_some_and(|v| v.status == "draft") {
         let contents: Vec<LessonContent> = lessons.iter().map(content_of).collect();
-        problems_as_fields(publish_problems(&course.title, &contents))
+        let mut p = publish_problems(&course.title, &contents);
+        p.extend(missing_quizzes(&mut tx, course.implementation_id, &contents).await?);
+        problems_as_fields(p)
     } else {
         Vec::new()
     };

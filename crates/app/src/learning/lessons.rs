@@ -212,6 +212,24 @@ pub async fn open(
         // Starting a course of a "one of" group is the person's choice: it is paid now.
         super::credits::started_in(&mut tx, app, ctx, ctx.actor.person_id, &course.course).await?;
     }
+    if let (Some(_), Some(LessonKind::Quiz), false) = (
+        &course.enrolment,
+        LessonKind::parse(&course.lessons[index].lesson.kind),
+        course.lessons[index].complete,
+    ) {
+        // A quiz passed before the course asked for it counts.
+        let key = course.lessons[index].lesson.quiz_key.clone();
+        let passed = tx
+            .completions_of(ctx.actor.person_id)
+            .await?
+            .iter()
+            .any(|c| c.item_kind == "quiz" && c.item_key == key);
+        if passed {
+            quiz_passed_in(&mut tx, app, ctx, ctx.actor.person_id, &key).await?;
+            tx.commit().await?;
+            return Box::pin(open(app, ctx, course_id, lesson_key, view_token)).await;
+        }
+    }
     let mut view = None;
     let mut resume_ms = 0;
     if let (Some(e), LessonKind::Video) = (
@@ -403,6 +421,47 @@ pub async fn course_done_if_complete_in(
     )
     .await?;
     Ok(true)
+}
+
+/// A quiz passed: every quiz lesson asking for it in the person's open enrolments is
+/// complete, and so is each course whose last lesson it was.
+pub async fn quiz_passed_in(
+    tx: &mut Tx,
+    app: &App,
+    ctx: &Ctx,
+    person_id: i64,
+    quiz_key: &str,
+) -> AppResult<()> {
+    let now = now_of(app);
+    for (enrolment, lesson_id) in tx.open_quiz_lessons(person_id, quiz_key).await? {
+        let progress = tx.lesson_progress_of_enrolment(enrolment.id).await?;
+        let mut p = progress
+            .into_iter()
+            .find(|p| p.lesson_id == lesson_id)
+            .unwrap_or_else(|| blank_progress(enrolment.id, lesson_id, now));
+        if p.completed_at.is_some() {
+            continue;
+        }
+        p.completed_at = Some(now);
+        p.how = "quiz passed".into();
+        tx.lesson_progress_save(&p).await?;
+        let course = tx
+            .course_get(enrolment.implementation_id, enrolment.course_id)
+            .await?;
+        let version = tx.course_version_get(enrolment.version_id).await?;
+        record(
+            tx,
+            app,
+            ctx,
+            "lesson.complete",
+            "course",
+            Some(course.id),
+            json!({"quiz": quiz_key, "version": version.version, "how": "quiz passed", "person_id": person_id}),
+        )
+        .await?;
+        course_done_if_complete_in(tx, app, ctx, &course, &enrolment, &version).await?;
+    }
+    Ok(())
 }
 
 /// Grants the transcript accommodation (Lead staff): the person may read and confirm a

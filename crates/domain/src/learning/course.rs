@@ -297,11 +297,15 @@ pub fn lesson_problems(l: &LessonContent) -> Vec<CourseProblem> {
                 ));
             }
         }
-        Some(LessonKind::Quiz) => p.push(problem(
-            &place,
-            "kind",
-            "Quiz lessons can be published once quizzes are available in Onramp; keep this one in the draft or remove it",
-        )),
+        Some(LessonKind::Quiz) => {
+            if Slug::parse(l.quiz.trim()).is_err() {
+                p.push(problem(
+                    &place,
+                    "quiz",
+                    "Give the key of the quiz this lesson asks for, as the Quizzes page shows it",
+                ));
+            }
+        }
     }
     if l.transcript.len() > BODY_MAX {
         p.push(problem(&place, "transcript", "The transcript is too long"));

@@ -331,6 +331,26 @@ impl Tx {
         )
     }
 
+    /// The person's open enrolments whose version has a quiz lesson for `quiz_key`, with
+    /// that lesson's id: (enrolment, lesson id).
+    pub async fn open_quiz_lessons(
+        &mut self,
+        person_id: i64,
+        quiz_key: &str,
+    ) -> Result<Vec<(Enrolment, i64)>> {
+        let rows: Vec<(i64, i64)> = on_conn!(self, c => sqlx::query_as(
+            "SELECT e.id, l.id FROM enrolments e JOIN lessons l ON l.version_id = e.version_id \
+             WHERE e.person_id = $1 AND e.completed_at IS NULL AND l.kind = 'quiz' AND l.quiz_key = $2 ORDER BY e.id, l.id")
+            .bind(person_id).bind(quiz_key).fetch_all(c).await)?;
+        let mut out = Vec::new();
+        for (enrolment_id, lesson_id) in rows {
+            let e = on_conn!(self, c => sqlx::query_as::<_, Enrolment>("SELECT * FROM enrolments WHERE id = $1")
+                .bind(enrolment_id).fetch_one(c).await)?;
+            out.push((e, lesson_id));
+        }
+        Ok(out)
+    }
+
     /// Writes a progress row (inserting it the first time).
     pub async fn lesson_progress_save(&mut self, p: &LessonProgress) -> Result<()> {
         exec!(self, c => sqlx::query(

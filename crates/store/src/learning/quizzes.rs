@@ -129,11 +129,7 @@ pub struct GradedItem {
     pub attempt_id: i64,
     pub attempt_mark: f64,
     pub question_version_id: i64,
-    pub question_id: i64,
-    pub version: i32,
-    pub body: String,
     pub response: Option<String>,
-    pub answer_order: String,
     pub seconds: i32,
     pub mark: f64,
     pub max_mark: f64,
@@ -533,9 +529,19 @@ impl Tx {
     /// Every graded question of a quiz's graded attempts, for item analysis.
     pub async fn quiz_graded_items(&mut self, quiz_id: i64) -> Result<Vec<GradedItem>> {
         Ok(on_conn!(self, c => sqlx::query_as::<_, GradedItem>(
-            "SELECT aq.attempt_id, a.mark AS attempt_mark, aq.question_version_id, v.question_id, v.version, v.body, aq.response, aq.answer_order, aq.seconds, aq.mark, aq.max_mark \
-             FROM attempt_questions aq JOIN quiz_attempts a ON a.id = aq.attempt_id JOIN question_versions v ON v.id = aq.question_version_id \
+            "SELECT aq.attempt_id, a.mark AS attempt_mark, aq.question_version_id, aq.response, aq.seconds, aq.mark, aq.max_mark \
+             FROM attempt_questions aq JOIN quiz_attempts a ON a.id = aq.attempt_id \
              WHERE a.quiz_id = $1 AND a.mark IS NOT NULL AND aq.mark IS NOT NULL ORDER BY aq.question_version_id, aq.attempt_id")
+            .bind(quiz_id).fetch_all(c).await)?)
+    }
+
+    /// The question versions a quiz's attempts asked, once each: (version id, question id,
+    /// version, body).
+    pub async fn quiz_asked_versions(&mut self, quiz_id: i64) -> Result<Vec<(i64, i64, i32, String)>> {
+        Ok(on_conn!(self, c => sqlx::query_as::<_, (i64, i64, i32, String)>(
+            "SELECT v.id, v.question_id, v.version, v.body FROM question_versions v \
+             WHERE v.id IN (SELECT aq.question_version_id FROM attempt_questions aq JOIN quiz_attempts a ON a.id = aq.attempt_id WHERE a.quiz_id = $1) \
+             ORDER BY v.id")
             .bind(quiz_id).fetch_all(c).await)?)
     }
 }

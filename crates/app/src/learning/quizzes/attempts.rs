@@ -60,8 +60,8 @@ fn item_of(quiz: &Quiz) -> AppResult<ItemRef> {
     })
 }
 
-/// Whether the actor may take the quiz: it is in their training plan, or they build
-/// quizzes (and are trying one out).
+/// Whether the actor may take the quiz: it is in their training plan or a lesson of a
+/// course they are taking, or they build quizzes (and are trying one out).
 async fn may_take(tx: &mut Tx, ctx: &Ctx, quiz: &Quiz) -> AppResult<()> {
     if quiz.retired_at.is_some() {
         return Err(AppError::NotFound);
@@ -78,7 +78,13 @@ async fn may_take(tx: &mut Tx, ctx: &Ctx, quiz: &Quiz) -> AppResult<()> {
                 .iter()
                 .any(|g| g.items.iter().any(|i| i.item == item))
         });
-    if in_plan {
+    // Or a lesson of a course the person is taking asks for it.
+    if in_plan
+        || !tx
+            .open_quiz_lessons(ctx.actor.person_id, &quiz.key)
+            .await?
+            .is_empty()
+    {
         Ok(())
     } else {
         Err(AppError::NotFound)
@@ -814,6 +820,8 @@ pub(super) async fn finish_in(
             "",
         )
         .await?;
+        crate::learning::lessons::quiz_passed_in(tx, app, ctx, attempt.person_id, &quiz.key)
+            .await?;
     }
     let left = settings.attempts_left(&summaries(&attempts));
     tell_in(

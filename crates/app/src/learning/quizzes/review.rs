@@ -239,19 +239,22 @@ pub async fn statistics(app: &App, ctx: &Ctx, quiz_id: i64) -> AppResult<QuizSta
     let mut tx = app.store.read().await?;
     let quiz = tx.quiz_get(ctx.implementation_id(), quiz_id).await?;
     let rows = tx.quiz_graded_items(quiz.id).await?;
+    let versions = tx.quiz_asked_versions(quiz.id).await?;
     Ok(QuizStatistics {
         attempts: rows
             .iter()
             .map(|r| r.attempt_id)
             .collect::<std::collections::HashSet<_>>()
             .len(),
-        questions: analyse(&rows)?,
+        questions: analyse(&versions, &rows)?,
         quiz,
     })
 }
 
-/// The figures of every question version in `rows` (sorted by version).
+/// The figures of every question version in `rows` (sorted by version); `versions` are
+/// (version id, question id, version, body) of the versions the rows name.
 pub fn analyse(
+    versions: &[(i64, i64, i32, String)],
     rows: &[onramp_store::learning::quizzes::GradedItem],
 ) -> AppResult<Vec<QuestionStatistics>> {
     let mut by_version: BTreeMap<i64, Vec<&onramp_store::learning::quizzes::GradedItem>> =
@@ -260,10 +263,14 @@ pub fn analyse(
         by_version.entry(r.question_version_id).or_default().push(r);
     }
     let mut out = Vec::new();
-    for items in by_version.values() {
-        let Some(first) = items.first() else { continue };
+    for (version_id, items) in &by_version {
+        let Some((_, question_id, version, body)) =
+            versions.iter().find(|(id, ..)| id == version_id)
+        else {
+            continue;
+        };
         let q: Question =
-            serde_json::from_str(&first.body).map_err(|e| AppError::Internal(e.to_string()))?;
+            serde_json::from_str(body).map_err(|e| AppError::Internal(e.to_string()))?;
         let scores: Vec<ItemScore> = items
             .iter()
             .map(|r| ItemScore {
@@ -337,8 +344,8 @@ pub fn analyse(
             _ => Vec::new(),
         };
         out.push(QuestionStatistics {
-            question_id: first.question_id,
-            version: first.version,
+            question_id: *question_id,
+            version: *version,
             name: if q.name.trim().is_empty() {
                 super::bank::label_of(&q)
             } else {

@@ -328,6 +328,8 @@ struct LessonPage {
     transcript_html: String,
     url: String,
     instructions: String,
+    /// Quiz: where the person takes it.
+    quiz_href: String,
     /// Video: the viewing's token, where to report, where to resume.
     view: String,
     progress_href: String,
@@ -398,6 +400,7 @@ async fn lesson_page(
             transcript_html: onramp_formats::markdown::render_safe(&l.transcript),
             url: l.url.clone(),
             instructions: l.instructions.clone(),
+            quiz_href: format!("/training/quizzes/{}", l.quiz_key),
             view: opened.view.clone().unwrap_or_default(),
             progress_href: format!("{base}/lessons/{}/progress", l.key),
             resume_ms: opened.resume_ms,

@@ -329,6 +329,22 @@ fn json_answer(status: axum::http::StatusCode, body: serde_json::Value) -> Respo
     (status, axum::Json(body)).into_response()
 }
 
+/// A refusal for the page's script, as problem+json.
+fn problem(status: axum::http::StatusCode, detail: String) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/problem+json")],
+        serde_json::json!({
+            "type": "about:blank",
+            "title": "Refused",
+            "status": status.as_u16(),
+            "detail": detail,
+        })
+        .to_string(),
+    )
+        .into_response()
+}
+
 async fn save(
     State(state): State<AppState>,
     v: Viewer,
@@ -349,19 +365,15 @@ async fn save(
             Redirect::to(&format!("/training/attempts/{id}")),
         )
             .into_response()),
-        Ok(Err(why)) if json => Ok(json_answer(
-            StatusCode::CONFLICT,
-            serde_json::json!({"type": "about:blank", "title": "Refused", "status": 409, "detail": why.to_string()}),
-        )),
+        Ok(Err(why)) if json => Ok(problem(StatusCode::CONFLICT, why.to_string())),
         Ok(Err(why)) => Ok((
             jar.add(flash(&why.to_string())),
             Redirect::to(&format!("/training/attempts/{id}/result")),
         )
             .into_response()),
-        Err(AppError::Invalid(f)) if json => Ok(json_answer(
+        Err(AppError::Invalid(f)) if json => Ok(problem(
             StatusCode::UNPROCESSABLE_ENTITY,
-            serde_json::json!({"type": "about:blank", "title": "Refused", "status": 422,
-                "detail": f.first().map(|e| e.message.clone()).unwrap_or_default()}),
+            f.first().map(|e| e.message.clone()).unwrap_or_default(),
         )),
         Err(e) => Err(e.into()),
     }
