@@ -42,6 +42,7 @@ pub mod reads {
     pub use crate::agreements::AgreementReads;
     pub use crate::learning::courses::CourseReads;
     pub use crate::learning::plans::PlanReads;
+    pub use crate::learning::quizzes::QuizReads;
     pub use crate::waiting::WaitingReads;
 }
 

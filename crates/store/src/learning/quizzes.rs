@@ -1,9 +1,10 @@
 //! The question bank (nested categories, questions and their versions), quizzes and what
 //! they ask, and people's attempts with the questions each asked.
 
-use crate::{exec, on_conn, Result, Tx};
+use crate::{exec, on_conn, read_all, Reads, Result, Tx};
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use std::future::Future;
 
 /// A category of the bank; `path` is the JSON array of names from the top.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, Serialize)]
@@ -124,7 +125,7 @@ pub struct AttemptListed {
 }
 
 /// One graded question of a submitted attempt, for item analysis.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Serialize)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Serialize, Deserialize)]
 pub struct GradedItem {
     pub attempt_id: i64,
     pub attempt_mark: f64,
@@ -438,20 +439,69 @@ impl Tx {
             .bind(quiz_id).bind(person_id).fetch_all(c).await)?)
     }
 
-    /// Saves an answer while the attempt is open; false when it is not (submitted).
-    pub async fn attempt_answer_save(
+    /// Saves answers of an open attempt, `(position, response JSON)`, a statement per 200:
+    /// the number of questions changed (none once the attempt is submitted). A question's
+    /// `answered_at` moves only when its answer does.
+    pub async fn attempt_answers_save(
         &mut self,
         attempt_id: i64,
-        position: i32,
-        response: Option<&str>,
+        answers: &[(i32, Option<String>)],
         now: DateTime<Utc>,
-    ) -> Result<bool> {
-        let n = exec!(self, c => sqlx::query(
-            "UPDATE attempt_questions SET answered_at = CASE WHEN response = $1 THEN answered_at ELSE $2 END, response = $1 \
-             WHERE attempt_id = $3 AND position = $4 \
-             AND EXISTS (SELECT 1 FROM quiz_attempts WHERE id = $3 AND submitted_at IS NULL)")
-            .bind(response).bind(now).bind(attempt_id).bind(position).execute(c).await)?;
-        Ok(n == 1)
+    ) -> Result<u64> {
+        let mut n = 0;
+        for chunk in answers.chunks(200) {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|i| format!("(CAST(${} AS INTEGER), CAST(${} AS TEXT))", 3 + 2 * i, 4 + 2 * i))
+                .collect();
+            let sql = format!(
+                "UPDATE attempt_questions SET answered_at = CASE WHEN attempt_questions.response = v.column2 THEN attempt_questions.answered_at ELSE $1 END, \
+                 response = v.column2 FROM (VALUES {}) AS v \
+                 WHERE attempt_questions.attempt_id = $2 AND attempt_questions.position = v.column1 \
+                 AND EXISTS (SELECT 1 FROM quiz_attempts WHERE id = $2 AND submitted_at IS NULL)",
+                values.join(", ")
+            );
+            n += exec!(self, c => {
+                let mut q = sqlx::query(&sql).bind(now).bind(attempt_id);
+                for (position, response) in chunk {
+                    q = q.bind(*position).bind(response.as_deref());
+                }
+                q.execute(c).await
+            })?;
+        }
+        Ok(n)
+    }
+
+    /// Marks many questions of an attempt at once, `(attempt question id, mark, seconds)`,
+    /// as graded by the server (no grader, no comment).
+    pub async fn attempt_questions_mark(
+        &mut self,
+        marks: &[(i64, Option<f64>, i32)],
+    ) -> Result<()> {
+        for chunk in marks.chunks(200) {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|i| {
+                    format!(
+                        "(CAST(${} AS BIGINT), CAST(${} AS DOUBLE PRECISION), CAST(${} AS INTEGER))",
+                        1 + 3 * i,
+                        2 + 3 * i,
+                        3 + 3 * i
+                    )
+                })
+                .collect();
+            let sql = format!(
+                "UPDATE attempt_questions SET mark = v.column2, seconds = v.column3, graded_by = NULL, grader_comment = '' \
+                 FROM (VALUES {}) AS v WHERE attempt_questions.id = v.column1",
+                values.join(", ")
+            );
+            exec!(self, c => {
+                let mut q = sqlx::query(&sql);
+                for (id, mark, seconds) in chunk {
+                    q = q.bind(*id).bind(*mark).bind(*seconds);
+                }
+                q.execute(c).await
+            })?;
+        }
+        Ok(())
     }
 
     /// Marks an attempt submitted, once: false when it already was.
@@ -525,23 +575,53 @@ impl Tx {
         Ok(on_conn!(self, c => sqlx::query_as::<_, AttemptListed>(&sql)
             .bind(implementation_id).fetch_all(c).await)?)
     }
+}
 
-    /// Every graded question of a quiz's graded attempts, for item analysis.
-    pub async fn quiz_graded_items(&mut self, quiz_id: i64) -> Result<Vec<GradedItem>> {
-        Ok(on_conn!(self, c => sqlx::query_as::<_, GradedItem>(
-            "SELECT aq.attempt_id, a.mark AS attempt_mark, aq.question_version_id, aq.response, aq.seconds, aq.mark, aq.max_mark \
-             FROM attempt_questions aq JOIN quiz_attempts a ON a.id = aq.attempt_id \
-             WHERE a.quiz_id = $1 AND a.mark IS NOT NULL AND aq.mark IS NOT NULL ORDER BY aq.question_version_id, aq.attempt_id")
-            .bind(quiz_id).fetch_all(c).await)?)
+/// A question version a quiz's attempts asked.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Serialize, Deserialize)]
+pub struct AskedVersion {
+    pub id: i64,
+    pub question_id: i64,
+    pub version: i32,
+    pub body: String,
+}
+
+/// The reads of item analysis, on a [`Tx`] or a [`crate::Snapshot`] (which reads the
+/// many rows far faster on SQLite).
+pub trait QuizReads: Reads {
+    /// Every graded question of a quiz's graded attempts.
+    fn quiz_graded_items(
+        &mut self,
+        quiz_id: i64,
+    ) -> impl Future<Output = Result<Vec<GradedItem>>> + Send {
+        async move {
+            read_all!(
+                self,
+                GradedItem,
+                "SELECT aq.attempt_id, a.mark AS attempt_mark, aq.question_version_id, aq.response, aq.seconds, aq.mark, aq.max_mark \
+                 FROM attempt_questions aq JOIN quiz_attempts a ON a.id = aq.attempt_id \
+                 WHERE a.quiz_id = $1 AND a.mark IS NOT NULL AND aq.mark IS NOT NULL ORDER BY aq.question_version_id, aq.attempt_id",
+                quiz_id
+            )
+        }
     }
 
-    /// The question versions a quiz's attempts asked, once each: (version id, question id,
-    /// version, body).
-    pub async fn quiz_asked_versions(&mut self, quiz_id: i64) -> Result<Vec<(i64, i64, i32, String)>> {
-        Ok(on_conn!(self, c => sqlx::query_as::<_, (i64, i64, i32, String)>(
-            "SELECT v.id, v.question_id, v.version, v.body FROM question_versions v \
-             WHERE v.id IN (SELECT aq.question_version_id FROM attempt_questions aq JOIN quiz_attempts a ON a.id = aq.attempt_id WHERE a.quiz_id = $1) \
-             ORDER BY v.id")
-            .bind(quiz_id).fetch_all(c).await)?)
+    /// The question versions a quiz's attempts asked, once each.
+    fn quiz_asked_versions(
+        &mut self,
+        quiz_id: i64,
+    ) -> impl Future<Output = Result<Vec<AskedVersion>>> + Send {
+        async move {
+            read_all!(
+                self,
+                AskedVersion,
+                "SELECT v.id, v.question_id, v.version, v.body FROM question_versions v \
+                 WHERE v.id IN (SELECT aq.question_version_id FROM attempt_questions aq JOIN quiz_attempts a ON a.id = aq.attempt_id WHERE a.quiz_id = $1) \
+                 ORDER BY v.id",
+                quiz_id
+            )
+        }
     }
 }
+
+impl<R: Reads> QuizReads for R {}

@@ -615,19 +615,17 @@ async fn save_responses(
     responses: &[(i32, Option<Response>)],
     now: DateTime<Utc>,
 ) -> AppResult<usize> {
-    let mut n = 0;
-    for (position, r) in responses {
-        let json = r
-            .as_ref()
-            .map(|r| serde_json::to_string(r).unwrap_or_default());
-        if tx
-            .attempt_answer_save(attempt_id, *position, json.as_deref(), now)
-            .await?
-        {
-            n += 1;
-        }
-    }
-    Ok(n)
+    let answers: Vec<(i32, Option<String>)> = responses
+        .iter()
+        .map(|(position, r)| {
+            (
+                *position,
+                r.as_ref().map(|r| serde_json::to_string(r).unwrap_or_default()),
+            )
+        })
+        .collect();
+    let n = tx.attempt_answers_save(attempt_id, &answers, now).await?;
+    Ok(usize::try_from(n).unwrap_or(usize::MAX))
 }
 
 /// What a submission came to.
@@ -719,10 +717,11 @@ async fn settle_in(
     settings: &QuizSettings,
     attempt_id: i64,
 ) -> AppResult<bool> {
-    let attempt = tx.attempt_get(ctx.implementation_id(), attempt_id).await?;
-    let questions = tx.attempt_questions(attempt_id).await?;
+    let mut attempt = tx.attempt_get(ctx.implementation_id(), attempt_id).await?;
+    let mut questions = tx.attempt_questions(attempt_id).await?;
     let seconds = seconds_per_question(attempt.started_at, &questions);
-    for aq in &questions {
+    let mut marks = Vec::with_capacity(questions.len());
+    for aq in &mut questions {
         let q = parse_question(&aq.body)?;
         let response: Option<Response> = aq
             .response
@@ -738,15 +737,24 @@ async fn settle_in(
             .find(|(id, _)| *id == aq.id)
             .map(|(_, s)| *s)
             .unwrap_or(0);
-        tx.attempt_question_mark(aq.id, mark, s, None, "").await?;
+        marks.push((aq.id, mark, s));
+        aq.mark = mark;
+        aq.seconds = s;
+        aq.graded_by = None;
+        aq.grader_comment.clear();
     }
+    tx.attempt_questions_mark(&marks).await?;
     let took = attempt
         .submitted_at
         .map(|s| (s - attempt.started_at).num_seconds())
         .unwrap_or(0);
     let too_fast = settings.too_fast(questions.len(), took);
-    tx.attempt_grade(attempt_id, None, None, None, too_fast)
-        .await?;
+    attempt.too_fast = too_fast;
+    if questions.iter().any(|q| q.mark.is_none()) {
+        // An essay waits for a person: only the flag is recorded now.
+        tx.attempt_grade(attempt_id, None, None, None, too_fast)
+            .await?;
+    }
     record(
         tx,
         app,
@@ -757,7 +765,7 @@ async fn settle_in(
         json!({"quiz": quiz.key, "number": attempt.number, "seconds": took, "too_fast": too_fast}),
     )
     .await?;
-    finish_in(tx, app, ctx, quiz, settings, attempt_id).await
+    finish_with(tx, app, ctx, quiz, settings, attempt, questions).await
 }
 
 /// When every question of a submitted attempt has a mark: the attempt's grade, the plan's
@@ -772,6 +780,20 @@ pub(super) async fn finish_in(
 ) -> AppResult<bool> {
     let attempt = tx.attempt_get(quiz.implementation_id, attempt_id).await?;
     let questions = tx.attempt_questions(attempt_id).await?;
+    finish_with(tx, app, ctx, quiz, settings, attempt, questions).await
+}
+
+/// [`finish_in`] with the attempt and its questions (marks as stored) already read.
+async fn finish_with(
+    tx: &mut Tx,
+    app: &App,
+    ctx: &Ctx,
+    quiz: &Quiz,
+    settings: &QuizSettings,
+    attempt: Attempt,
+    questions: Vec<AttemptQuestion>,
+) -> AppResult<bool> {
+    let attempt_id = attempt.id;
     if questions.iter().any(|q| q.mark.is_none()) {
         return Ok(false);
     }

@@ -11,7 +11,8 @@ use onramp_domain::learning::question::{Question, QuestionKind, Response};
 use onramp_domain::learning::quiz_statistics::{
     item_statistics, median, ItemScore, ItemStatistics,
 };
-use onramp_store::learning::quizzes::{Attempt, AttemptListed, Quiz};
+use onramp_store::learning::quizzes::{AskedVersion, Attempt, AttemptListed, Quiz};
+use onramp_store::reads::QuizReads;
 use serde_json::json;
 use std::collections::BTreeMap;
 
@@ -236,10 +237,17 @@ pub struct QuizStatistics {
 /// The item analysis of a quiz's graded attempts, per question version.
 pub async fn statistics(app: &App, ctx: &Ctx, quiz_id: i64) -> AppResult<QuizStatistics> {
     ctx.require(Permission::ViewTrainingReports)?;
-    let mut tx = app.store.read().await?;
-    let quiz = tx.quiz_get(ctx.implementation_id(), quiz_id).await?;
-    let rows = tx.quiz_graded_items(quiz.id).await?;
-    let versions = tx.quiz_asked_versions(quiz.id).await?;
+    let quiz = app
+        .store
+        .read()
+        .await?
+        .quiz_get(ctx.implementation_id(), quiz_id)
+        .await?;
+    // Many rows: read on a snapshot.
+    let mut snapshot = app.store.snapshot().await?;
+    let rows = snapshot.quiz_graded_items(quiz.id).await?;
+    let versions = snapshot.quiz_asked_versions(quiz.id).await?;
+    drop(snapshot);
     Ok(QuizStatistics {
         attempts: rows
             .iter()
@@ -252,9 +260,9 @@ pub async fn statistics(app: &App, ctx: &Ctx, quiz_id: i64) -> AppResult<QuizSta
 }
 
 /// The figures of every question version in `rows` (sorted by version); `versions` are
-/// (version id, question id, version, body) of the versions the rows name.
+/// the versions the rows name.
 pub fn analyse(
-    versions: &[(i64, i64, i32, String)],
+    versions: &[AskedVersion],
     rows: &[onramp_store::learning::quizzes::GradedItem],
 ) -> AppResult<Vec<QuestionStatistics>> {
     let mut by_version: BTreeMap<i64, Vec<&onramp_store::learning::quizzes::GradedItem>> =
@@ -264,13 +272,11 @@ pub fn analyse(
     }
     let mut out = Vec::new();
     for (version_id, items) in &by_version {
-        let Some((_, question_id, version, body)) =
-            versions.iter().find(|(id, ..)| id == version_id)
-        else {
+        let Some(asked) = versions.iter().find(|v| v.id == *version_id) else {
             continue;
         };
         let q: Question =
-            serde_json::from_str(body).map_err(|e| AppError::Internal(e.to_string()))?;
+            serde_json::from_str(&asked.body).map_err(|e| AppError::Internal(e.to_string()))?;
         let scores: Vec<ItemScore> = items
             .iter()
             .map(|r| ItemScore {
@@ -344,8 +350,8 @@ pub fn analyse(
             _ => Vec::new(),
         };
         out.push(QuestionStatistics {
-            question_id: *question_id,
-            version: *version,
+            question_id: asked.question_id,
+            version: asked.version,
             name: if q.name.trim().is_empty() {
                 super::bank::label_of(&q)
             } else {
