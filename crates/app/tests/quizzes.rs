@@ -543,20 +543,33 @@ both_backends!(
         courses::save_lesson(&app, &lead, course, None, &lesson("apr", "reading", ""))
             .await
             .unwrap();
-        let slot = courses::save_lesson(&app, &lead, course, None, &lesson("check", "quiz", "no-such-quiz"))
-            .await
-            .unwrap();
+        let slot = courses::save_lesson(
+            &app,
+            &lead,
+            course,
+            None,
+            &lesson("check", "quiz", "no-such-quiz"),
+        )
+        .await
+        .unwrap();
         // A quiz lesson names a quiz that exists.
         match courses::publish(&app, &lead, course).await {
             Err(AppError::Invalid(f)) => assert!(
-                f.iter().any(|e| e.field == "lesson-check-quiz" && e.message.contains("no-such-quiz")),
+                f.iter()
+                    .any(|e| e.field == "lesson-check-quiz" && e.message.contains("no-such-quiz")),
                 "{f:?}"
             ),
             other => panic!("published with a missing quiz: {other:?}"),
         }
-        courses::save_lesson(&app, &lead, course, Some(slot), &lesson("check", "quiz", "hmis-reporting"))
-            .await
-            .unwrap();
+        courses::save_lesson(
+            &app,
+            &lead,
+            course,
+            Some(slot),
+            &lesson("check", "quiz", "hmis-reporting"),
+        )
+        .await
+        .unwrap();
         courses::publish(&app, &lead, course).await.unwrap();
 
         // Not in Sam's plan, not a lesson of his: he cannot take it.
@@ -566,7 +579,10 @@ both_backends!(
         ));
         {
             let mut tx = app.store.begin().await.unwrap();
-            let c = tx.course_get(sam.implementation_id(), course).await.unwrap();
+            let c = tx
+                .course_get(sam.implementation_id(), course)
+                .await
+                .unwrap();
             plans::enrol_in(&mut tx, &c, sam.actor.person_id, app.now())
                 .await
                 .unwrap();

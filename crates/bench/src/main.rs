@@ -169,10 +169,16 @@ async fn main() -> Result<()> {
     }
     if let Some(d) = &quiz_data {
         if args.wants(quizzes::SUBMIT) {
-            print_row(&quizzes::submission_figures(&app, onramp, &args).await?, baseline.rps);
+            print_row(
+                &quizzes::submission_figures(&app, onramp, &args).await?,
+                baseline.rps,
+            );
         }
         if args.wants(quizzes::ANALYSIS) {
-            print_row(&quizzes::analysis_figures(&app, d, &args).await?, baseline.rps);
+            print_row(
+                &quizzes::analysis_figures(&app, d, &args).await?,
+                baseline.rps,
+            );
         }
     }
     println!("\nratio = requests/s of the scenario ÷ requests/s of the bare handler, measured in this run.");

@@ -67,19 +67,38 @@ pub async fn generate(app: &App, args: &Args) -> Result<QuizData> {
         .await
         .map_err(app_err)?;
     if report.lines.len() != QUESTIONS {
-        bail!("the benchmark bank imported {} questions", report.lines.len());
+        bail!(
+            "the benchmark bank imported {} questions",
+            report.lines.len()
+        );
     }
     let mut past = Vec::new();
     for i in 0..PAST_QUIZZES {
-        let id = quizzes::save(app, &lead, None, &quiz_input(&format!("bench-past-{i:02}"), &format!("Benchmark quiz {i}")))
-            .await
-            .map_err(app_err)?;
+        let id = quizzes::save(
+            app,
+            &lead,
+            None,
+            &quiz_input(
+                &format!("bench-past-{i:02}"),
+                &format!("Benchmark quiz {i}"),
+            ),
+        )
+        .await
+        .map_err(app_err)?;
         past.push(id);
     }
     for i in 0..OPEN_QUIZZES {
-        quizzes::save(app, &lead, None, &quiz_input(&format!("bench-take-{i:04}"), &format!("Benchmark retake {i}")))
-            .await
-            .map_err(app_err)?;
+        quizzes::save(
+            app,
+            &lead,
+            None,
+            &quiz_input(
+                &format!("bench-take-{i:04}"),
+                &format!("Benchmark retake {i}"),
+            ),
+        )
+        .await
+        .map_err(app_err)?;
     }
     let analysed = past[0];
     let mut tx = app.store.begin().await?;

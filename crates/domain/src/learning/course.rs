@@ -249,7 +249,11 @@ pub fn lesson_problems(l: &LessonContent) -> Vec<CourseProblem> {
         ));
     }
     match l.kind {
-        None => p.push(problem(&place, "kind", "Choose what kind of lesson this is")),
+        None => p.push(problem(
+            &place,
+            "kind",
+            "Choose what kind of lesson this is",
+        )),
         Some(LessonKind::Video) => {
             if l.file.is_none() {
                 p.push(problem(&place, "file", "Upload the video"));

@@ -451,7 +451,13 @@ impl Tx {
         let mut n = 0;
         for chunk in answers.chunks(200) {
             let values: Vec<String> = (0..chunk.len())
-                .map(|i| format!("(CAST(${} AS INTEGER), CAST(${} AS TEXT))", 3 + 2 * i, 4 + 2 * i))
+                .map(|i| {
+                    format!(
+                        "(CAST(${} AS INTEGER), CAST(${} AS TEXT))",
+                        3 + 2 * i,
+                        4 + 2 * i
+                    )
+                })
                 .collect();
             let sql = format!(
                 "UPDATE attempt_questions SET answered_at = CASE WHEN attempt_questions.response = v.column2 THEN attempt_questions.answered_at ELSE $1 END, \

@@ -620,7 +620,8 @@ async fn save_responses(
         .map(|(position, r)| {
             (
                 *position,
-                r.as_ref().map(|r| serde_json::to_string(r).unwrap_or_default()),
+                r.as_ref()
+                    .map(|r| serde_json::to_string(r).unwrap_or_default()),
             )
         })
         .collect();
