@@ -170,6 +170,12 @@ impl Chrome {
 }
 
 /// A cookie carrying a one-time message to the next page.
+/// A redirect to `to` that shows `message` there.
+pub fn flash_redirect(jar: CookieJar, message: &str, to: &str) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (jar.add(flash(message)), axum::response::Redirect::to(to)).into_response()
+}
+
 pub fn flash(message: &str) -> Cookie<'static> {
     Cookie::build((FLASH_COOKIE, crate::session::urlencode(message)))
         .path("/")

@@ -1,7 +1,7 @@
 //! Building quizzes: the list, and one form for a new quiz or a quiz's settings and the
 //! questions it asks.
 
-use crate::chrome::{flash, Chrome};
+use crate::chrome::{flash_redirect, Chrome};
 use crate::error::WebResult;
 use crate::forms::{checkbox, CsrfForm, FormErrors};
 use crate::pages::list::{self, SelectOption};
@@ -10,7 +10,7 @@ use crate::session::Viewer;
 use crate::{AppState, Route};
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum_extra::extract::cookie::CookieJar;
 use onramp_app::learning::quizzes::{self, QuizInput};
@@ -187,11 +187,11 @@ async fn save(
     input: QuizInput,
 ) -> WebResult<Response> {
     match quizzes::save(&state.app, &v.ctx, id, &input).await {
-        Ok(saved) => Ok((
-            jar.add(flash("The quiz is saved.")),
-            Redirect::to(&format!("/quizzes/{saved}")),
-        )
-            .into_response()),
+        Ok(saved) => Ok(flash_redirect(
+            jar,
+            "The quiz is saved.",
+            &format!("/quizzes/{saved}"),
+        )),
         Err(AppError::Invalid(errors)) => Ok(list::unprocessable(render(&form_page(
             v,
             id,

@@ -3,7 +3,7 @@
 //! item analysis with a server-drawn chart of each question's facility.
 
 use super::{percent_text, when};
-use crate::chrome::{flash, Chrome};
+use crate::chrome::{flash_redirect, Chrome};
 use crate::error::WebResult;
 use crate::forms::{CsrfForm, FormErrors};
 use crate::pages::list;
@@ -12,7 +12,7 @@ use crate::session::Viewer;
 use crate::{AppState, Route};
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum_extra::extract::cookie::CookieJar;
 use onramp_app::learning::quizzes::review::{self, AttemptReview, QuizStatistics};
@@ -202,11 +202,11 @@ async fn clear(
     CsrfForm(f): CsrfForm<ClearForm>,
 ) -> WebResult<Response> {
     match review::clear_flag(&state.app, &v.ctx, id, &f.note).await {
-        Ok(()) => Ok((
-            jar.add(flash("The flag is cleared, with your note in the record.")),
-            Redirect::to(&format!("/quiz-reviews/{id}")),
-        )
-            .into_response()),
+        Ok(()) => Ok(flash_redirect(
+            jar,
+            "The flag is cleared, with your note in the record.",
+            &format!("/quiz-reviews/{id}"),
+        )),
         Err(AppError::Invalid(errors)) => {
             let r = review::attempt_review(&state.app, &v.ctx, id).await?;
             Ok(list::unprocessable(render(&review_page(
@@ -216,11 +216,7 @@ async fn clear(
                 f.note,
             ))?))
         }
-        Err(AppError::Conflict(m)) => Ok((
-            jar.add(flash(&m)),
-            Redirect::to(&format!("/quiz-reviews/{id}")),
-        )
-            .into_response()),
+        Err(AppError::Conflict(m)) => Ok(flash_redirect(jar, &m, &format!("/quiz-reviews/{id}"))),
         Err(e) => Err(e.into()),
     }
 }
@@ -243,11 +239,11 @@ async fn grade(
     CsrfForm(f): CsrfForm<GradeForm>,
 ) -> WebResult<Response> {
     match review::grade_essay(&state.app, &v.ctx, id, f.position, &f.mark, &f.comment).await {
-        Ok(()) => Ok((
-            jar.add(flash("The answer is graded.")),
-            Redirect::to(&format!("/quiz-reviews/{id}")),
-        )
-            .into_response()),
+        Ok(()) => Ok(flash_redirect(
+            jar,
+            "The answer is graded.",
+            &format!("/quiz-reviews/{id}"),
+        )),
         Err(AppError::Invalid(errors)) => {
             let r = review::attempt_review(&state.app, &v.ctx, id).await?;
             let errors = errors
@@ -264,11 +260,7 @@ async fn grade(
                 String::new(),
             ))?))
         }
-        Err(AppError::Conflict(m)) => Ok((
-            jar.add(flash(&m)),
-            Redirect::to(&format!("/quiz-reviews/{id}")),
-        )
-            .into_response()),
+        Err(AppError::Conflict(m)) => Ok(flash_redirect(jar, &m, &format!("/quiz-reviews/{id}"))),
         Err(e) => Err(e.into()),
     }
 }

@@ -3,7 +3,7 @@
 //! allows.
 
 use super::{percent_text, when};
-use crate::chrome::{flash, Chrome};
+use crate::chrome::{flash, flash_redirect, Chrome};
 use crate::error::WebResult;
 use crate::forms::CsrfForm;
 use crate::pages::render;
@@ -156,16 +156,14 @@ async fn start(
 ) -> WebResult<Response> {
     match attempts::start(&state.app, &v.ctx, &key).await {
         Ok(Ok(id)) => Ok(Redirect::to(&format!("/training/attempts/{id}")).into_response()),
-        Ok(Err(why)) => Ok((
-            jar.add(flash(&why.to_string())),
-            Redirect::to(&format!("/training/quizzes/{key}")),
-        )
-            .into_response()),
-        Err(AppError::Conflict(m)) => Ok((
-            jar.add(flash(&m)),
-            Redirect::to(&format!("/training/quizzes/{key}")),
-        )
-            .into_response()),
+        Ok(Err(why)) => Ok(flash_redirect(
+            jar,
+            &why.to_string(),
+            &format!("/training/quizzes/{key}"),
+        )),
+        Err(AppError::Conflict(m)) => {
+            Ok(flash_redirect(jar, &m, &format!("/training/quizzes/{key}")))
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -360,17 +358,17 @@ async fn save(
             StatusCode::OK,
             serde_json::json!({"saved": n, "at": when(state.app.now())}),
         )),
-        Ok(Ok(_)) => Ok((
-            jar.add(flash("Your answers are saved.")),
-            Redirect::to(&format!("/training/attempts/{id}")),
-        )
-            .into_response()),
+        Ok(Ok(_)) => Ok(flash_redirect(
+            jar,
+            "Your answers are saved.",
+            &format!("/training/attempts/{id}"),
+        )),
         Ok(Err(why)) if json => Ok(problem(StatusCode::CONFLICT, why.to_string())),
-        Ok(Err(why)) => Ok((
-            jar.add(flash(&why.to_string())),
-            Redirect::to(&format!("/training/attempts/{id}/result")),
-        )
-            .into_response()),
+        Ok(Err(why)) => Ok(flash_redirect(
+            jar,
+            &why.to_string(),
+            &format!("/training/attempts/{id}/result"),
+        )),
         Err(AppError::Invalid(f)) if json => Ok(problem(
             StatusCode::UNPROCESSABLE_ENTITY,
             f.first().map(|e| e.message.clone()).unwrap_or_default(),
